@@ -1,0 +1,99 @@
+//! The caller's own account: profile, password change, logout.
+
+use super::caller::Caller;
+use super::model::{MeView, TokenPair};
+use super::password;
+use super::sessions::{self, SessionCtx, SessionSettings};
+use super::users;
+use crate::audit::{self, Target};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+
+pub async fn me(state: &AppState, caller: &Caller) -> ApiResult<MeView> {
+    let id = caller.user_id;
+    let user = state.db.read(move |c| users::find(c, id)).await?;
+    Ok(MeView::from(&user))
+}
+
+/// Changes the password. Every session of the user is revoked (their access tokens go on
+/// the denylist) and a fresh pair is returned so this phone stays logged in.
+pub async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    current: Option<String>,
+    new_password: String,
+) -> ApiResult<TokenPair> {
+    password::check_rule(&new_password, "new_password")?;
+    let id = caller.user_id;
+    let user = state.db.read(move |c| users::find(c, id)).await?;
+    if let Some(stored) = user.password_hash.clone() {
+        let Some(current) = current else {
+            return Err(ApiError::new(ErrorCode::WrongPassword));
+        };
+        let ok = password::blocking(move || password::verify(&current, Some(&stored))).await?;
+        if !ok {
+            return Err(ApiError::new(ErrorCode::WrongPassword));
+        }
+    }
+    let hash = password::blocking(move || password::hash(&new_password)).await??;
+    let keys = state.tokens.clone();
+    let settings = SessionSettings::from_config(&state.config);
+    let now = state.clock.now();
+    let actor = caller.actor();
+    let (pair, revoked) = state
+        .db
+        .write(move |c| {
+            use crate::db::schema::users::dsl as u;
+            use diesel::prelude::*;
+            diesel::update(u::users.find(id))
+                .set((
+                    u::password_hash.eq(&hash),
+                    u::updated_at.eq(now.naive_utc()),
+                ))
+                .execute(c)?;
+            let revoked = sessions::revoke_all_for_user(c, now, id, "password_changed")?;
+            audit::record(
+                c,
+                now.naive_utc(),
+                &actor,
+                "password_changed",
+                &Target::new("user", id),
+                serde_json::json!({"sessions_revoked": true}),
+            )?;
+            let ctx = SessionCtx {
+                keys: &keys,
+                settings,
+                now,
+            };
+            let pair = sessions::start(c, &ctx, id, "password")?;
+            Ok((pair, revoked))
+        })
+        .await?;
+    sessions::denylist(&state.kv, now, &revoked).await;
+    Ok(pair)
+}
+
+/// Ends the caller's session: its family is revoked and its access tokens denied.
+pub async fn logout(state: &AppState, caller: &Caller) -> ApiResult<()> {
+    let now = state.clock.now();
+    let family = caller.session_id.clone();
+    let actor = caller.actor();
+    let user_id = caller.user_id;
+    let revoked = state
+        .db
+        .write(move |c| {
+            let revoked = sessions::revoke_family(c, now, &family, "logout")?;
+            audit::record(
+                c,
+                now.naive_utc(),
+                &actor,
+                "logout",
+                &Target::new("user", user_id),
+                serde_json::json!({"family_id": family}),
+            )?;
+            Ok(revoked)
+        })
+        .await?;
+    sessions::denylist(&state.kv, now, &revoked).await;
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Accounts and sessions: users, password login, access and refresh tokens, the `Caller`
+//! extractor, rate limits on login. Organizations, roles and WeChat login build on this.
+
+pub mod account;
+pub mod admin;
+pub mod caller;
+pub mod login;
+pub mod model;
+pub mod password;
+pub mod phone;
+pub mod routes;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+pub use caller::Caller;

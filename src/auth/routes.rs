@@ -1,0 +1,101 @@
+//! HTTP routes of accounts and sessions.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+
+use super::account;
+use super::caller::Caller;
+use super::login;
+use super::model::{ChangePasswordRequest, LoginRequest, MeView, RefreshRequest, TokenPair};
+use crate::error::{ApiResult, Problem};
+use crate::http::ApiJson;
+use crate::http::client_ip::client_ip;
+use crate::state::AppState;
+
+/// Log in with phone number and password.
+#[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 401, body = Problem, description = "invalid_credentials"),
+    (status = 403, body = Problem, description = "account_disabled"),
+    (status = 422, body = Problem, description = "validation_failed / invalid_body"),
+    (status = 429, body = Problem, description = "rate_limited"),
+))]
+#[post("/auth/login")]
+pub async fn login_with_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<LoginRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let body = body.into_inner();
+    let ip = client_ip(&req, &state.config.trusted_proxies);
+    login::with_password(&state, ip, &body.phone, body.password)
+        .await
+        .map(web::Json)
+}
+
+/// Exchange a refresh token for a new pair (rotation). A replay within the grace window
+/// returns the same pair; a later replay revokes the session.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 401, body = Problem, description = "refresh_token_invalid / refresh_token_reused"),
+    (status = 429, body = Problem, description = "rate_limited"),
+))]
+#[post("/auth/refresh")]
+pub async fn refresh_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<RefreshRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let ip = client_ip(&req, &state.config.trusted_proxies);
+    login::refresh(&state, ip, body.into_inner().refresh_token)
+        .await
+        .map(web::Json)
+}
+
+/// Log out: revokes this session's refresh tokens and access tokens.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
+    (status = 204, description = "logged out"),
+    (status = 401, body = Problem),
+))]
+#[post("/auth/logout")]
+pub async fn logout_session(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    account::logout(&state, &caller).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's own account.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = MeView),
+    (status = 401, body = Problem),
+))]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<MeView>> {
+    account::me(&state, &caller).await.map(web::Json)
+}
+
+/// Change (or first set) the caller's password. Revokes every session of the account and
+/// returns a fresh pair for this phone.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), request_body = ChangePasswordRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "wrong_password"),
+    (status = 422, body = Problem),
+))]
+#[put("/me/password")]
+pub async fn change_my_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<ChangePasswordRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let body = body.into_inner();
+    account::change_password(&state, &caller, body.current_password, body.new_password)
+        .await
+        .map(web::Json)
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login_with_password)
+        .service(refresh_session)
+        .service(logout_session)
+        .service(get_me)
+        .service(change_my_password);
+}

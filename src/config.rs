@@ -1,0 +1,461 @@
+//! Process configuration, parsed once from environment variables into [`Config`] and passed
+//! through app state. Every bad value is one clear error naming the variable.
+//!
+//! The variables are documented in README.md and `.env.example`; [`VARS`] lists them so a
+//! test can check the documentation is complete.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::db::DatabaseUrl;
+
+/// Every variable the process reads, for documentation checks.
+pub const VARS: &[&str] = &[
+    "DANGKE_BIND",
+    "DATABASE_URL",
+    "DANGKE_DATA_DIR",
+    "DANGKE_ENV",
+    "DANGKE_JWT_SECRET",
+    "DANGKE_DB_POOL_SIZE",
+    "DANGKE_LOG",
+    "DANGKE_WORKERS",
+    "REDIS_URL",
+    "DANGKE_TRUSTED_PROXIES",
+    "DANGKE_ACCESS_TOKEN_TTL",
+    "DANGKE_REFRESH_TOKEN_TTL",
+    "DANGKE_REFRESH_GRACE",
+    "DANGKE_LOGIN_RATE_PER_PHONE",
+    "DANGKE_LOGIN_RATE_PER_IP",
+    "DANGKE_REFRESH_RATE_PER_IP",
+    "DANGKE_WECHAT_APPID",
+    "DANGKE_WECHAT_SECRET",
+    "DANGKE_WECHAT_API_BASE",
+];
+
+/// A configuration error: which variable, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}: {}", self.var, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// `development` (generated secrets allowed, friendly defaults) or `production` (strict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A secret value that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A rate limit: at most `limit` events per `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSpec {
+    pub limit: u32,
+    pub period: Duration,
+}
+
+impl RateSpec {
+    /// Parses `N/PERIOD`, e.g. `10/5m`, `60/60s`, `1000/1h`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (n, p) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected N/PERIOD such as 10/5m, got {s:?}"))?;
+        let limit: u32 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("expected a positive count before '/', got {s:?}"))?;
+        let period = parse_duration(p.trim())?;
+        Ok(RateSpec { limit, period })
+    }
+}
+
+/// Parses `30`, `30s`, `15m`, `2h`, `30d` into a non-zero duration.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("expected a duration such as 30s, 15m, 2h or 30d, got {s:?}"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("unknown duration unit in {s:?} (use s, m, h or d)")),
+    };
+    if secs == 0 {
+        return Err(format!("the duration must be positive, got {s:?}"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// An IP network in CIDR form (a bare address is a /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.parse().map_err(|_| format!("not an IP address: {a:?}"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("bad prefix length in {s:?}"))?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// WeChat mini-program credentials and API base.
+#[derive(Debug, Clone)]
+pub struct WechatConfig {
+    pub appid: String,
+    pub secret: Secret,
+    pub api_base: String,
+}
+
+/// The whole process configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database_url: DatabaseUrl,
+    pub data_dir: PathBuf,
+    pub env: Environment,
+    /// `None` in development means "generate one and keep it in `app_meta`".
+    pub jwt_secret: Option<Secret>,
+    pub db_pool_size: u32,
+    pub log: String,
+    pub workers: usize,
+    pub redis_url: Option<Secret>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub refresh_grace: Duration,
+    pub login_rate_per_phone: RateSpec,
+    pub login_rate_per_ip: RateSpec,
+    pub refresh_rate_per_ip: RateSpec,
+    pub wechat: Option<WechatConfig>,
+}
+
+/// Minimum length of a production JWT secret, in bytes.
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_map(&std::env::vars().collect())
+    }
+
+    /// Parses a configuration from a variable map (the environment, or a test's map).
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let err = |var: &'static str, message: String| ConfigError { var, message };
+
+        let env = match get("DANGKE_ENV").unwrap_or("development") {
+            "development" | "dev" => Environment::Development,
+            "production" | "prod" => Environment::Production,
+            other => {
+                return Err(err(
+                    "DANGKE_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
+        };
+        let bind = get("DANGKE_BIND").unwrap_or("127.0.0.1:8080").to_string();
+        if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
+            return Err(err(
+                "DANGKE_BIND",
+                format!("expected HOST:PORT such as 0.0.0.0:8080, got {bind:?}"),
+            ));
+        }
+        let data_dir = PathBuf::from(get("DANGKE_DATA_DIR").unwrap_or("./data"));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => DatabaseUrl::parse(url).map_err(|m| err("DATABASE_URL", m))?,
+            None => DatabaseUrl::Sqlite(data_dir.join("dangke.db")),
+        };
+        let jwt_secret = get("DANGKE_JWT_SECRET").map(Secret::new);
+        if env == Environment::Production {
+            match &jwt_secret {
+                None => {
+                    return Err(err(
+                        "DANGKE_JWT_SECRET",
+                        "is required in production (at least 32 random bytes)".into(),
+                    ));
+                }
+                Some(s) if s.expose().len() < MIN_JWT_SECRET_LEN => {
+                    return Err(err(
+                        "DANGKE_JWT_SECRET",
+                        format!("must be at least {MIN_JWT_SECRET_LEN} bytes in production"),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let db_pool_size = parse_int(get("DANGKE_DB_POOL_SIZE"), 16, 1, 256)
+            .map_err(|m| err("DANGKE_DB_POOL_SIZE", m))?;
+        let log = get("DANGKE_LOG").unwrap_or("info").to_string();
+        if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
+            return Err(err(
+                "DANGKE_LOG",
+                format!("not a log filter such as info or dangke=debug,info: {log:?}"),
+            ));
+        }
+        let default_workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let workers = parse_int(get("DANGKE_WORKERS"), default_workers as u32, 1, 512)
+            .map_err(|m| err("DANGKE_WORKERS", m))? as usize;
+        let redis_url = match get("REDIS_URL") {
+            Some(u) if u.starts_with("redis://") || u.starts_with("rediss://") => {
+                Some(Secret::new(u))
+            }
+            Some(u) => {
+                return Err(err(
+                    "REDIS_URL",
+                    format!(
+                        "expected redis://HOST:PORT[/DB], got a value starting {:?}",
+                        u.chars().take(8).collect::<String>()
+                    ),
+                ));
+            }
+            None => None,
+        };
+        let trusted_proxies = match get("DANGKE_TRUSTED_PROXIES") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(IpNet::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|m| err("DANGKE_TRUSTED_PROXIES", m))?,
+            None => Vec::new(),
+        };
+        let dur = |var: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            match get(var) {
+                Some(v) => parse_duration(v).map_err(|m| err(var, m)),
+                None => Ok(Duration::from_secs(default)),
+            }
+        };
+        let rate = |var: &'static str, default: &str| -> Result<RateSpec, ConfigError> {
+            RateSpec::parse(get(var).unwrap_or(default)).map_err(|m| err(var, m))
+        };
+        let wechat = match (get("DANGKE_WECHAT_APPID"), get("DANGKE_WECHAT_SECRET")) {
+            (Some(appid), Some(secret)) => Some(WechatConfig {
+                appid: appid.to_string(),
+                secret: Secret::new(secret),
+                api_base: get("DANGKE_WECHAT_API_BASE")
+                    .unwrap_or("https://api.weixin.qq.com")
+                    .trim_end_matches('/')
+                    .to_string(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(err(
+                    "DANGKE_WECHAT_SECRET",
+                    "is required when DANGKE_WECHAT_APPID is set".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "DANGKE_WECHAT_APPID",
+                    "is required when DANGKE_WECHAT_SECRET is set".into(),
+                ));
+            }
+        };
+        if let Some(base) = get("DANGKE_WECHAT_API_BASE")
+            && !(base.starts_with("http://") || base.starts_with("https://"))
+        {
+            return Err(err(
+                "DANGKE_WECHAT_API_BASE",
+                format!("expected an http(s) URL, got {base:?}"),
+            ));
+        }
+        let config = Config {
+            bind,
+            database_url,
+            data_dir,
+            env,
+            jwt_secret,
+            db_pool_size,
+            log,
+            workers,
+            redis_url,
+            trusted_proxies,
+            access_token_ttl: dur("DANGKE_ACCESS_TOKEN_TTL", 15 * 60)?,
+            refresh_token_ttl: dur("DANGKE_REFRESH_TOKEN_TTL", 30 * 86400)?,
+            refresh_grace: dur("DANGKE_REFRESH_GRACE", 30)?,
+            login_rate_per_phone: rate("DANGKE_LOGIN_RATE_PER_PHONE", "10/15m")?,
+            login_rate_per_ip: rate("DANGKE_LOGIN_RATE_PER_IP", "100/15m")?,
+            refresh_rate_per_ip: rate("DANGKE_REFRESH_RATE_PER_IP", "300/15m")?,
+            wechat,
+        };
+        Ok(config)
+    }
+}
+
+fn parse_int(v: Option<&str>, default: u32, min: u32, max: u32) -> Result<u32, String> {
+    match v {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| format!("expected a whole number from {min} to {max}, got {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_embedded_sqlite() {
+        let c = Config::from_map(&map(&[])).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/dangke.db"))
+        );
+        assert_eq!(c.env, Environment::Development);
+        assert!(c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("DANGKE_ENV", "staging", "DANGKE_ENV"),
+            ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+            ("DANGKE_DB_POOL_SIZE", "lots", "DANGKE_DB_POOL_SIZE"),
+            ("DANGKE_DB_POOL_SIZE", "0", "DANGKE_DB_POOL_SIZE"),
+            ("DANGKE_LOG", "[[[", "DANGKE_LOG"),
+            ("REDIS_URL", "http://x", "REDIS_URL"),
+            (
+                "DANGKE_TRUSTED_PROXIES",
+                "10.0.0.0/99",
+                "DANGKE_TRUSTED_PROXIES",
+            ),
+            ("DANGKE_ACCESS_TOKEN_TTL", "soon", "DANGKE_ACCESS_TOKEN_TTL"),
+            (
+                "DANGKE_LOGIN_RATE_PER_PHONE",
+                "ten",
+                "DANGKE_LOGIN_RATE_PER_PHONE",
+            ),
+        ];
+        for (var, value, named) in cases {
+            let e = Config::from_map(&map(&[(var, value)])).unwrap_err();
+            assert_eq!(e.var, *named, "{var}={value}");
+        }
+        let e = Config::from_map(&map(&[("DANGKE_ENV", "production")])).unwrap_err();
+        assert_eq!(e.var, "DANGKE_JWT_SECRET");
+        let e = Config::from_map(&map(&[
+            ("DANGKE_ENV", "production"),
+            ("DANGKE_JWT_SECRET", "short"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "DANGKE_JWT_SECRET");
+    }
+
+    #[test]
+    fn cidr_matching() {
+        let n = IpNet::parse("10.1.0.0/16").unwrap();
+        assert!(n.contains("10.1.200.3".parse().unwrap()));
+        assert!(!n.contains("10.2.0.1".parse().unwrap()));
+        assert!(
+            IpNet::parse("127.0.0.1")
+                .unwrap()
+                .contains("127.0.0.1".parse().unwrap())
+        );
+        assert!(
+            IpNet::parse("::1")
+                .unwrap()
+                .contains("::1".parse().unwrap())
+        );
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn rates_and_durations() {
+        assert_eq!(
+            RateSpec::parse("10/5m").unwrap(),
+            RateSpec {
+                limit: 10,
+                period: Duration::from_secs(300)
+            }
+        );
+        assert!(RateSpec::parse("0/5m").is_err());
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert!(parse_duration("0s").is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! The database: connection pools over SQLite or PostgreSQL, the migrations, the schema,
+//! and the few statements that differ between the two backends.
+//!
+//! Features use two calls: [`Db::read`] for queries and [`Db::write`] for a transaction.
+//! Both run the closure on a blocking thread, off the async workers. On SQLite all writes go
+//! through one writer connection whose transactions begin `IMMEDIATE` (so a read-then-write
+//! transaction never fails with `SQLITE_BUSY`), and reads use a small `query_only` pool.
+
+mod connection;
+pub mod meta;
+pub mod migrate;
+pub mod schema;
+pub mod sql;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+
+pub use connection::{Backend, DatabaseUrl, DbConnection, Manager, Role, redact_password};
+
+use crate::error::{ApiError, ApiResult};
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// How long a request waits for a free connection before failing with 503.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+
+/// The database handle kept in app state. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    writer: Pool,
+    reader: Pool,
+}
+
+impl Db {
+    /// Opens the pools (creating the SQLite file's directory if needed). Blocking.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Db> {
+        let backend = url.backend();
+        let build = |role: Role, size: u32| -> anyhow::Result<Pool> {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(size.min(2)))
+                .connection_timeout(POOL_WAIT)
+                .build(Manager {
+                    url: url.clone(),
+                    role,
+                })
+                .map_err(|e| anyhow::anyhow!("cannot connect to the database {url:?}: {e}"))
+        };
+        let (writer, reader) = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        anyhow::anyhow!("cannot create the data directory {}: {e}", dir.display())
+                    })?;
+                }
+                // The writer first, so the file exists and is in WAL mode before readers open.
+                let writer = build(Role::Writer, 1)?;
+                let reader = build(Role::Reader, pool_size.clamp(2, 8))?;
+                (writer, reader)
+            }
+            DatabaseUrl::Postgres(_) => {
+                let pool = build(Role::Writer, pool_size)?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Db {
+            inner: Arc::new(Inner {
+                backend,
+                writer,
+                reader,
+            }),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Runs read-only queries on a reader connection.
+    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.inner.reader.clone();
+        run_blocking(move || {
+            let mut conn = pool.get_timeout(POOL_WAIT)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.inner.writer.clone();
+        run_blocking(move || {
+            let mut conn = pool.get_timeout(POOL_WAIT)?;
+            write_transaction(&mut conn, f)
+        })
+        .await
+    }
+
+    /// The same as [`Db::write`], for start-up and CLI code that is not async.
+    pub fn write_blocking<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T>,
+    {
+        let mut conn = self.inner.writer.get_timeout(POOL_WAIT)?;
+        write_transaction(&mut conn, f)
+    }
+
+    /// A connection outside any transaction, for migrations and maintenance. Blocking.
+    pub fn raw_writer(&self) -> ApiResult<r2d2::PooledConnection<Manager>> {
+        Ok(self.inner.writer.get_timeout(POOL_WAIT)?)
+    }
+
+    /// Checks the database answers within `timeout` (for `/readyz`).
+    pub async fn ping(&self, timeout: Duration) -> ApiResult<()> {
+        let pool = self.inner.reader.clone();
+        run_blocking(move || {
+            let mut conn = pool.get_timeout(timeout)?;
+            conn.batch_execute("SELECT 1").map_err(ApiError::from)
+        })
+        .await
+    }
+}
+
+/// Runs blocking database work on tokio's blocking pool.
+async fn run_blocking<T, F>(f: F) -> ApiResult<T>
+where
+    F: FnOnce() -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("database task failed: {e}")))?
+}
+
+/// Begins `IMMEDIATE` on SQLite (the write lock up front) and a normal transaction on
+/// PostgreSQL, then commits on `Ok` and rolls back on `Err`, as diesel's own
+/// `Connection::transaction` does.
+fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> ApiResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<T>,
+{
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = Tm::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The one error type of the API: [`ApiError`] with a stable [`ErrorCode`].
+//!
+//! Every failure a client can see is an `ApiError`, rendered as RFC 9457
+//! `application/problem+json` with a machine-readable `code` and, for bad input, per-field
+//! `errors`. Each code has one fixed HTTP status. 5xx bodies are opaque: the cause is kept
+//! on the error and logged by the request middleware, never sent. Messages are Chinese by
+//! default and English when the request prefers it (see [`crate::http::lang`]).
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::lang::Lang;
+
+/// Defines [`ErrorCode`] with its status and its Chinese and English titles in one table,
+/// so a code cannot exist without a status or a translation.
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($status:literal, $code:literal, $zh:literal, $en:literal), )+) => {
+        /// Stable, machine-readable error codes. The string form never changes once shipped.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )+ ];
+
+            /// The fixed HTTP status of this code.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $( ErrorCode::$variant => match StatusCode::from_u16($status) {
+                        Ok(s) => s,
+                        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    }, )+
+                }
+            }
+
+            /// The snake_case string sent as `code`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $code, )+ }
+            }
+
+            /// A short human title in the given language.
+            pub fn title(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $( (ErrorCode::$variant, Lang::Zh) => $zh,
+                       (ErrorCode::$variant, Lang::En) => $en, )+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // --- request shape -------------------------------------------------------------------
+    /// The body is not syntactically valid JSON.
+    MalformedJson = (400, "malformed_json", "请求体不是合法的 JSON", "The request body is not valid JSON"),
+    /// The JSON is well formed but does not fit the expected shape (unknown field, wrong type, missing field).
+    InvalidBody = (422, "invalid_body", "请求体字段有误", "The request body has invalid fields"),
+    /// Values are well typed but break a rule (format, range, length).
+    ValidationFailed = (422, "validation_failed", "提交的内容未通过校验", "The submitted values are not valid"),
+    /// The `Content-Type` is not one this route accepts.
+    UnsupportedMediaType = (415, "unsupported_media_type", "不支持的内容类型", "Unsupported content type"),
+    /// The body is larger than this route accepts.
+    PayloadTooLarge = (413, "payload_too_large", "请求体过大", "The request body is too large"),
+    /// A path parameter has the wrong form (e.g. a non-numeric id).
+    InvalidPathParam = (400, "invalid_path_param", "路径参数有误", "A path parameter is invalid"),
+    /// A query parameter is missing or has the wrong form.
+    InvalidQuery = (400, "invalid_query", "查询参数有误", "A query parameter is invalid"),
+    /// A header has the wrong form.
+    InvalidHeader = (400, "invalid_header", "请求头有误", "A request header is invalid"),
+    /// No route has this path.
+    RouteNotFound = (404, "route_not_found", "接口不存在", "No such route"),
+    /// The path exists but not with this method.
+    MethodNotAllowed = (405, "method_not_allowed", "不支持该请求方法", "Method not allowed on this route"),
+    // --- generic outcomes -----------------------------------------------------------------
+    /// The object does not exist or is outside the caller's scope.
+    NotFound = (404, "not_found", "对象不存在", "Not found"),
+    /// The caller can see the object but lacks the right to do this.
+    Forbidden = (403, "forbidden", "没有权限执行此操作", "You do not have the right to do this"),
+    /// The request conflicts with the current state.
+    Conflict = (409, "conflict", "与当前状态冲突", "Conflicts with the current state"),
+    /// Too many requests; `Retry-After` says when to try again.
+    RateLimited = (429, "rate_limited", "请求过于频繁，请稍后再试", "Too many requests, try again later"),
+    /// An unexpected failure inside the server (details are in the log only).
+    Internal = (500, "internal", "服务器内部错误", "Internal server error"),
+    /// A dependency the server needs is unreachable.
+    ServiceUnavailable = (503, "service_unavailable", "服务暂不可用", "Service temporarily unavailable"),
+    /// An outside service (WeChat, …) failed or answered unexpectedly.
+    UpstreamFailed = (502, "upstream_failed", "外部服务调用失败", "An upstream service failed"),
+    // --- authentication -------------------------------------------------------------------
+    /// No bearer token was sent.
+    TokenMissing = (401, "token_missing", "缺少访问令牌", "Access token missing"),
+    /// The access token has expired.
+    TokenExpired = (401, "token_expired", "访问令牌已过期", "Access token expired"),
+    /// The access token is malformed, tampered with, or not ours.
+    TokenInvalid = (401, "token_invalid", "访问令牌无效", "Access token invalid"),
+    /// The access token was revoked (logout, password change, token reuse).
+    TokenRevoked = (401, "token_revoked", "访问令牌已被撤销", "Access token revoked"),
+    /// Phone or password is wrong (deliberately not saying which).
+    InvalidCredentials = (401, "invalid_credentials", "手机号或密码错误", "Wrong phone number or password"),
+    /// The refresh token is unknown, expired or revoked.
+    RefreshTokenInvalid = (401, "refresh_token_invalid", "刷新令牌无效，请重新登录", "Refresh token invalid, please log in again"),
+    /// A refresh token was used twice outside the grace window; its family is revoked.
+    RefreshTokenReused = (401, "refresh_token_reused", "刷新令牌被重复使用，已退出所有相关会话", "Refresh token reused; the session was revoked"),
+    /// The account is disabled.
+    AccountDisabled = (403, "account_disabled", "账号已停用", "Account disabled"),
+    /// The current password given for a change is wrong.
+    WrongPassword = (403, "wrong_password", "当前密码错误", "Current password is wrong"),
+    /// Another user already has this phone number.
+    PhoneTaken = (409, "phone_taken", "该手机号已被使用", "This phone number is already in use"),
+    // --- organizations and members --------------------------------------------------------
+    /// An org move would put an org under itself.
+    OrgCycle = (409, "org_cycle", "不能把组织移动到其自身或下级组织之下", "An organization cannot be moved under itself or its descendants"),
+    /// The org kind cannot sit under that parent kind.
+    OrgHierarchyInvalid = (422, "org_hierarchy_invalid", "组织层级不符合要求", "This kind of organization cannot sit there"),
+    /// The org still has children or members and cannot be removed.
+    OrgNotEmpty = (409, "org_not_empty", "组织下仍有下级组织或党员", "The organization still has children or members"),
+    /// The user is already a member of an organization.
+    AlreadyMember = (409, "already_member", "该用户已是党员（已有所属组织）", "The user already has a home organization"),
+    /// No member with that phone exists (ask the branch secretary to add you).
+    MemberNotFound = (404, "member_not_found", "未找到该手机号对应的党员，请联系所在支部书记", "No member with this phone number; ask your branch secretary"),
+    // --- WeChat ---------------------------------------------------------------------------
+    /// The WeChat login or phone code is invalid or used.
+    WechatCodeInvalid = (400, "wechat_code_invalid", "微信登录凭证无效或已使用", "The WeChat code is invalid or already used"),
+    /// The bind token is unknown or expired.
+    BindTokenInvalid = (401, "bind_token_invalid", "绑定凭证无效或已过期，请重新登录", "The bind token is invalid or expired"),
+    /// This WeChat account is bound to someone else.
+    WechatAlreadyBound = (409, "wechat_already_bound", "该微信已绑定其他账号", "This WeChat account is bound to another user"),
+    /// WeChat login is not configured on this server.
+    WechatNotConfigured = (503, "wechat_not_configured", "未配置微信登录", "WeChat login is not configured"),
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A localized text: Chinese and English.
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Text {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// One problem with one input field.
+#[derive(Debug, Clone)]
+pub struct FieldError {
+    /// Dotted path of the field (`members[3].phone`), or the parameter name.
+    pub field: String,
+    /// Stable code of the problem (`required`, `invalid_type`, `unknown_field`, `invalid_format`, …).
+    pub code: &'static str,
+    pub message: Text,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: Text) -> Self {
+        FieldError {
+            field: field.into(),
+            code,
+            message,
+        }
+    }
+}
+
+/// The wire shape of a field error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The wire shape of every error (RFC 9457 problem details plus `code` and `errors`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:dangke:error:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldErrorBody>,
+}
+
+/// An error as returned by handlers and feature logic.
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: Option<Text>,
+    pub fields: Vec<FieldError>,
+    /// Extra headers (`Retry-After`, `Allow`, rate-limit headers).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The underlying cause, logged for 5xx, never sent.
+    pub cause: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        ApiError {
+            code,
+            detail: None,
+            fields: Vec::new(),
+            headers: Vec::new(),
+            cause: None,
+        }
+    }
+
+    /// A 500 with its cause kept for the log.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        ApiError::new(ErrorCode::Internal).with_cause(cause)
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::new(ErrorCode::NotFound)
+    }
+
+    pub fn forbidden() -> Self {
+        ApiError::new(ErrorCode::Forbidden)
+    }
+
+    /// A 422 `validation_failed` for one field.
+    pub fn invalid_field(field: impl Into<String>, code: &'static str, message: Text) -> Self {
+        ApiError::new(ErrorCode::ValidationFailed).with_field(FieldError::new(field, code, message))
+    }
+
+    pub fn with_detail(mut self, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        self.detail = Some(Text::new(zh, en));
+        self
+    }
+
+    pub fn with_field(mut self, field: FieldError) -> Self {
+        self.fields.push(field);
+        self
+    }
+
+    pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
+        self.fields.extend(fields);
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: impl fmt::Display) -> Self {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+
+    pub fn with_cause(mut self, cause: impl Into<anyhow::Error>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+
+    /// The body sent for this error in `lang`. 5xx details are replaced by the generic title.
+    pub fn problem(&self, lang: Lang) -> Problem {
+        let opaque = self.code.status().is_server_error();
+        let title = self.code.title(lang).to_string();
+        let detail = match (&self.detail, opaque) {
+            (Some(d), false) => d.get(lang).to_string(),
+            _ => title.clone(),
+        };
+        Problem {
+            type_: format!("urn:dangke:error:{}", self.code.as_str()),
+            title,
+            status: self.code.status().as_u16(),
+            detail,
+            code: self.code,
+            errors: self
+                .fields
+                .iter()
+                .map(|f| FieldErrorBody {
+                    field: f.field.clone(),
+                    code: f.code.to_string(),
+                    message: f.message.get(lang).to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Renders the problem document in `lang`.
+    pub fn render(&self, lang: Lang) -> HttpResponse {
+        let body = serde_json::to_vec(&self.problem(lang)).unwrap_or_default();
+        let mut res = HttpResponse::build(self.code.status());
+        res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        res.insert_header((header::CONTENT_LANGUAGE, lang.tag()));
+        for (name, value) in &self.headers {
+            res.insert_header((name.clone(), value.clone()));
+        }
+        res.body(body)
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ApiError");
+        d.field("code", &self.code);
+        if let Some(detail) = &self.detail {
+            d.field("detail", &detail.en);
+        }
+        if !self.fields.is_empty() {
+            d.field("fields", &self.fields);
+        }
+        if let Some(cause) = &self.cause {
+            d.field("cause", &format_args!("{cause:#}"));
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some(cause) = &self.cause {
+            write!(f, ": {cause:#}")?;
+        } else if let Some(detail) = &self.detail {
+            write!(f, ": {}", detail.en)?;
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// Chinese by default; [`crate::http::lang`] re-renders it when the caller prefers English.
+    fn error_response(&self) -> HttpResponse {
+        self.render(Lang::Zh)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => ApiError::not_found(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<r2d2::Error> for ApiError {
+    fn from(e: r2d2::Error) -> Self {
+        ApiError::new(ErrorCode::ServiceUnavailable).with_cause(e)
+    }
+}
+
+impl From<crate::kv::KvError> for ApiError {
+    fn from(e: crate::kv::KvError) -> Self {
+        ApiError::new(ErrorCode::ServiceUnavailable).with_cause(e)
+    }
+}
+
+/// Result alias used by handlers and feature logic.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_ref()
+            .map(|c| c.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}

@@ -1,0 +1,14 @@
+//! Cross-cutting HTTP pieces: the JSON extractor and body limits, fallbacks for unknown
+//! routes and bad parameters, the language of error bodies, request observation
+//! (request id, logs, metrics) and the OpenAPI document.
+
+pub mod client_ip;
+pub mod fallback;
+pub mod json;
+pub mod lang;
+pub mod metrics;
+pub mod observe;
+pub mod openapi;
+pub mod ratelimit;
+
+pub use json::{ApiJson, BodyLimit};

@@ -1,0 +1,215 @@
+//! The Redis kv store: one reconnecting connection manager shared by all requests, atomic
+//! multi-step operations as Lua scripts, and keys under a prefix.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+use tokio::sync::mpsc;
+
+use super::{KvError, RateDecision};
+use crate::clock::Clock;
+use crate::config::RateSpec;
+
+/// How long one Redis command may take before the request treats Redis as down.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(1500);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// GCRA in one atomic step: ARGV = now_ms, period_ms, interval_ms. Returns
+/// `{allowed, retry_after_ms, reset_after_ms}` exactly as [`gcra`] computes them.
+const RATE_LIMIT_LUA: &str = r"
+local now = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local interval = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat + interval - period
+if now < allow_at then
+  return {0, allow_at - now, tat - now}
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(new_tat - now, 1))
+return {1, 0, new_tat - now}
+";
+
+const INCR_LUA: &str = r"
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return n
+";
+
+const DEL_IF_LUA: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+pub struct RedisKv {
+    client: redis::Client,
+    conn: ConnectionManager,
+    clock: Arc<dyn Clock>,
+    prefix: String,
+    rate_limit: Script,
+    incr: Script,
+    del_if: Script,
+}
+
+impl RedisKv {
+    pub fn new(url: &str, clock: Arc<dyn Clock>, prefix: &str) -> Result<Self, KvError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(2));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(RedisKv {
+            client,
+            conn,
+            clock,
+            prefix: prefix.to_string(),
+            rate_limit: Script::new(RATE_LIMIT_LUA),
+            incr: Script::new(INCR_LUA),
+            del_if: Script::new(DEL_IF_LUA),
+        })
+    }
+
+    fn k(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        Ok(self.conn().get(self.k(key)).await?)
+    }
+
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, KvError> {
+        let keys: Vec<String> = keys.iter().map(|k| self.k(k)).collect();
+        Ok(redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.conn())
+            .await?)
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<(), KvError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.k(key)).arg(value);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(ttl.as_millis().max(1) as u64);
+        }
+        let _: () = cmd.query_async(&mut self.conn()).await?;
+        Ok(())
+    }
+
+    pub async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), KvError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for (k, v, ttl) in entries {
+            pipe.cmd("SET")
+                .arg(self.k(k))
+                .arg(v)
+                .arg("PX")
+                .arg(ttl.as_millis().max(1) as u64)
+                .ignore();
+        }
+        let _: () = pipe.query_async(&mut self.conn()).await?;
+        Ok(())
+    }
+
+    pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, KvError> {
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.k(key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(set.is_some())
+    }
+
+    pub async fn del(&self, key: &str) -> Result<(), KvError> {
+        let _: i64 = self.conn().del(self.k(key)).await?;
+        Ok(())
+    }
+
+    pub async fn del_if(&self, key: &str, value: &str) -> Result<bool, KvError> {
+        let n: i64 = self
+            .del_if
+            .key(self.k(key))
+            .arg(value)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, KvError> {
+        Ok(self
+            .incr
+            .key(self.k(key))
+            .arg(by)
+            .arg(ttl.as_millis().max(1) as u64)
+            .invoke_async(&mut self.conn())
+            .await?)
+    }
+
+    pub async fn rate_limit(&self, key: &str, spec: RateSpec) -> Result<RateDecision, KvError> {
+        let now = self.clock.now().timestamp_millis();
+        let period = spec.period.as_millis() as i64;
+        let interval = (period / i64::from(spec.limit)).max(1);
+        let (allowed, retry_ms, reset_ms): (i64, i64, i64) = self
+            .rate_limit
+            .key(self.k(key))
+            .arg(now)
+            .arg(period)
+            .arg(interval)
+            .invoke_async(&mut self.conn())
+            .await?;
+        let remaining = if allowed == 1 {
+            ((period - reset_ms) / interval).max(0) as u32
+        } else {
+            0
+        };
+        let decision = RateDecision {
+            allowed: allowed == 1,
+            remaining,
+            retry_after: Duration::from_millis(retry_ms.max(0) as u64),
+            reset_after: Duration::from_millis(reset_ms.max(0) as u64),
+        };
+        Ok(decision)
+    }
+
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<(), KvError> {
+        let _: i64 = self.conn().publish(self.k(channel), message).await?;
+        Ok(())
+    }
+
+    pub async fn subscribe(&self, channel: &str) -> Result<mpsc::Receiver<String>, KvError> {
+        let mut pubsub = tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| KvError("timed out connecting to Redis for subscribe".into()))??;
+        pubsub.subscribe(self.k(channel)).await?;
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut messages = pubsub.into_on_message();
+            while let Some(msg) = messages.next().await {
+                let Ok(payload) = msg.get_payload::<String>() else {
+                    continue;
+                };
+                if tx.send(payload).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    pub async fn ping(&self) -> Result<(), KvError> {
+        let _: String = redis::cmd("PING").query_async(&mut self.conn()).await?;
+        Ok(())
+    }
+}

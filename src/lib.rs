@@ -1,0 +1,188 @@
+//! dangke: the backend of a phone-first study platform for rural grass-roots party
+//! organizations. This crate builds the HTTP application from a [`Config`]; `main.rs` only
+//! parses the command line and calls in here.
+//!
+//! [`mount`] is the one place routes are mounted; the OpenAPI document is built from the
+//! same registration ([`http::openapi::document`]).
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod kv;
+pub mod ops;
+pub mod state;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use utoipa_actix_web::AppExt;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::fallback::RouteTable;
+use crate::kv::Kv;
+use crate::ops::OpenApiJson;
+use crate::state::AppState;
+
+/// Mounts every route. Routes registered here appear in the OpenAPI document.
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(ops::routes)
+        .service(utoipa_actix_web::scope::scope("/v1").configure(auth::routes::routes));
+}
+
+/// Options for building the app that are not process configuration: the clock (tests
+/// control it) and the kv key prefix (tests share one Redis).
+pub struct Deps {
+    pub clock: Arc<dyn Clock>,
+    pub kv_prefix: String,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Deps {
+            clock: Arc::new(clock::SystemClock),
+            kv_prefix: "dangke:".into(),
+        }
+    }
+}
+
+/// Opens the database and applies pending migrations. Blocking.
+pub fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::open(&config.database_url, config.db_pool_size)?;
+    let mut conn = db.raw_writer().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let applied = db::migrate::run(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
+    }
+    Ok(db)
+}
+
+/// Builds the shared state: database (migrated), kv, secrets, metrics.
+pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState> {
+    let cfg = config.clone();
+    let db = tokio::task::spawn_blocking(move || open_database(&cfg)).await??;
+    let now = deps.clock.now_naive();
+    let generated = config.jwt_secret.is_none();
+    let (instance_id, secret) = db
+        .write(move |c| {
+            let id =
+                db::meta::get_or_init(c, "instance_id", now, || uuid::Uuid::new_v4().to_string())?;
+            let backend = db::sql::backend_of(c).name().to_string();
+            db::meta::get_or_init(c, "created_with_backend", now, || backend)?;
+            let secret = if generated {
+                Some(db::meta::get_or_init(
+                    c,
+                    "dev_jwt_secret",
+                    now,
+                    auth::tokens::generate_secret,
+                )?)
+            } else {
+                None
+            };
+            Ok((id, secret))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot initialise app_meta: {e}"))?;
+    let secret = match (&config.jwt_secret, secret) {
+        (Some(s), _) => s.expose().to_string(),
+        (None, Some(generated)) => {
+            tracing::warn!(
+                "DANGKE_JWT_SECRET is not set: using the development secret kept in app_meta"
+            );
+            generated
+        }
+        (None, None) => anyhow::bail!("no JWT secret"),
+    };
+    let kv = match &config.redis_url {
+        Some(url) => Kv::redis(url.expose(), deps.clock.clone(), &deps.kv_prefix)
+            .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
+        None => Kv::memory(deps.clock.clone()),
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .user_agent(concat!("dangke/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        kv,
+        clock: deps.clock,
+        metrics: http::metrics::Metrics::new()?,
+        tokens: auth::tokens::TokenKeys::new(secret.as_bytes()),
+        http,
+        instance_id,
+    })
+}
+
+/// A bound, running server.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Builds the state and binds `config.bind` (port 0 picks a free port).
+    pub async fn build(config: Config, deps: Deps) -> anyhow::Result<Application> {
+        let bind = config.bind.clone();
+        let workers = config.workers;
+        let state = web::Data::new(build_state(config, deps).await?);
+        let listener =
+            TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("DANGKE_BIND {bind}: {e}"))?;
+        let port = listener.local_addr()?.port();
+        let spec = http::openapi::document();
+        let table = web::Data::new(RouteTable::from_openapi(&spec));
+        let spec_json = web::Data::new(OpenApiJson(spec.to_json().unwrap_or_default()));
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .configure(mount)
+                .split_for_parts();
+            app.app_data(app_state.clone())
+                .app_data(table.clone())
+                .app_data(spec_json.clone())
+                .configure(http::fallback::configure_extractors)
+                .default_service(web::to(http::fallback::no_route))
+                .wrap(from_fn(http::observe::observe))
+                .wrap(Compress::default())
+        })
+        .listen(listener)?
+        .workers(workers)
+        .shutdown_timeout(30)
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGTERM/SIGINT stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,142 @@
+//! The `dangke` command. Each subcommand parses its arguments and calls into the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use dangke::config::Config;
+use dangke::{Application, Deps};
+
+#[derive(Parser)]
+#[command(
+    name = "dangke",
+    version,
+    about = "dangke (党课) study platform backend"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default when no command is given).
+    Serve {
+        /// Seed the demo data set first if the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Generate files checked into the repository.
+    Gen {
+        #[command(subcommand)]
+        command: GenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user who can log in (prints a generated password when none is given).
+    Create {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// Print the OpenAPI document (the content of api-spec/openapi.json).
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Gen {
+        command: GenCommand::Openapi,
+    }) = &cli.command
+    {
+        print!("{}", dangke::http::openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("dangke: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    dangke::telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dangke: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "fatal");
+            eprintln!("dangke: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
+    match command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(config, demo).await,
+        Command::Migrate => {
+            let cfg = config.clone();
+            tokio::task::spawn_blocking(move || dangke::open_database(&cfg)).await??;
+            println!("migrations applied ({:?})", config.database_url);
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    phone,
+                    name,
+                    password,
+                },
+        } => {
+            let state = dangke::build_state(config, Deps::default()).await?;
+            let created = dangke::auth::admin::create_user(&state, &phone, &name, password).await?;
+            println!("created user {} ({})", created.user_id, created.phone);
+            if let Some(p) = created.generated_password {
+                println!("generated password: {p}");
+            }
+            Ok(())
+        }
+        Command::Gen { .. } => Ok(()),
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let host = config
+        .bind
+        .rsplit_once(':')
+        .map(|(h, _)| h.to_string())
+        .unwrap_or_default();
+    let db_url = format!("{:?}", config.database_url);
+    let _ = demo;
+    let app = Application::build(config, Deps::default()).await?;
+    let url = format!("http://{host}:{}", app.port());
+    tracing::info!(url = %url, database = %db_url, "dangke listening");
+    eprintln!("dangke listening on {url} (database {db_url})");
+    app.run_until_stopped().await?;
+    Ok(())
+}

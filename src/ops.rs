@@ -1,0 +1,91 @@
+//! Operations endpoints: liveness, readiness, metrics and the OpenAPI document.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` while the process serves.
+    pub status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `unready`.
+    pub status: &'static str,
+    /// `ok` or `unreachable`.
+    pub database: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// `ok`, `degraded` (configured but not answering) or `memory` (no Redis configured).
+    pub redis: &'static str,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(tag = "ops", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn get_healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// Readiness: 503 when the database does not answer; a Redis outage only degrades (200),
+/// so instances stay in the load balancer.
+#[utoipa::path(tag = "ops", responses(
+    (status = 200, body = Readiness, description = "ready (Redis may be degraded)"),
+    (status = 503, body = Readiness, description = "the database is unreachable"),
+))]
+#[get("/readyz")]
+pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
+    let db_ok = state.db.ping(Duration::from_secs(2)).await.is_ok();
+    let redis = match &state.kv {
+        crate::kv::Kv::Memory(_) => "memory",
+        kv => match tokio::time::timeout(Duration::from_secs(2), kv.ping()).await {
+            Ok(Ok(())) => "ok",
+            _ => "degraded",
+        },
+    };
+    let body = Readiness {
+        status: if db_ok { "ready" } else { "unready" },
+        database: if db_ok { "ok" } else { "unreachable" },
+        backend: state.db.backend().name(),
+        redis,
+    };
+    if db_ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+#[get("/metrics")]
+pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(tag = "ops", responses((status = 200, content_type = "application/json", body = Object)))]
+#[get("/openapi.json")]
+pub async fn get_openapi(spec: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec.0.clone())
+}
+
+/// The serialized document, built once at start-up.
+pub struct OpenApiJson(pub String);
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_healthz)
+        .service(get_readyz)
+        .service(get_metrics)
+        .service(get_openapi);
+}

@@ -1,0 +1,24 @@
+//! The application state shared by every handler: configuration, database, kv, clock,
+//! metrics and the outbound HTTP client. Built once at start-up and passed in.
+
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenKeys;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::metrics::Metrics;
+use crate::kv::Kv;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub kv: Kv,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+    pub tokens: TokenKeys,
+    /// For calls to WeChat and other outside services (timeouts set per call site).
+    pub http: reqwest::Client,
+    /// A random id for this database, kept in `app_meta`.
+    pub instance_id: String,
+}

@@ -1,0 +1,442 @@
+//! The foundation: migrations and schema on both backends, the checked-in spec, start-up
+//! configuration errors, serving from the binary, and concurrent start-up on PostgreSQL.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::helpers::backend::backend;
+use crate::helpers::{Backend, Options, TestDb, spawn, spawn_with};
+
+#[test]
+fn migration_names_match_between_backends() {
+    let sqlite = dangke::db::migrate::names(&dangke::db::migrate::SQLITE).unwrap();
+    let pg = dangke::db::migrate::names(&dangke::db::migrate::POSTGRES).unwrap();
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite, pg,
+        "migrations/sqlite and migrations/postgres must hold the same names"
+    );
+    let dir = |b: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(format!("migrations/{b}"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(dir("sqlite"), dir("postgres"));
+}
+
+#[derive(QueryableByName, Debug)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = BigInt)]
+    not_null: i64,
+}
+
+type ColumnSet = BTreeSet<(String, String, bool)>;
+
+fn sqlite_columns(conn: &mut dangke::db::DbConnection) -> ColumnSet {
+    diesel::sql_query(
+        "SELECT m.name AS table_name, p.name AS column_name, CAST(p.\"notnull\" AS BIGINT) AS not_null
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'",
+    )
+    .load::<Column>(conn)
+    .unwrap()
+    .into_iter()
+    .map(|c| (c.table_name, c.column_name, c.not_null != 0))
+    .collect()
+}
+
+fn pg_columns(conn: &mut dangke::db::DbConnection) -> ColumnSet {
+    diesel::sql_query(
+        "SELECT table_name::text AS table_name, column_name::text AS column_name,
+                CASE WHEN is_nullable = 'NO' THEN 1::bigint ELSE 0::bigint END AS not_null
+         FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations'",
+    )
+    .load::<Column>(conn)
+    .unwrap()
+    .into_iter()
+    .map(|c| (c.table_name, c.column_name, c.not_null != 0))
+    .collect()
+}
+
+/// Every table of `schema.rs`, queried with all its columns: fails if a column is missing.
+fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<String> {
+    use dangke::db::schema::*;
+    let mut seen = BTreeSet::new();
+    macro_rules! check {
+        ($($t:ident),* $(,)?) => {$(
+            $t::table.select($t::all_columns).limit(0).execute(conn)
+                .unwrap_or_else(|e| panic!("schema.rs table {} does not match the database: {e}", stringify!($t)));
+            seen.insert(stringify!($t).to_string());
+        )*};
+    }
+    check!(app_meta, audit_log, refresh_families, refresh_tokens, users);
+    seen
+}
+
+#[tokio::test]
+async fn schema_rs_matches_the_database() {
+    let app = spawn().await;
+    let (tables, in_db) = app
+        .app_state
+        .db
+        .read(|c| {
+            let tables = query_every_schema_table(c);
+            let cols = match c {
+                dangke::db::DbConnection::Sqlite(_) => sqlite_columns(c),
+                dangke::db::DbConnection::Pg(_) => pg_columns(c),
+            };
+            Ok((tables, cols))
+        })
+        .await
+        .unwrap();
+    let db_tables: BTreeSet<String> = in_db.iter().map(|c| c.0.clone()).collect();
+    assert_eq!(
+        tables, db_tables,
+        "every table must be in schema.rs (and the check! list)"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_have_the_same_tables_and_columns() {
+    let Some(_) = crate::helpers::backend::pg_url() else {
+        eprintln!("skipped: no DANGKE_TEST_PG_URL");
+        return;
+    };
+    let sqlite = TestDb::fresh_sqlite();
+    let pg = TestDb::fresh_pg().await;
+    let open = |url: &str| {
+        let url = dangke::db::DatabaseUrl::parse(url).unwrap();
+        let mut c = dangke::db::Manager {
+            url,
+            role: dangke::db::Role::Writer,
+        }
+        .connect_now()
+        .unwrap();
+        dangke::db::migrate::run(&mut c).unwrap();
+        c
+    };
+    let (s, p) = tokio::task::spawn_blocking(move || {
+        let s = sqlite_columns(&mut open(&sqlite.url));
+        let p = pg_columns(&mut open(&pg.url));
+        (s, p)
+    })
+    .await
+    .unwrap();
+    let only_sqlite: Vec<_> = s.difference(&p).collect();
+    let only_pg: Vec<_> = p.difference(&s).collect();
+    assert!(
+        only_sqlite.is_empty() && only_pg.is_empty(),
+        "schemas differ\nonly in SQLite: {only_sqlite:#?}\nonly in PostgreSQL: {only_pg:#?}"
+    );
+}
+
+#[test]
+fn checked_in_openapi_is_current() {
+    let current = dangke::http::openapi::document_json();
+    let checked_in = std::fs::read_to_string("api-spec/openapi.json").unwrap_or_default();
+    if current != checked_in {
+        panic!(
+            "api-spec/openapi.json is stale. Regenerate it with:\n\n    cargo run -- gen openapi > api-spec/openapi.json\n"
+        );
+    }
+}
+
+#[test]
+fn every_error_code_is_in_the_spec() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&dangke::http::openapi::document_json()).unwrap();
+    let listed: BTreeSet<String> = spec["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode enum in the spec")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    for code in dangke::error::ErrorCode::ALL {
+        assert!(
+            listed.contains(code.as_str()),
+            "{code} missing from the spec"
+        );
+    }
+    assert_eq!(listed.len(), dangke::error::ErrorCode::ALL.len());
+}
+
+#[test]
+fn every_config_variable_is_documented() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let example = std::fs::read_to_string(".env.example").unwrap();
+    for var in dangke::config::VARS {
+        assert!(readme.contains(var), "README.md does not document {var}");
+        assert!(example.contains(var), ".env.example does not mention {var}");
+    }
+}
+
+fn dangke_bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangke"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+#[test]
+fn every_bad_env_value_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let cases: &[(&str, &str, &str)] = &[
+        ("DATABASE_URL", "mysql://root@localhost/x", "DATABASE_URL"),
+        ("DATABASE_URL", "dangke.db", "DATABASE_URL"),
+        ("DANGKE_ENV", "staging", "DANGKE_ENV"),
+        ("DANGKE_DB_POOL_SIZE", "many", "DANGKE_DB_POOL_SIZE"),
+        ("DANGKE_DB_POOL_SIZE", "0", "DANGKE_DB_POOL_SIZE"),
+        ("DANGKE_LOG", "info,[[", "DANGKE_LOG"),
+        ("DANGKE_WORKERS", "-1", "DANGKE_WORKERS"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL"),
+        (
+            "DANGKE_TRUSTED_PROXIES",
+            "10.0.0.0/40",
+            "DANGKE_TRUSTED_PROXIES",
+        ),
+        (
+            "DANGKE_ACCESS_TOKEN_TTL",
+            "forever",
+            "DANGKE_ACCESS_TOKEN_TTL",
+        ),
+        ("DANGKE_REFRESH_GRACE", "0", "DANGKE_REFRESH_GRACE"),
+        (
+            "DANGKE_LOGIN_RATE_PER_IP",
+            "lots",
+            "DANGKE_LOGIN_RATE_PER_IP",
+        ),
+        ("DANGKE_WECHAT_APPID", "wx123", "DANGKE_WECHAT_SECRET"),
+        (
+            "DANGKE_WECHAT_API_BASE",
+            "ftp://x",
+            "DANGKE_WECHAT_API_BASE",
+        ),
+    ];
+    for (var, value, named) in cases {
+        let out = dangke_bin()
+            .args(["migrate"])
+            .env("DANGKE_DATA_DIR", &data)
+            .env(var, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{var}={value}: one line expected: {stderr}"
+        );
+        assert!(
+            stderr.contains(named),
+            "{var}={value}: must name {named}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // Production refuses a missing or short secret.
+    for secret in [None, Some("short")] {
+        let mut cmd = dangke_bin();
+        cmd.args(["migrate"])
+            .env("DANGKE_DATA_DIR", &data)
+            .env("DANGKE_ENV", "production");
+        if let Some(s) = secret {
+            cmd.env("DANGKE_JWT_SECRET", s);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("DANGKE_JWT_SECRET"), "{stderr}");
+    }
+    // An unreachable database fails start-up with a message, not a panic.
+    let out = dangke_bin()
+        .args(["migrate"])
+        .env("DANGKE_DATA_DIR", &data)
+        .env(
+            "DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/nothing?connect_timeout=2",
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("database"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_binary_serves_on_sqlite_under_the_data_dir_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = dangke_bin()
+        .args(["serve"])
+        .env("DANGKE_DATA_DIR", &data)
+        .env("DANGKE_BIND", "127.0.0.1:0")
+        .env("DANGKE_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("dangke listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let health = blocking::get(&format!("{url}/healthz"));
+    let ready = blocking::get(&format!("{url}/readyz"));
+    assert_eq!(health, 200);
+    assert_eq!(ready, 200);
+    assert!(
+        data.join("dangke.db").exists(),
+        "the SQLite file lives under DANGKE_DATA_DIR"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}
+
+/// Tiny blocking GET for the binary test (no async runtime there).
+mod blocking {
+    pub fn get(url: &str) -> u16 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            ::reqwest::get(url)
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        })
+    }
+}
+
+#[tokio::test]
+async fn app_meta_holds_instance_facts() {
+    let app = spawn().await;
+    let (id, backend_name) = app
+        .app_state
+        .db
+        .read(|c| {
+            Ok((
+                dangke::db::meta::get(c, "instance_id")?,
+                dangke::db::meta::get(c, "created_with_backend")?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(id.unwrap(), app.app_state.instance_id);
+    let expected = match app.db.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(backend_name.as_deref(), Some(expected));
+}
+
+#[tokio::test]
+async fn development_secret_is_generated_once_and_kept() {
+    let db = TestDb::fresh().await;
+    let no_secret = || Options {
+        vars: vec![("DANGKE_JWT_SECRET", String::new())],
+        share_db: Some(db.clone()),
+        ..Default::default()
+    };
+    let a = spawn_with(no_secret()).await;
+    let b = spawn_with(no_secret()).await;
+    let secret = a
+        .app_state
+        .db
+        .read(|c| dangke::db::meta::get(c, "dev_jwt_secret"))
+        .await
+        .unwrap()
+        .expect("generated secret stored");
+    assert!(secret.len() >= 32);
+    // A token from one instance is accepted by the other: same stored secret.
+    a.create_user("13900000001", "甲", "correct-horse-1").await;
+    let mut ca = a.client();
+    ca.login("13900000001", "correct-horse-1").await;
+    let cb = b.client().with_token(ca.access_token.as_deref().unwrap());
+    cb.get("/v1/me").await.expect(200);
+}
+
+#[tokio::test]
+async fn two_servers_on_one_empty_postgres_database_both_come_up() {
+    if backend() != Backend::Postgres {
+        eprintln!("skipped: PostgreSQL run only");
+        return;
+    }
+    let db = TestDb::fresh_pg().await;
+    let opts = || Options {
+        share_db: Some(db.clone()),
+        ..Default::default()
+    };
+    let (a, b) = tokio::join!(spawn_with(opts()), spawn_with(opts()));
+    a.client().get("/readyz").await.expect(200);
+    b.client().get("/readyz").await.expect(200);
+    let applied: i64 = a
+        .app_state
+        .db
+        .read(|c| {
+            #[derive(QueryableByName)]
+            struct N {
+                #[diesel(sql_type = BigInt)]
+                n: i64,
+            }
+            Ok(
+                diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+                    .get_result::<N>(c)?
+                    .n,
+            )
+        })
+        .await
+        .unwrap();
+    let expected = dangke::db::migrate::names(&dangke::db::migrate::POSTGRES)
+        .unwrap()
+        .len() as i64;
+    assert_eq!(applied, expected, "each migration applied exactly once");
+}
+
+#[test]
+fn docker_compose_parses_and_names_the_three_services() {
+    let text = std::fs::read_to_string("docker-compose.yml").unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("docker-compose.yml is YAML");
+    let services = doc["services"].as_mapping().expect("services");
+    for name in ["app", "postgres", "redis"] {
+        let svc = services
+            .get(serde_yaml::Value::from(name))
+            .unwrap_or_else(|| panic!("service {name} missing"));
+        assert!(
+            svc["healthcheck"]["test"].is_sequence(),
+            "{name} has a healthcheck"
+        );
+        assert!(svc["volumes"].is_sequence(), "{name} has a volume");
+    }
+    let app = &services[&serde_yaml::Value::from("app")];
+    assert!(app["build"].is_string(), "app builds from the Dockerfile");
+    let env = &app["environment"];
+    assert!(
+        env["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://")
+    );
+    assert!(env["REDIS_URL"].as_str().unwrap().starts_with("redis://"));
+    assert!(std::path::Path::new("Dockerfile").exists());
+}

@@ -1,0 +1,11 @@
+//! One integration binary: every test starts the real server and drives it over HTTP.
+//! Run twice by `scripts/test`: on SQLite + in-process kv, and on PostgreSQL + Redis.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod foundation;
+mod ops;
