@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod kv;
 pub mod ops;
+pub mod orgs;
 pub mod state;
 pub mod telemetry;
 
@@ -35,8 +36,12 @@ use crate::state::AppState;
 
 /// Mounts every route. Routes registered here appear in the OpenAPI document.
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.configure(ops::routes)
-        .service(utoipa_actix_web::scope::scope("/v1").configure(auth::routes::routes));
+    cfg.configure(ops::routes).service(
+        utoipa_actix_web::scope::scope("/v1")
+            .configure(auth::routes::routes)
+            .configure(orgs::routes::routes)
+            .configure(orgs::member_routes::routes),
+    );
 }
 
 /// Options for building the app that are not process configuration: the clock (tests

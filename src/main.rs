@@ -49,6 +49,12 @@ enum AdminCommand {
         name: String,
         #[arg(long)]
         password: Option<String>,
+        /// Also create (or find) this root organization and make the user its admin.
+        #[arg(long)]
+        org_name: Option<String>,
+        /// Kind of the root organization.
+        #[arg(long, default_value = "county_committee", value_parser = ["county_committee", "township_committee"])]
+        org_kind: String,
     },
 }
 
@@ -111,11 +117,22 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                     phone,
                     name,
                     password,
+                    org_name,
+                    org_kind,
                 },
         } => {
             let state = dangke::build_state(config, Deps::default()).await?;
-            let created = dangke::auth::admin::create_user(&state, &phone, &name, password).await?;
+            let root = org_name.map(|name| dangke::auth::admin::RootOrg {
+                name,
+                kind: dangke::orgs::model::OrgKind::parse(&org_kind)
+                    .unwrap_or(dangke::orgs::model::OrgKind::CountyCommittee),
+            });
+            let created =
+                dangke::auth::admin::create_admin(&state, &phone, &name, password, root).await?;
             println!("created user {} ({})", created.user_id, created.phone);
+            if let Some(org_id) = created.root_org_id {
+                println!("admin of organization {org_id}");
+            }
             if let Some(p) = created.generated_password {
                 println!("generated password: {p}");
             }

@@ -11,8 +11,19 @@ use crate::state::AppState;
 
 pub async fn me(state: &AppState, caller: &Caller) -> ApiResult<MeView> {
     let id = caller.user_id;
-    let user = state.db.read(move |c| users::find(c, id)).await?;
-    Ok(MeView::from(&user))
+    state
+        .db
+        .read(move |c| {
+            let user = users::find(c, id)?;
+            let mut me = MeView::from(&user);
+            me.membership = match crate::orgs::members::current(c, id)? {
+                Some(_) => Some(crate::orgs::members::member_view(c, id)?),
+                None => None,
+            };
+            me.roles = crate::orgs::members::roles_of(c, id)?;
+            Ok(me)
+        })
+        .await
 }
 
 /// Changes the password. Every session of the user is revoked (their access tokens go on

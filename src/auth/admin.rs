@@ -13,6 +13,70 @@ pub struct CreatedUser {
     pub phone: String,
     /// Set when no password was given and one was generated.
     pub generated_password: Option<String>,
+    /// The root org the user administers, when one was asked for.
+    pub root_org_id: Option<i64>,
+}
+
+/// A root organization to create (or find by name) and make the new user its admin.
+pub struct RootOrg {
+    pub name: String,
+    pub kind: crate::orgs::model::OrgKind,
+}
+
+/// Creates a user with a password (generated when not given); with `root`, also the root
+/// org (found by name if it exists) with the user as its `admin`.
+pub async fn create_admin(
+    state: &AppState,
+    phone: &str,
+    name: &str,
+    password_raw: Option<String>,
+    root: Option<RootOrg>,
+) -> ApiResult<CreatedUser> {
+    let created = create_user(state, phone, name, password_raw).await?;
+    if let Some(root) = root {
+        let now = state.clock.now_naive();
+        let user_id = created.user_id;
+        let org_id = state
+            .db
+            .write(move |c| {
+                use crate::db::schema::orgs;
+                use crate::orgs::model::{Org, Role, Sector};
+                use diesel::prelude::*;
+                let existing: Option<Org> = orgs::table
+                    .filter(orgs::parent_id.is_null())
+                    .filter(orgs::name.eq(root.name.trim()))
+                    .select(Org::as_select())
+                    .first(c)
+                    .optional()?;
+                let org = match existing {
+                    Some(o) => o,
+                    None => crate::orgs::tree::create(
+                        c,
+                        now,
+                        None,
+                        &root.name,
+                        root.kind,
+                        Sector::Village,
+                    )?,
+                };
+                crate::orgs::roles::insert(c, now, org.id, user_id, Role::Admin, None)?;
+                audit::record(
+                    c,
+                    now,
+                    &Actor::system(),
+                    "role_granted",
+                    &Target::new("user", user_id).in_org(org.id),
+                    serde_json::json!({"role": "admin", "via": "cli"}),
+                )?;
+                Ok(org.id)
+            })
+            .await?;
+        return Ok(CreatedUser {
+            root_org_id: Some(org_id),
+            ..created
+        });
+    }
+    Ok(created)
 }
 
 /// Creates a user with a password (generated when not given).
@@ -54,5 +118,6 @@ pub async fn create_user(
         user_id: user.id,
         phone: user.phone,
         generated_password: generated.then_some(password_raw),
+        root_org_id: None,
     })
 }

@@ -113,11 +113,17 @@ pub struct MeView {
     pub has_password: bool,
     pub wechat_bound: bool,
     pub created_at: DateTime<Utc>,
+    /// The caller's current home org, if they are a member.
+    pub membership: Option<crate::orgs::model::MemberView>,
+    /// Roles the caller holds (what the app may offer them to manage).
+    pub roles: Vec<crate::orgs::model::RoleView>,
 }
 
 impl From<&User> for MeView {
     fn from(u: &User) -> Self {
         MeView {
+            membership: None,
+            roles: Vec::new(),
             id: u.id,
             phone: u.phone.clone(),
             name: u.name.clone(),

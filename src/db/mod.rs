@@ -11,6 +11,7 @@ pub mod meta;
 pub mod migrate;
 pub mod schema;
 pub mod sql;
+pub mod text_enum;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -24,6 +24,58 @@ diesel::table! {
 }
 
 diesel::table! {
+    memberships (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        org_id -> BigInt,
+        category -> Text,
+        is_cadre -> Bool,
+        joined_party_on -> Nullable<Date>,
+        status -> Text,
+        from_date -> Date,
+        to_date -> Nullable<Date>,
+        end_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    org_roles (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        org_id -> BigInt,
+        role -> Text,
+        granted_at -> Timestamp,
+        granted_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    org_settings (org_id, key) {
+        org_id -> BigInt,
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    orgs (id) {
+        id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        name -> Text,
+        kind -> Text,
+        sector -> Text,
+        path -> Text,
+        depth -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     refresh_families (id) {
         id -> Text,
         user_id -> BigInt,
@@ -59,15 +111,26 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        gender -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
     }
 }
 
+diesel::joinable!(memberships -> orgs (org_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(org_roles -> orgs (org_id));
+diesel::joinable!(org_roles -> users (user_id));
+diesel::joinable!(org_settings -> orgs (org_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
     audit_log,
+    memberships,
+    org_roles,
+    org_settings,
+    orgs,
     refresh_families,
     refresh_tokens,
     users,

@@ -9,6 +9,8 @@ pub mod lang;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
+pub mod pagination;
+pub mod patch;
 pub mod ratelimit;
 
 pub use json::{ApiJson, BodyLimit};

@@ -81,7 +81,17 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
             seen.insert(stringify!($t).to_string());
         )*};
     }
-    check!(app_meta, audit_log, refresh_families, refresh_tokens, users);
+    check!(
+        app_meta,
+        audit_log,
+        memberships,
+        org_roles,
+        org_settings,
+        orgs,
+        refresh_families,
+        refresh_tokens,
+        users,
+    );
     seen
 }
 

@@ -8,4 +8,6 @@ mod helpers;
 mod auth;
 mod errors;
 mod foundation;
+mod kv;
 mod ops;
+mod orgs;

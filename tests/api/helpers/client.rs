@@ -140,3 +140,10 @@ impl Client {
         body
     }
 }
+
+impl Client {
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send(self.request(Method::PATCH, path).json(&body))
+            .await
+    }
+}

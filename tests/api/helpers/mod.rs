@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod world;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,339 @@
+//! HTTP routes of members and roles.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+
+use super::access::{Right, authorize, authorize_member};
+use super::members::{self, Added, MemberFilter};
+use super::model::{
+    AddMemberRequest, ChangeStatusRequest, GrantRoleRequest, MemberDetail, MemberView, Role,
+    RoleView, TransferRequest, UpdateMemberRequest,
+};
+use super::{roles, settings, tree};
+use crate::audit::{self, Target};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::ApiJson;
+use crate::http::pagination::{Page, PageParams};
+use crate::state::AppState;
+
+/// Members whose home org is in this org's subtree: search by name or phone, filter,
+/// cursor-paginated.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), MemberFilter, PageParams), responses(
+    (status = 200, body = Page<MemberView>), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    filter: web::Query<MemberFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<MemberView>>> {
+    let id = id.into_inner();
+    let (filter, page) = (filter.into_inner(), page.into_inner());
+    let list = state
+        .db
+        .read(move |c| {
+            let (org, _) = authorize(c, caller.user_id, id, Right::Operate)?;
+            members::list(c, &org, &filter, &page)
+        })
+        .await?;
+    Ok(web::Json(list))
+}
+
+/// Add a member to a branch or party group. Re-sending the same request returns the
+/// existing member (200) instead of creating a duplicate.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), request_body = AddMemberRequest, responses(
+    (status = 201, body = MemberView, description = "added"),
+    (status = 200, body = MemberView, description = "already a member of this org"),
+    (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "already_member (elsewhere)"),
+    (status = 422, body = Problem),
+))]
+#[post("/orgs/{id}/members")]
+pub async fn add_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ApiJson<AddMemberRequest>,
+) -> ApiResult<HttpResponse> {
+    let (id, req) = (id.into_inner(), body.into_inner());
+    let now = state.clock.now();
+    let added = state
+        .db
+        .write(move |c| {
+            let (org, _) = authorize(c, caller.user_id, id, Right::Administer)?;
+            let today = settings::today(c, &org, now)?;
+            let added = members::add(c, now.naive_utc(), today, &org, &req)?;
+            if let Added::Created(m) = &added {
+                audit::record(
+                    c,
+                    now.naive_utc(),
+                    &caller.actor(),
+                    "member_added",
+                    &Target::new("user", m.user_id).in_org(org.id),
+                    serde_json::json!({"category": m.category, "phone": m.phone}),
+                )?;
+            }
+            Ok(added)
+        })
+        .await?;
+    Ok(match added {
+        Added::Created(m) => HttpResponse::Created().json(m),
+        Added::Existing(m) => HttpResponse::Ok().json(m),
+    })
+}
+
+/// A member with membership history and roles (the member themself, or an organizer
+/// whose scope covers the member's home org).
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), responses(
+    (status = 200, body = MemberDetail), (status = 404, body = Problem),
+))]
+#[get("/members/{user_id}")]
+pub async fn get_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    user_id: web::Path<i64>,
+) -> ApiResult<web::Json<MemberDetail>> {
+    let user_id = user_id.into_inner();
+    let detail = state
+        .db
+        .read(move |c| {
+            authorize_member(c, caller.user_id, user_id, Right::View)?;
+            members::detail(c, user_id)
+        })
+        .await?;
+    Ok(web::Json(detail))
+}
+
+/// Edit a member's details (name, phone, category, cadre flag, dates).
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), request_body = UpdateMemberRequest, responses(
+    (status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "phone_taken"), (status = 422, body = Problem),
+))]
+#[patch("/members/{user_id}")]
+pub async fn update_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    user_id: web::Path<i64>,
+    body: ApiJson<UpdateMemberRequest>,
+) -> ApiResult<web::Json<MemberView>> {
+    let (user_id, req) = (user_id.into_inner(), body.into_inner());
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |c| {
+            let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
+                .ok_or_else(ApiError::not_found)?;
+            let today = settings::today(c, &home, now)?;
+            let changed = members::update(c, now.naive_utc(), today, user_id, &req)?;
+            if !changed.is_empty() {
+                audit::record(
+                    c,
+                    now.naive_utc(),
+                    &caller.actor(),
+                    "member_updated",
+                    &Target::new("user", user_id).in_org(home.id),
+                    serde_json::json!({"fields": changed}),
+                )?;
+            }
+            members::member_view(c, user_id)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Transfer a member to another branch or party group (the caller administers both).
+/// The old membership ends the day before `date`; history is kept.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), request_body = TransferRequest, responses(
+    (status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+))]
+#[post("/members/{user_id}/transfer")]
+pub async fn transfer_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    user_id: web::Path<i64>,
+    body: ApiJson<TransferRequest>,
+) -> ApiResult<web::Json<MemberView>> {
+    let (user_id, req) = (user_id.into_inner(), body.into_inner());
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |c| {
+            let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?.ok_or_else(ApiError::not_found)?;
+            let (to, _) = authorize(c, caller.user_id, req.to_org_id, Right::Administer)?;
+            let date = match req.date {
+                Some(d) => d,
+                None => settings::today(c, &to, now)?,
+            };
+            let view = members::transfer(c, now.naive_utc(), user_id, &to, date, req.reason.as_deref())?;
+            audit::record(c, now.naive_utc(), &caller.actor(), "member_transferred", &Target::new("user", user_id).in_org(home.id), serde_json::json!({"from_org_id": home.id, "to_org_id": to.id, "date": date, "reason": req.reason}))?;
+            Ok(view)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Change a member's status (`active`, `migrant`, `suspended`, `left`; `left` ends the
+/// membership and answers 204).
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), request_body = ChangeStatusRequest, responses(
+    (status = 200, body = MemberView), (status = 204, description = "the member left"),
+    (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[put("/members/{user_id}/status")]
+pub async fn change_member_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    user_id: web::Path<i64>,
+    body: ApiJson<ChangeStatusRequest>,
+) -> ApiResult<HttpResponse> {
+    let (user_id, req) = (user_id.into_inner(), body.into_inner());
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |c| {
+            let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
+                .ok_or_else(ApiError::not_found)?;
+            let date = match req.date {
+                Some(d) => d,
+                None => settings::today(c, &home, now)?,
+            };
+            let view = members::change_status(
+                c,
+                now.naive_utc(),
+                user_id,
+                req.status,
+                date,
+                req.reason.as_deref(),
+            )?;
+            audit::record(
+                c,
+                now.naive_utc(),
+                &caller.actor(),
+                "member_status_changed",
+                &Target::new("user", user_id).in_org(home.id),
+                serde_json::json!({"status": req.status, "reason": req.reason}),
+            )?;
+            Ok(view)
+        })
+        .await?;
+    Ok(match view {
+        Some(v) => HttpResponse::Ok().json(v),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
+/// Role holders on this org and below.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), responses(
+    (status = 200, body = Vec<RoleView>), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/roles")]
+pub async fn list_org_roles(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<Vec<RoleView>>> {
+    let id = id.into_inner();
+    let list = state
+        .db
+        .read(move |c| {
+            let (org, _) = authorize(c, caller.user_id, id, Right::Operate)?;
+            roles::list(c, &org)
+        })
+        .await?;
+    Ok(web::Json(list))
+}
+
+/// Grant a role on this org to a member of its subtree (201; 200 if already held).
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), request_body = GrantRoleRequest, responses(
+    (status = 201, body = Vec<RoleView>, description = "granted; the grantee's roles"),
+    (status = 200, body = Vec<RoleView>, description = "already held"),
+    (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+))]
+#[post("/orgs/{id}/roles")]
+pub async fn grant_org_role(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ApiJson<GrantRoleRequest>,
+) -> ApiResult<HttpResponse> {
+    let (id, req) = (id.into_inner(), body.into_inner());
+    let now = state.clock.now_naive();
+    let (granted, list) = state
+        .db
+        .write(move |c| {
+            let (org, _) = authorize(c, caller.user_id, id, Right::Administer)?;
+            let granted = roles::grant(c, now, &org, req.user_id, req.role, caller.user_id)?;
+            if granted {
+                audit::record(
+                    c,
+                    now,
+                    &caller.actor(),
+                    "role_granted",
+                    &Target::new("user", req.user_id).in_org(org.id),
+                    serde_json::json!({"role": req.role}),
+                )?;
+            }
+            Ok((granted, members::roles_of(c, req.user_id)?))
+        })
+        .await?;
+    Ok(if granted {
+        HttpResponse::Created().json(list)
+    } else {
+        HttpResponse::Ok().json(list)
+    })
+}
+
+/// Revoke a role.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path), ("user_id" = i64, Path), ("role" = Role, Path)), responses(
+    (status = 204, description = "revoked"), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[delete("/orgs/{id}/roles/{user_id}/{role}")]
+pub async fn revoke_org_role(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(i64, i64, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, user_id, role) = path.into_inner();
+    let role = Role::parse(&role).ok_or_else(ApiError::not_found)?;
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |c| {
+            let (org, _) = authorize(c, caller.user_id, id, Right::Administer)?;
+            roles::revoke(c, &org, user_id, role)?;
+            audit::record(
+                c,
+                now,
+                &caller.actor(),
+                "role_revoked",
+                &Target::new("user", user_id).in_org(org.id),
+                serde_json::json!({"role": role}),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_members)
+        .service(add_member)
+        .service(get_member)
+        .service(update_member)
+        .service(transfer_member)
+        .service(change_member_status)
+        .service(list_org_roles)
+        .service(grant_org_role)
+        .service(revoke_org_role);
+}
+
+/// The org of a member's current membership, for other features.
+pub fn home_org(
+    conn: &mut crate::db::DbConnection,
+    user_id: i64,
+) -> ApiResult<Option<super::model::Org>> {
+    match members::current(conn, user_id)? {
+        Some(m) => tree::find(conn, m.org_id).map(Some),
+        None => Ok(None),
+    }
+}
