@@ -12,5 +12,6 @@ pub mod routes;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod wechat;
 
 pub use caller::Caller;

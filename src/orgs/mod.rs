@@ -3,6 +3,7 @@
 //! one authorization function every feature calls ([`access::authorize`]).
 
 pub mod access;
+pub mod import;
 pub mod member_routes;
 pub mod members;
 pub mod model;

@@ -6,8 +6,11 @@
 mod helpers;
 
 mod auth;
+mod demo;
 mod errors;
 mod foundation;
+mod import;
 mod kv;
 mod ops;
 mod orgs;
+mod wechat;

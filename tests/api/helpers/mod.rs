@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod wechat_server;
 pub mod world;
 
 use std::collections::HashMap;
