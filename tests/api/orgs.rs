@@ -11,10 +11,12 @@ async fn world_builds_and_me_shows_membership_and_roles() {
     let me = w.secretary_a.get("/v1/me").await;
     me.expect(200);
     let me = me.json();
+    assert_eq!(me["id"], w.secretary_a_id);
     assert_eq!(me["membership"]["org_id"], w.branch_a);
     assert_eq!(me["roles"][0]["role"], "secretary");
     assert_eq!(me["roles"][0]["org_id"], w.branch_a);
     let me = w.admin.get("/v1/me").await.json();
+    assert_eq!(me["id"], w.admin_id);
     assert!(me["membership"].is_null());
     assert_eq!(me["roles"][0]["role"], "admin");
     let tree = w
