@@ -135,6 +135,11 @@ error_codes! {
     WechatAlreadyBound = (409, "wechat_already_bound", "该微信已绑定其他账号", "This WeChat account is bound to another user"),
     /// WeChat login is not configured on this server.
     WechatNotConfigured = (503, "wechat_not_configured", "未配置微信登录", "WeChat login is not configured"),
+    // --- retries --------------------------------------------------------------------------
+    /// The `Idempotency-Key` was used before with a different request body.
+    IdempotencyKeyReused = (409, "idempotency_key_reused", "该幂等键已用于另一个请求", "This Idempotency-Key was used for a different request"),
+    /// A request with this `Idempotency-Key` is still being processed.
+    IdempotencyInProgress = (409, "idempotency_in_progress", "相同请求正在处理中，请稍后重试", "The same request is still in progress; retry shortly"),
 }
 
 impl fmt::Display for ErrorCode {

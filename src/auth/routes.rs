@@ -62,14 +62,20 @@ pub async fn logout_session(state: web::Data<AppState>, caller: Caller) -> ApiRe
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The caller's own account.
+/// The caller's own account, home org and roles. Sends an `ETag`; `If-None-Match` gives 304.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = MeView),
+    (status = 304, description = "unchanged since the ETag sent in If-None-Match"),
     (status = 401, body = Problem),
 ))]
 #[get("/me")]
-pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> ApiResult<web::Json<MeView>> {
-    account::me(&state, &caller).await.map(web::Json)
+pub async fn get_me(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+) -> ApiResult<HttpResponse> {
+    let me = account::me(&state, &caller).await?;
+    crate::http::etag::json(&req, &me)
 }
 
 /// Change (or first set) the caller's password. Revokes every session of the account and

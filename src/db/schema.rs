@@ -24,6 +24,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, method, route, key) {
+        user_id -> BigInt,
+        method -> Text,
+        route -> Text,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        status -> Nullable<Integer>,
+        content_type -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -127,6 +143,7 @@ diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
     audit_log,
+    idempotency_keys,
     memberships,
     org_roles,
     org_settings,

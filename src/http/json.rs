@@ -181,6 +181,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             }
             let limit = BodyLimit::of(&req, DEFAULT_JSON_LIMIT);
             let body = read_body_limited(&req, &mut payload, limit).await?;
+            crate::http::idempotency::remember_body(&req, &body);
             parse_json(&body).map(ApiJson)
         })
     }

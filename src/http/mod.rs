@@ -3,7 +3,9 @@
 //! (request id, logs, metrics) and the OpenAPI document.
 
 pub mod client_ip;
+pub mod etag;
 pub mod fallback;
+pub mod idempotency;
 pub mod json;
 pub mod lang;
 pub mod metrics;

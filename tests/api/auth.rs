@@ -476,3 +476,45 @@ async fn revocation_holds_while_redis_is_down() {
     c.post("/v1/auth/logout", json!({})).await.expect(204);
     c.get("/v1/me").await.expect_problem(401, "token_revoked");
 }
+
+#[tokio::test]
+async fn me_answers_304_while_unchanged() {
+    let app = spawn().await;
+    let id = app.create_user("13800000001", "王建国", PW).await;
+    let mut c = app.client();
+    c.login("13800000001", PW).await;
+    let first = c.get("/v1/me").await;
+    first.expect(200);
+    let tag = first.header("etag").unwrap();
+    let again = c
+        .send(
+            c.request(Method::GET, "/v1/me")
+                .header("if-none-match", &tag),
+        )
+        .await;
+    again.expect(304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("etag").as_deref(), Some(tag.as_str()));
+    // A change to the account changes the tag.
+    app.app_state
+        .db
+        .write(move |c| {
+            use dangke::db::schema::users::dsl as u;
+            use diesel::prelude::*;
+            diesel::update(u::users.find(id))
+                .set(u::name.eq("王建军"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let changed = c
+        .send(
+            c.request(Method::GET, "/v1/me")
+                .header("if-none-match", &tag),
+        )
+        .await;
+    changed.expect(200);
+    assert_eq!(changed.json()["name"], "王建军");
+    assert_ne!(changed.header("etag").unwrap(), tag);
+}

@@ -84,6 +84,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
     check!(
         app_meta,
         audit_log,
+        idempotency_keys,
         memberships,
         org_roles,
         org_settings,
