@@ -118,40 +118,26 @@ fn claim(
     hash: &str,
     now: NaiveDateTime,
 ) -> ApiResult<Claim> {
-    let row: Option<(
-        String,
-        String,
-        Option<i32>,
-        Option<String>,
-        Option<String>,
-        NaiveDateTime,
-        NaiveDateTime,
-    )> = ik::table
+    let row: Option<SavedRow> = ik::table
         .find((scope.user_id, &scope.method, &scope.route, &scope.key))
-        .select((
-            ik::request_hash,
-            ik::state,
-            ik::status,
-            ik::content_type,
-            ik::body,
-            ik::created_at,
-            ik::expires_at,
-        ))
+        .select(SavedRow::as_select())
         .first(conn)
         .optional()?;
-    if let Some((stored_hash, state, status, content_type, body, created_at, expires_at)) = row {
-        if expires_at > now {
-            if stored_hash != hash {
+    if let Some(row) = row {
+        if row.expires_at > now {
+            if row.request_hash != hash {
                 return Err(ApiError::new(ErrorCode::IdempotencyKeyReused));
             }
-            if state == "completed" {
+            if row.state == "completed" {
                 return Ok(Claim::Replay {
-                    status: status.unwrap_or(200),
-                    content_type: content_type.unwrap_or_else(|| "application/json".into()),
-                    body: body.unwrap_or_default(),
+                    status: row.status.unwrap_or(200),
+                    content_type: row
+                        .content_type
+                        .unwrap_or_else(|| "application/json".into()),
+                    body: row.body.unwrap_or_default(),
                 });
             }
-            if now - created_at < Duration::seconds(STALE_SECONDS) {
+            if now - row.created_at < Duration::seconds(STALE_SECONDS) {
                 return Err(ApiError::new(ErrorCode::IdempotencyInProgress));
             }
         }
