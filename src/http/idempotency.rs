@@ -112,6 +112,18 @@ enum Claim {
     },
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ik)]
+struct SavedRow {
+    request_hash: String,
+    state: String,
+    status: Option<i32>,
+    content_type: Option<String>,
+    body: Option<String>,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
 fn claim(
     conn: &mut DbConnection,
     scope: &Scope,
