@@ -135,6 +135,15 @@ error_codes! {
     WechatAlreadyBound = (409, "wechat_already_bound", "该微信已绑定其他账号", "This WeChat account is bound to another user"),
     /// WeChat login is not configured on this server.
     WechatNotConfigured = (503, "wechat_not_configured", "未配置微信登录", "WeChat login is not configured"),
+    // --- courses --------------------------------------------------------------------------
+    /// The course is published: lessons can be corrected but not added or removed.
+    CourseLocked = (409, "course_locked", "课程已发布：课时可以修改但不能增删", "The course is published: lessons can be corrected, not added or removed"),
+    /// Only published courses can be assigned.
+    CourseNotPublished = (409, "course_not_published", "课程尚未发布", "The course is not published"),
+    /// No quiz attempts are left.
+    QuizAttemptsExhausted = (409, "quiz_attempts_exhausted", "测验次数已用完", "No quiz attempts left"),
+    /// The quiz has attempts and can no longer be replaced.
+    QuizLocked = (409, "quiz_locked", "已有人作答，测验不能再修改", "The quiz has attempts and cannot be replaced"),
     // --- retries --------------------------------------------------------------------------
     /// The `Idempotency-Key` was used before with a different request body.
     IdempotencyKeyReused = (409, "idempotency_key_reused", "该幂等键已用于另一个请求", "This Idempotency-Key was used for a different request"),

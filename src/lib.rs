@@ -9,12 +9,14 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod courses;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod kv;
 pub mod ops;
 pub mod orgs;
+pub mod progress;
 pub mod state;
 pub mod telemetry;
 
@@ -39,8 +41,12 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(ops::routes).service(
         utoipa_actix_web::scope::scope("/v1")
             .configure(auth::routes::routes)
+            .configure(auth::wechat::routes)
             .configure(orgs::routes::routes)
-            .configure(orgs::member_routes::routes),
+            .configure(orgs::member_routes::routes)
+            .configure(orgs::import::routes)
+            .configure(courses::routes::routes)
+            .configure(courses::lesson_routes::routes),
     );
 }
 

@@ -24,6 +24,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    course_assignments (id) {
+        id -> BigInt,
+        course_id -> BigInt,
+        org_id -> BigInt,
+        required -> Bool,
+        due_date -> Nullable<Date>,
+        assigned_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    courses (id) {
+        id -> BigInt,
+        owner_org_id -> BigInt,
+        kind -> Text,
+        title -> Text,
+        summary -> Text,
+        cover_media_id -> Nullable<BigInt>,
+        cover_url -> Nullable<Text>,
+        credit_centi -> Integer,
+        tags -> Text,
+        status -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        archived_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, method, route, key) {
         user_id -> BigInt,
         method -> Text,
@@ -36,6 +70,25 @@ diesel::table! {
         body -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lessons (id) {
+        id -> BigInt,
+        course_id -> BigInt,
+        position -> Integer,
+        kind -> Text,
+        title -> Text,
+        media_id -> Nullable<BigInt>,
+        external_url -> Nullable<Text>,
+        duration_s -> Nullable<Integer>,
+        body -> Nullable<Text>,
+        min_coverage_permille -> Integer,
+        min_reading_s -> Nullable<Integer>,
+        credit_centi -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -92,6 +145,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    quiz_attempts (id) {
+        id -> BigInt,
+        lesson_id -> BigInt,
+        user_id -> BigInt,
+        attempt_no -> Integer,
+        answers -> Text,
+        score_pct -> Integer,
+        passed -> Bool,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    quiz_options (id) {
+        id -> BigInt,
+        question_id -> BigInt,
+        position -> Integer,
+        text -> Text,
+        is_correct -> Bool,
+    }
+}
+
+diesel::table! {
+    quiz_questions (id) {
+        id -> BigInt,
+        lesson_id -> BigInt,
+        position -> Integer,
+        kind -> Text,
+        text -> Text,
+        points -> Integer,
+    }
+}
+
+diesel::table! {
+    quizzes (lesson_id) {
+        lesson_id -> BigInt,
+        pass_mark_pct -> Integer,
+        max_attempts -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     refresh_families (id) {
         id -> Text,
         user_id -> BigInt,
@@ -132,22 +229,38 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(course_assignments -> courses (course_id));
+diesel::joinable!(course_assignments -> orgs (org_id));
+diesel::joinable!(courses -> orgs (owner_org_id));
+diesel::joinable!(lessons -> courses (course_id));
 diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_roles -> orgs (org_id));
 diesel::joinable!(org_roles -> users (user_id));
 diesel::joinable!(org_settings -> orgs (org_id));
+diesel::joinable!(quiz_attempts -> lessons (lesson_id));
+diesel::joinable!(quiz_attempts -> users (user_id));
+diesel::joinable!(quiz_options -> quiz_questions (question_id));
+diesel::joinable!(quiz_questions -> quizzes (lesson_id));
+diesel::joinable!(quizzes -> lessons (lesson_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
     audit_log,
+    course_assignments,
+    courses,
     idempotency_keys,
+    lessons,
     memberships,
     org_roles,
     org_settings,
     orgs,
+    quiz_attempts,
+    quiz_options,
+    quiz_questions,
+    quizzes,
     refresh_families,
     refresh_tokens,
     users,

@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod authz_matrix;
+mod courses;
 mod demo;
 mod errors;
 mod foundation;

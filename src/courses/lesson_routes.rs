@@ -1,0 +1,268 @@
+//! HTTP routes of lessons and quizzes.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+
+use super::catalog;
+use super::links::Links;
+use super::model::{CreateLessonRequest, LessonView, UpdateLessonRequest};
+use super::quiz::{self, AttemptResult, PutQuizRequest, QuizView, SubmitAttemptRequest};
+use super::{authoring, media_duration};
+use crate::audit::{self, Target};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::ApiJson;
+use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::state::AppState;
+
+/// Add a lesson at the end of a draft course. The course credit is split over its lessons.
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CreateLessonRequest, responses(
+    (status = 201, body = LessonView), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "course_locked"), (status = 422, body = Problem),
+))]
+#[post("/courses/{id}/lessons")]
+pub async fn create_lesson(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ApiJson<CreateLessonRequest>,
+) -> ApiResult<HttpResponse> {
+    let (id, req) = (id.into_inner(), body.into_inner());
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |c| {
+            let course = authoring::find(c, id)?;
+            catalog::require_manage(c, caller.user_id, &course)?;
+            let from_media = media_duration(c, req.media_id)?;
+            let lesson = authoring::add_lesson(c, now.naive_utc(), &course, &req, from_media)?;
+            audit::record(
+                c,
+                now.naive_utc(),
+                &caller.actor(),
+                "lesson_created",
+                &Target::new("lesson", lesson.id).in_org(course.owner_org_id),
+                serde_json::json!({"course_id": id, "title": lesson.title}),
+            )?;
+            catalog::lesson_view(&lesson, false, &Links::new(now), None, true)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// A lesson with its body and playable URL; members also get their state in it.
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path)), responses(
+    (status = 200, body = LessonView), (status = 404, body = Problem),
+))]
+#[get("/lessons/{id}")]
+pub async fn get_lesson(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<LessonView>> {
+    let id = id.into_inner();
+    let now = state.clock.now();
+    let view = state
+        .db
+        .read(move |c| {
+            let (lesson, _, access) = catalog::lesson_access(c, caller.user_id, id)?;
+            let has_quiz = !catalog::quiz_lessons(c, &[id])?.is_empty();
+            let my_state = match access.study {
+                Some(_) => Some(
+                    crate::progress::lesson_states(c, caller.user_id, &[id])?
+                        .remove(&id)
+                        .unwrap_or_default(),
+                ),
+                None => None,
+            };
+            catalog::lesson_view(&lesson, has_quiz, &Links::new(now), my_state, true)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Correct a lesson (allowed on published courses: title, media, duration, body, thresholds).
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path)), request_body = UpdateLessonRequest, responses(
+    (status = 200, body = LessonView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
+))]
+#[patch("/lessons/{id}")]
+pub async fn update_lesson(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ApiJson<UpdateLessonRequest>,
+) -> ApiResult<web::Json<LessonView>> {
+    let (id, req) = (id.into_inner(), body.into_inner());
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |c| {
+            let (lesson, course, access) = catalog::lesson_access(c, caller.user_id, id)?;
+            if !access.manage {
+                return Err(ApiError::forbidden());
+            }
+            let from_media = media_duration(c, req.media_id.flatten())?;
+            let updated = authoring::update_lesson(c, now.naive_utc(), &lesson, &req, from_media)?;
+            audit::record(
+                c,
+                now.naive_utc(),
+                &caller.actor(),
+                "lesson_updated",
+                &Target::new("lesson", id).in_org(course.owner_org_id),
+                serde_json::json!({"course_id": course.id}),
+            )?;
+            let has_quiz = !catalog::quiz_lessons(c, &[id])?.is_empty();
+            catalog::lesson_view(&updated, has_quiz, &Links::new(now), None, true)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Remove a lesson from a draft course (published lessons stay; 409 `course_locked`).
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path)), responses(
+    (status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "course_locked"),
+))]
+#[delete("/lessons/{id}")]
+pub async fn delete_lesson(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |c| {
+            let (lesson, course, access) = catalog::lesson_access(c, caller.user_id, id)?;
+            if !access.manage {
+                return Err(ApiError::forbidden());
+            }
+            authoring::delete_lesson(c, &course, &lesson)?;
+            audit::record(
+                c,
+                now,
+                &caller.actor(),
+                "lesson_deleted",
+                &Target::new("lesson", id).in_org(course.owner_org_id),
+                serde_json::json!({"course_id": course.id, "title": lesson.title}),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Set (replace) a lesson's quiz. Refused once anyone has attempted it (409 `quiz_locked`).
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path)), request_body = PutQuizRequest, responses(
+    (status = 200, body = QuizView), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "quiz_locked"), (status = 422, body = Problem),
+))]
+#[put("/lessons/{id}/quiz")]
+pub async fn put_quiz(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ApiJson<PutQuizRequest>,
+) -> ApiResult<web::Json<QuizView>> {
+    let (id, req) = (id.into_inner(), body.into_inner());
+    let now = state.clock.now_naive();
+    let view = state
+        .db
+        .write(move |c| {
+            let (lesson, course, access) = catalog::lesson_access(c, caller.user_id, id)?;
+            if !access.manage {
+                return Err(ApiError::forbidden());
+            }
+            quiz::put(c, now, &lesson, &req)?;
+            audit::record(
+                c,
+                now,
+                &caller.actor(),
+                "quiz_set",
+                &Target::new("lesson", id).in_org(course.owner_org_id),
+                serde_json::json!({"questions": req.questions.len()}),
+            )?;
+            quiz::view(c, id, caller.user_id, true)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// The quiz: members get it shuffled for their next attempt and without answers; those
+/// who manage the course get the answers.
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path)), responses(
+    (status = 200, body = QuizView), (status = 404, body = Problem),
+))]
+#[get("/lessons/{id}/quiz")]
+pub async fn get_quiz(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<QuizView>> {
+    let id = id.into_inner();
+    let view = state
+        .db
+        .read(move |c| {
+            let (_, _, access) = catalog::lesson_access(c, caller.user_id, id)?;
+            quiz::view(
+                c,
+                id,
+                caller.user_id,
+                access.study.is_none() && access.manage,
+            )
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Submit answers; graded on the server. Send an `Idempotency-Key`: a retry returns the
+/// same result instead of using another attempt.
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = SubmitAttemptRequest, responses(
+    (status = 201, body = AttemptResult), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "quiz_attempts_exhausted / idempotency_key_reused / idempotency_in_progress"),
+    (status = 422, body = Problem),
+))]
+#[post("/lessons/{id}/quiz/attempts")]
+pub async fn submit_quiz_attempt(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: ApiJson<SubmitAttemptRequest>,
+) -> ApiResult<HttpResponse> {
+    let (id, answers) = (id.into_inner(), body.into_inner().answers);
+    let now = state.clock.now_naive();
+    let user_id = caller.user_id;
+    let db = state.db.clone();
+    idempotency::run(&state, &req, user_id, key, move |scope| async move {
+        db.write(move |c| {
+            let (_, course, _) = catalog::lesson_access(c, user_id, id)?;
+            catalog::require_study(c, user_id, &course)?;
+            let result = quiz::submit(c, now, id, user_id, &answers)?;
+            let reply = JsonReply::new(StatusCode::CREATED, &result)?;
+            if let Some(scope) = &scope {
+                idempotency::complete(
+                    c,
+                    scope,
+                    reply.status,
+                    "application/json",
+                    &reply.body.to_string(),
+                )?;
+            }
+            Ok(reply)
+        })
+        .await
+    })
+    .await
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_lesson)
+        .service(get_lesson)
+        .service(update_lesson)
+        .service(delete_lesson)
+        .service(put_quiz)
+        .service(get_quiz)
+        .service(submit_quiz_attempt);
+}
