@@ -11,6 +11,7 @@ mod courses;
 mod demo;
 mod errors;
 mod foundation;
+mod idempotency;
 mod import;
 mod kv;
 mod ops;
