@@ -30,6 +30,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_LOGIN_RATE_PER_PHONE",
     "DANGKE_LOGIN_RATE_PER_IP",
     "DANGKE_REFRESH_RATE_PER_IP",
+    "DANGKE_SYNC_MAX_AGE",
     "DANGKE_WECHAT_APPID",
     "DANGKE_WECHAT_SECRET",
     "DANGKE_WECHAT_API_BASE",
@@ -196,6 +197,8 @@ pub struct Config {
     pub login_rate_per_ip: RateSpec,
     pub refresh_rate_per_ip: RateSpec,
     pub wechat: Option<WechatConfig>,
+    /// Study events that ended longer ago than this are refused by sync.
+    pub sync_max_age: Duration,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -349,6 +352,7 @@ impl Config {
             login_rate_per_ip: rate("DANGKE_LOGIN_RATE_PER_IP", "100/15m")?,
             refresh_rate_per_ip: rate("DANGKE_REFRESH_RATE_PER_IP", "300/15m")?,
             wechat,
+            sync_max_age: dur("DANGKE_SYNC_MAX_AGE", 30 * 86400)?,
         };
         Ok(config)
     }

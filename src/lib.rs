@@ -46,7 +46,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(orgs::member_routes::routes)
             .configure(orgs::import::routes)
             .configure(courses::routes::routes)
-            .configure(courses::lesson_routes::routes),
+            .configure(courses::lesson_routes::routes)
+            .configure(progress::routes::routes),
     );
 }
 

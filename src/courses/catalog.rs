@@ -75,6 +75,17 @@ fn merged_assignments(
     Ok(merged)
 }
 
+/// The courses among `course_ids` actively assigned to an org in `chain`.
+pub fn assigned_course_ids(
+    conn: &mut DbConnection,
+    chain: &[i64],
+    course_ids: &[i64],
+) -> ApiResult<HashSet<i64>> {
+    Ok(merged_assignments(conn, chain, Some(course_ids))?
+        .into_keys()
+        .collect())
+}
+
 /// Decides the caller's access to a course; 404 when they may neither manage nor study it.
 pub fn access(conn: &mut DbConnection, user_id: i64, course: &Course) -> ApiResult<CourseAccess> {
     let scope = Scope::load(conn, user_id)?;

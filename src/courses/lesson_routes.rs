@@ -240,6 +240,9 @@ pub async fn submit_quiz_attempt(
             let (_, course, _) = catalog::lesson_access(c, user_id, id)?;
             catalog::require_study(c, user_id, &course)?;
             let result = quiz::submit(c, now, id, user_id, &answers)?;
+            if result.passed {
+                crate::progress::sync::complete_after_quiz(c, now.and_utc(), user_id, id)?;
+            }
             let reply = JsonReply::new(StatusCode::CREATED, &result)?;
             if let Some(scope) = &scope {
                 idempotency::complete(

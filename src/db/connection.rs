@@ -174,6 +174,25 @@ macro_rules! with_backend {
     };
 }
 
+/// A multi-row insert that skips rows violating a unique constraint: `ON CONFLICT DO
+/// NOTHING` on PostgreSQL (a caught unique violation would abort its transaction), `INSERT
+/// OR IGNORE` on SQLite (diesel's SQLite batch insert has no `ON CONFLICT`). Evaluates to
+/// `QueryResult<usize>`, the rows inserted.
+#[macro_export]
+macro_rules! insert_ignore {
+    ($conn:expr, $table:expr, $values:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table)
+                .values($values)
+                .on_conflict_do_nothing()
+                .execute(c),
+            $crate::db::DbConnection::Sqlite(c) => diesel::insert_or_ignore_into($table)
+                .values($values)
+                .execute(c),
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

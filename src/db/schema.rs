@@ -38,6 +38,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    course_completions (user_id, course_id) {
+        user_id -> BigInt,
+        course_id -> BigInt,
+        completed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     courses (id) {
         id -> BigInt,
         owner_org_id -> BigInt,
@@ -58,6 +66,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    credit_ledger (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        year -> Integer,
+        month -> Integer,
+        source_kind -> Text,
+        source_id -> BigInt,
+        credit_centi -> Integer,
+        org_id -> Nullable<BigInt>,
+        earned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, method, route, key) {
         user_id -> BigInt,
         method -> Text,
@@ -70,6 +92,20 @@ diesel::table! {
         body -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lesson_progress (user_id, lesson_id) {
+        user_id -> BigInt,
+        lesson_id -> BigInt,
+        covered -> Text,
+        covered_s -> Integer,
+        read_s -> Integer,
+        resume_s -> Integer,
+        last_event_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -214,6 +250,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    study_events (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        client_event_id -> Text,
+        lesson_id -> BigInt,
+        kind -> Text,
+        from_s -> Integer,
+        to_s -> Integer,
+        started_at -> Timestamp,
+        ended_at -> Timestamp,
+        content_hash -> Text,
+        outcome -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         phone -> Text,
@@ -230,6 +283,11 @@ diesel::table! {
 }
 
 diesel::joinable!(course_assignments -> courses (course_id));
+diesel::joinable!(course_completions -> courses (course_id));
+diesel::joinable!(course_completions -> users (user_id));
+diesel::joinable!(credit_ledger -> users (user_id));
+diesel::joinable!(lesson_progress -> lessons (lesson_id));
+diesel::joinable!(lesson_progress -> users (user_id));
 diesel::joinable!(course_assignments -> orgs (org_id));
 diesel::joinable!(courses -> orgs (owner_org_id));
 diesel::joinable!(lessons -> courses (course_id));
@@ -250,8 +308,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
     audit_log,
     course_assignments,
+    course_completions,
     courses,
+    credit_ledger,
     idempotency_keys,
+    lesson_progress,
     lessons,
     memberships,
     org_roles,
@@ -263,5 +324,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     quizzes,
     refresh_families,
     refresh_tokens,
+    study_events,
     users,
 );

@@ -98,11 +98,15 @@ fn matrix() -> Vec<Entry> {
         e("put", "/v1/lessons/{id}/quiz", STUDY_ONLY),
         e("get", "/v1/lessons/{id}/quiz", (404, 200, 401)),
         e("post", "/v1/lessons/{id}/quiz/attempts", (404, 201, 401)),
+        // Sync answers per event: the sibling's event for branch A's lesson is rejected
+        // (`lesson_not_visible`, checked below), the member's accepted.
+        e("post", "/v1/progress/sync", (200, 200, 401)),
+        e("get", "/v1/me/study", (200, 200, 401)),
     ]
 }
 
 /// A valid request body for each writing route, so that only authorization can fail.
-fn body_for(method: &str, pattern: &str, w: &World) -> Option<Value> {
+fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value> {
     let body = match (method, pattern) {
         ("post", "/v1/auth/login") => {
             json!({"phone": "13900000003", "password": "not-the-password"})
@@ -141,6 +145,9 @@ fn body_for(method: &str, pattern: &str, w: &World) -> Option<Value> {
             json!({"questions": [{"kind": "true_false", "text": "x", "answer": true}]})
         }
         ("post", "/v1/lessons/{id}/quiz/attempts") => json!({"answers": []}),
+        ("post", "/v1/progress/sync") => json!({"events": [{
+            "client_event_id": "matrix-1", "lesson_id": t.lesson, "kind": "play", "from_s": 0, "to_s": 30,
+            "started_at": "2026-11-27T00:00:00Z", "ended_at": "2026-11-27T00:00:30Z"}]}),
         _ => return None,
     };
     Some(body)
@@ -206,7 +213,7 @@ async fn call(client: &Client, entry: &Entry, w: &World, t: &Targets) -> u16 {
     let method = Method::from_bytes(entry.method.to_ascii_uppercase().as_bytes()).unwrap();
     let path = concrete(entry.pattern, w, t);
     let mut rb = client.request(method, &path);
-    if let Some(body) = body_for(entry.method, entry.pattern, w) {
+    if let Some(body) = body_for(entry.method, entry.pattern, w, t) {
         rb = rb.json(&body);
     }
     client.send(rb).await.status.as_u16()

@@ -85,8 +85,11 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         app_meta,
         audit_log,
         course_assignments,
+        course_completions,
         courses,
+        credit_ledger,
         idempotency_keys,
+        lesson_progress,
         lessons,
         memberships,
         org_roles,
@@ -98,6 +101,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         quizzes,
         refresh_families,
         refresh_tokens,
+        study_events,
         users,
     );
     seen

@@ -16,4 +16,5 @@ mod import;
 mod kv;
 mod ops;
 mod orgs;
+mod progress;
 mod wechat;
