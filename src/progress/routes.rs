@@ -34,9 +34,14 @@ pub async fn sync_progress(
         future_skew: Duration::minutes(2),
     };
     let user_id = caller.user_id;
+    // Read-only lookups first (a reader connection), then the writes in one transaction.
+    let (events, prepared) = state
+        .db
+        .read(move |c| sync::prepare(c, user_id, &events).map(|p| (events, p)))
+        .await?;
     let res = state
         .db
-        .write(move |c| sync::apply(c, &limits, user_id, &events))
+        .write(move |c| sync::apply(c, &limits, user_id, &events, &prepared))
         .await?;
     Ok(web::Json(res))
 }

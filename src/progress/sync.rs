@@ -158,8 +158,14 @@ fn lock_progress(
     if lesson_ids.is_empty() {
         return Ok(HashMap::new());
     }
+    let rows = crate::db::sql::lock_lesson_progress(conn, user_id, lesson_ids)?;
+    if rows.len() == lesson_ids.len() {
+        return Ok(rows.into_iter().map(|r| (r.lesson_id, r)).collect());
+    }
+    let have: HashSet<i64> = rows.iter().map(|r| r.lesson_id).collect();
     let fresh: Vec<_> = lesson_ids
         .iter()
+        .filter(|id| !have.contains(id))
         .map(|id| {
             (
                 lesson_progress::user_id.eq(user_id),
@@ -204,15 +210,20 @@ fn threshold_met(meta: &LessonMeta, covered: &Coverage) -> bool {
     }
 }
 
-/// Applies one batch for `user_id` (see the module docs). Runs inside a write transaction.
-pub fn apply(
+/// What a batch needs from read-only queries, gathered before the write transaction (on
+/// SQLite from a reader connection, so the single writer only does the writes).
+pub struct Prepared {
+    ids: Vec<i64>,
+    metas: HashMap<i64, LessonMeta>,
+}
+
+/// Checks the batch's shape and loads the lessons it names that the caller studies.
+pub fn prepare(
     conn: &mut DbConnection,
-    limits: &Limits,
     user_id: i64,
     events: &[EventInput],
-) -> ApiResult<SyncResponse> {
+) -> ApiResult<Prepared> {
     shape_errors(events)?;
-    let now = limits.now.naive_utc();
     let ids: Vec<i64> = events
         .iter()
         .map(|e| e.lesson_id)
@@ -220,6 +231,20 @@ pub fn apply(
         .into_iter()
         .collect();
     let metas = studied_lessons(conn, user_id, &ids)?;
+    Ok(Prepared { ids, metas })
+}
+
+/// Applies one prepared batch for `user_id` (see the module docs). Runs inside a write
+/// transaction.
+pub fn apply(
+    conn: &mut DbConnection,
+    limits: &Limits,
+    user_id: i64,
+    events: &[EventInput],
+    prepared: &Prepared,
+) -> ApiResult<SyncResponse> {
+    let now = limits.now.naive_utc();
+    let (ids, metas) = (&prepared.ids, &prepared.metas);
     let mut studied: Vec<i64> = metas.keys().copied().collect();
     studied.sort_unstable();
     let mut progress = lock_progress(conn, user_id, &studied, now)?;
@@ -293,7 +318,16 @@ pub fn apply(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let quiz_ok = passed_quizzes(conn, user_id, &touched)?;
+    let gated: Vec<i64> = touched
+        .iter()
+        .copied()
+        .filter(|id| metas.get(id).is_some_and(|m| m.has_quiz))
+        .collect();
+    let quiz_ok = if gated.is_empty() {
+        HashSet::new()
+    } else {
+        passed_quizzes(conn, user_id, &gated)?
+    };
     let mut completed: Vec<(LessonMeta, DateTime<Utc>)> = Vec::new();
     for lesson_id in &touched {
         let (Some(meta), Some(row)) = (metas.get(lesson_id), progress.get_mut(lesson_id)) else {

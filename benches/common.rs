@@ -1,0 +1,92 @@
+//! Shared pieces of the in-process benchmarks: a server on a temporary database, seeded
+//! through the library, and a latency recorder.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dangke::config::Config;
+use dangke::state::AppState;
+use dangke::{Application, Deps};
+
+/// A running server and its state.
+pub struct Bench {
+    pub base: String,
+    pub state: actix_web::web::Data<AppState>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the app on `BENCH_DATABASE_URL` (a fresh schema is the caller's job) or a fresh
+/// SQLite file, with `BENCH_WORKERS` HTTP workers and `BENCH_POOL` connections.
+pub async fn start() -> Bench {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("DANGKE_BIND".into(), "127.0.0.1:0".into());
+    vars.insert("DANGKE_DATA_DIR".into(), dir.path().display().to_string());
+    vars.insert("DANGKE_LOG".into(), "warn".into());
+    vars.insert(
+        "DANGKE_JWT_SECRET".into(),
+        "bench-secret-bench-secret-bench-secret-0".into(),
+    );
+    for (k, default) in [("BENCH_WORKERS", "2"), ("BENCH_POOL", "16")] {
+        let v = std::env::var(k).unwrap_or_else(|_| default.into());
+        let var = if k == "BENCH_WORKERS" {
+            "DANGKE_WORKERS"
+        } else {
+            "DANGKE_DB_POOL_SIZE"
+        };
+        vars.insert(var.into(), v);
+    }
+    if let Ok(url) = std::env::var("BENCH_DATABASE_URL") {
+        vars.insert("DATABASE_URL".into(), url);
+    }
+    if let Ok(url) = std::env::var("BENCH_REDIS_URL") {
+        vars.insert("REDIS_URL".into(), url);
+    }
+    let config = Config::from_map(&vars).expect("config");
+    let app = Application::build(config, Deps::default())
+        .await
+        .expect("app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    Bench {
+        base,
+        state,
+        _dir: dir,
+    }
+}
+
+/// Latencies of completed requests.
+#[derive(Default)]
+pub struct Latencies {
+    pub micros: Vec<u64>,
+    pub errors: u64,
+}
+
+impl Latencies {
+    pub fn merge(&mut self, other: Latencies) {
+        self.micros.extend(other.micros);
+        self.errors += other.errors;
+    }
+
+    pub fn percentile(&mut self, p: f64) -> Duration {
+        if self.micros.is_empty() {
+            return Duration::ZERO;
+        }
+        self.micros.sort_unstable();
+        let i = ((self.micros.len() as f64 - 1.0) * p).round() as usize;
+        Duration::from_micros(self.micros[i])
+    }
+}
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub type Shared<T> = Arc<T>;
