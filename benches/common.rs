@@ -1,7 +1,7 @@
 //! Shared pieces of the in-process benchmarks: a server on a temporary database, seeded
 //! through the library, and a latency recorder.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each benchmark uses part of it")]
 
 use std::collections::HashMap;
 use std::sync::Arc;

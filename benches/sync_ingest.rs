@@ -7,6 +7,8 @@
 //! Env: BENCH_SECONDS (10), BENCH_CONCURRENCY (64), BENCH_USERS (500), BENCH_BATCH (20),
 //! BENCH_WORKERS (2), BENCH_POOL (16). Prints requests/s, events/s and latency percentiles.
 
+#![expect(clippy::expect_used, reason = "benchmark set-up fails loudly")]
+
 mod common;
 
 use std::time::{Duration, Instant};
