@@ -9,14 +9,14 @@
 
 #![expect(clippy::expect_used, reason = "benchmark set-up fails loudly")]
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{Latencies, env_usize, start};
 use dangke::orgs::model::{Category, MemberStatus, OrgKind, Sector};
 use serde_json::json;
+use support::{Latencies, env_usize, start};
 
 const LESSON_SECONDS: i32 = 36_000;
 

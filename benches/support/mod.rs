@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, reason = "benchmark set-up fails loudly")]
 //! Shared pieces of the in-process benchmarks: a server on a temporary database, seeded
 //! through the library, and a latency recorder.
 
