@@ -39,6 +39,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(ops::routes).service(
         utoipa_actix_web::scope::scope("/v1")
             .configure(auth::routes::routes)
+            .configure(auth::wechat::routes)
             .configure(orgs::routes::routes)
             .configure(orgs::member_routes::routes),
     );
