@@ -34,6 +34,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_WECHAT_APPID",
     "DANGKE_WECHAT_SECRET",
     "DANGKE_WECHAT_API_BASE",
+    "DANGKE_WECHAT_TIMEOUT",
 ];
 
 /// A configuration error: which variable, and what is wrong with it.
@@ -174,6 +175,8 @@ pub struct WechatConfig {
     pub appid: String,
     pub secret: Secret,
     pub api_base: String,
+    /// Time allowed for one call to WeChat (connect, send, answer).
+    pub timeout: Duration,
 }
 
 /// The whole process configuration.
@@ -303,6 +306,7 @@ impl Config {
         let rate = |var: &'static str, default: &str| -> Result<RateSpec, ConfigError> {
             RateSpec::parse(get(var).unwrap_or(default)).map_err(|m| err(var, m))
         };
+        let wechat_timeout = dur("DANGKE_WECHAT_TIMEOUT", 5)?;
         let wechat = match (get("DANGKE_WECHAT_APPID"), get("DANGKE_WECHAT_SECRET")) {
             (Some(appid), Some(secret)) => Some(WechatConfig {
                 appid: appid.to_string(),
@@ -311,6 +315,7 @@ impl Config {
                     .unwrap_or("https://api.weixin.qq.com")
                     .trim_end_matches('/')
                     .to_string(),
+                timeout: wechat_timeout,
             }),
             (None, None) => None,
             (Some(_), None) => {
@@ -407,6 +412,7 @@ mod tests {
                 "DANGKE_TRUSTED_PROXIES",
             ),
             ("DANGKE_ACCESS_TOKEN_TTL", "soon", "DANGKE_ACCESS_TOKEN_TTL"),
+            ("DANGKE_WECHAT_TIMEOUT", "0s", "DANGKE_WECHAT_TIMEOUT"),
             (
                 "DANGKE_LOGIN_RATE_PER_PHONE",
                 "ten",

@@ -52,6 +52,9 @@ fn matrix() -> Vec<Entry> {
         e("get", "/openapi.json", (200, 200, 200)),
         e("post", "/v1/auth/login", (401, 401, 401)),
         e("post", "/v1/auth/refresh", (401, 401, 401)),
+        // Public; WeChat is not configured in this test, so everyone gets 503.
+        e("post", "/v1/auth/wechat", (503, 503, 503)),
+        e("post", "/v1/auth/wechat/bind", (503, 503, 503)),
         Entry {
             fresh_session: true,
             ..e("post", "/v1/auth/logout", (204, 204, 401))
@@ -112,6 +115,10 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
             json!({"phone": "13900000003", "password": "not-the-password"})
         }
         ("post", "/v1/auth/refresh") => json!({"refresh_token": "not-a-refresh-token"}),
+        ("post", "/v1/auth/wechat") => json!({"code": "not-a-code"}),
+        ("post", "/v1/auth/wechat/bind") => {
+            json!({"bind_token": "not-a-token", "phone_code": "not-a-code"})
+        }
         ("post", "/v1/auth/logout") => json!({}),
         ("put", "/v1/me/password") => {
             json!({"current_password": "not-the-password", "new_password": "another-pass-9"})

@@ -1,0 +1,149 @@
+//! The database side of WeChat login: finding the user an openid belongs to, and giving an
+//! openid to the member a branch secretary imported with the phone number WeChat vouches for.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::bind_token::Pending;
+use crate::audit::{self, Actor, Target};
+use crate::auth::model::{USER_ACTIVE, User};
+use crate::auth::phone::Phone;
+use crate::auth::users;
+use crate::db::DbConnection;
+use crate::db::schema::{org_roles, users as users_t};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::orgs::members;
+
+/// Why a bind was refused. Each is final for the bind token: trying again cannot help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No member or role holder with that phone (the secretary has not added them).
+    NotFound,
+    /// The account is disabled.
+    Disabled,
+    /// The user is bound to another WeChat account, or this WeChat account to another user.
+    AlreadyBound,
+}
+
+impl Refusal {
+    fn reason(self) -> &'static str {
+        match self {
+            Refusal::NotFound => "member_not_found",
+            Refusal::Disabled => "account_disabled",
+            Refusal::AlreadyBound => "wechat_already_bound",
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::new(match r {
+            Refusal::NotFound => ErrorCode::MemberNotFound,
+            Refusal::Disabled => ErrorCode::AccountDisabled,
+            Refusal::AlreadyBound => ErrorCode::WechatAlreadyBound,
+        })
+    }
+}
+
+/// The user bound to `openid`, if any.
+pub fn find_by_openid(conn: &mut DbConnection, openid: &str) -> ApiResult<Option<User>> {
+    Ok(users_t::table
+        .filter(users_t::wechat_openid.eq(openid))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Members (a current membership) and role holders may bind; a bare account may not.
+fn may_bind(conn: &mut DbConnection, user_id: i64) -> ApiResult<bool> {
+    if members::current(conn, user_id)?.is_some() {
+        return Ok(true);
+    }
+    let roles: i64 = org_roles::table
+        .filter(org_roles::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(roles > 0)
+}
+
+/// The phone number WeChat returned, as ours: mainland numbers only.
+fn mainland(pure_phone: &str, country_code: &str) -> Option<Phone> {
+    if !(country_code.is_empty() || country_code == "86") {
+        return None;
+    }
+    Phone::parse(pure_phone)
+}
+
+/// Gives `pending`'s openid to the user with this phone and audits it; a refusal is
+/// audited too (the caller commits, then answers with the refusal). Binding the same
+/// openid again is harmless.
+pub fn bind(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: &Actor,
+    phone: (&str, &str),
+    pending: &Pending,
+) -> ApiResult<Result<i64, Refusal>> {
+    let refuse = |conn: &mut DbConnection, target: Target, refusal: Refusal| {
+        audit::record(
+            conn,
+            now,
+            actor,
+            "wechat_bind_refused",
+            &target,
+            serde_json::json!({"reason": refusal.reason()}),
+        )?;
+        Ok(Err(refusal))
+    };
+    let Some(phone) = mainland(phone.0, phone.1) else {
+        let target = Target::new("phone", format!("+{} {}", phone.1, phone.0));
+        return refuse(conn, target, Refusal::NotFound);
+    };
+    let Some(user) = users::find_by_phone(conn, &phone)? else {
+        return refuse(
+            conn,
+            Target::new("phone", phone.as_str()),
+            Refusal::NotFound,
+        );
+    };
+    let target = Target::new("user", user.id);
+    if user.status != USER_ACTIVE {
+        return refuse(conn, target, Refusal::Disabled);
+    }
+    if !may_bind(conn, user.id)? {
+        return refuse(conn, target, Refusal::NotFound);
+    }
+    match user.wechat_openid.as_deref() {
+        Some(bound) if bound == pending.openid => return Ok(Ok(user.id)),
+        Some(_) => return refuse(conn, target, Refusal::AlreadyBound),
+        None => {}
+    }
+    if find_by_openid(conn, &pending.openid)?.is_some() {
+        return refuse(conn, target, Refusal::AlreadyBound);
+    }
+    let updated = diesel::update(users_t::table.find(user.id))
+        .set((
+            users_t::wechat_openid.eq(&pending.openid),
+            users_t::wechat_unionid.eq(pending.unionid.as_ref().or(user.wechat_unionid.as_ref())),
+            users_t::updated_at.eq(now),
+        ))
+        .execute(conn);
+    match updated {
+        Ok(_) => {}
+        // Another request bound this openid a moment ago (the unique index caught it).
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            return Err(Refusal::AlreadyBound.into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(
+        conn,
+        now,
+        &Actor::user(user.id, actor.ip.clone()),
+        "wechat_bound",
+        &target,
+        serde_json::json!({"unionid": pending.unionid.is_some()}),
+    )?;
+    Ok(Ok(user.id))
+}

@@ -1,0 +1,150 @@
+//! The WeChat login flow: a login `code` becomes an openid; a known openid logs in, an
+//! unknown one gets a bind token; the bind token plus the phone-number `code` gives the
+//! openid to the member imported with that phone, then logs in.
+
+use std::net::IpAddr;
+
+use super::bind_token::{self, BIND_TOKEN_TTL};
+use super::binding;
+use super::client::WechatClient;
+use super::model::WechatLoginResponse;
+use super::token;
+use crate::audit::Actor;
+use crate::auth::login::issue_session;
+use crate::auth::model::{TokenPair, USER_ACTIVE};
+use crate::config::WechatConfig;
+use crate::error::{ApiError, ApiResult, ErrorCode, Text};
+use crate::http::ratelimit;
+use crate::state::AppState;
+
+/// Longest code accepted (WeChat's are 32 characters).
+const MAX_CODE_LEN: usize = 256;
+
+fn config(state: &AppState) -> ApiResult<&WechatConfig> {
+    state
+        .config
+        .wechat
+        .as_ref()
+        .ok_or_else(|| ApiError::new(ErrorCode::WechatNotConfigured))
+}
+
+fn check_code<'a>(raw: &'a str, field: &str) -> ApiResult<&'a str> {
+    let code = raw.trim();
+    if code.is_empty() || code.len() > MAX_CODE_LEN {
+        return Err(ApiError::invalid_field(
+            field,
+            "invalid_length",
+            Text::new(
+                format!("应为 1 到 {MAX_CODE_LEN} 个字符"),
+                format!("Must be 1 to {MAX_CODE_LEN} characters"),
+            ),
+        ));
+    }
+    Ok(code)
+}
+
+/// `POST /v1/auth/wechat`: logs in a bound WeChat account, or starts binding one.
+pub async fn login(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    code: &str,
+) -> ApiResult<WechatLoginResponse> {
+    let cfg = config(state)?;
+    let code = check_code(code, "code")?;
+    let subject = ip.map_or_else(|| "unknown".to_string(), |i| i.to_string());
+    ratelimit::enforce(
+        &state.kv,
+        "wechat-login-ip",
+        &subject,
+        state.config.login_rate_per_ip,
+    )
+    .await?;
+    let session = WechatClient::new(&state.http, cfg)
+        .jscode2session(code)
+        .await?;
+    let openid = session.openid.clone();
+    let known = state
+        .db
+        .read(move |c| binding::find_by_openid(c, &openid))
+        .await?;
+    match known {
+        Some(user) if user.status != USER_ACTIVE => Err(ApiError::new(ErrorCode::AccountDisabled)),
+        Some(user) => {
+            let tokens = issue_session(state, user.id, "wechat", ip.map(|i| i.to_string())).await?;
+            Ok(WechatLoginResponse::LoggedIn { tokens })
+        }
+        None => Ok(WechatLoginResponse::BindRequired {
+            bind_token: bind_token::issue(state, &session).await?,
+            expires_in: BIND_TOKEN_TTL.as_secs(),
+        }),
+    }
+}
+
+/// `POST /v1/auth/wechat/bind`: binds the openid behind `bind_token` to the member with the
+/// phone number behind `phone_code`, and logs in.
+///
+/// The bind token is used up by success and by refusals that trying again cannot change
+/// (`member_not_found`, `wechat_already_bound`, `account_disabled`, `forbidden`). After a
+/// failure that may pass (a used phone code, WeChat busy or slow) it stays valid, so the
+/// phone can ask for a new phone code and try again.
+pub async fn bind(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    bind_token: &str,
+    phone_code: &str,
+) -> ApiResult<TokenPair> {
+    let cfg = config(state)?;
+    let phone_code = check_code(phone_code, "phone_code")?;
+    let Some(claimed) = bind_token::claim(state, bind_token.trim()).await? else {
+        return Err(ApiError::new(ErrorCode::BindTokenInvalid));
+    };
+    let actor = Actor {
+        user_id: None,
+        ip: ip.map(|i| i.to_string()),
+    };
+    match attempt(state, cfg, &actor, phone_code, &claimed.pending).await {
+        Ok(user_id) => issue_session(state, user_id, "wechat", actor.ip).await,
+        Err(e) if is_final(e.code) => Err(e),
+        Err(e) => {
+            bind_token::restore(state, claimed).await;
+            Err(e)
+        }
+    }
+}
+
+/// Errors after which the same bind token can never succeed.
+fn is_final(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::MemberNotFound
+            | ErrorCode::WechatAlreadyBound
+            | ErrorCode::AccountDisabled
+            | ErrorCode::Forbidden
+    )
+}
+
+async fn attempt(
+    state: &AppState,
+    cfg: &WechatConfig,
+    actor: &Actor,
+    phone_code: &str,
+    pending: &bind_token::Pending,
+) -> ApiResult<i64> {
+    let client = WechatClient::new(&state.http, cfg);
+    let info = token::with_token(state, cfg, |access_token| {
+        let client = &client;
+        async move { client.phone_number(&access_token, phone_code).await }
+    })
+    .await?;
+    let now = state.clock.now_naive();
+    let actor = actor.clone();
+    let pending = pending.clone();
+    let outcome = state
+        .db
+        .write(move |c| {
+            let phone = (info.pure_phone_number.as_str(), info.country_code.as_str());
+            binding::bind(c, now, &actor, phone, &pending)
+        })
+        .await?;
+    outcome.map_err(ApiError::from)
+}
