@@ -8,8 +8,16 @@
 //! failure instead of a skip. `TEST_LOG=1` shows the server's logs.
 
 pub mod backend;
+#[allow(
+    dead_code,
+    reason = "shared helpers: not every feature's tests use every method yet"
+)]
 pub mod client;
 pub mod wechat_server;
+#[allow(
+    dead_code,
+    reason = "shared fixture: not every feature's tests use every org and person yet"
+)]
 pub mod world;
 
 use std::collections::HashMap;
