@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dangke::config::Config;
+use dangke::orgs::demo::Seeded;
 use dangke::{Application, Deps};
 
 #[derive(Parser)]
@@ -27,6 +28,9 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Fill an empty database with the demo county and print its logins (fails, changing
+    /// nothing, when the database already has organizations or users).
+    SeedDemo,
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -138,6 +142,18 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::SeedDemo => {
+            let state = dangke::build_state(config, Deps::default()).await?;
+            match dangke::orgs::demo::seed(&state.db, state.clock.now_naive()).await? {
+                Seeded::Created(summary) => {
+                    print!("{}", summary.logins_table());
+                    Ok(())
+                }
+                Seeded::AlreadyHasData(found) => {
+                    anyhow::bail!("seed-demo: {found}; nothing changed")
+                }
+            }
+        }
         Command::Gen { .. } => Ok(()),
     }
 }
@@ -149,8 +165,14 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .map(|(h, _)| h.to_string())
         .unwrap_or_default();
     let db_url = format!("{:?}", config.database_url);
-    let _ = demo;
     let app = Application::build(config, Deps::default()).await?;
+    if demo {
+        let state = app.state();
+        match dangke::orgs::demo::seed(&state.db, state.clock.now_naive()).await? {
+            Seeded::Created(summary) => print!("{}", summary.logins_table()),
+            Seeded::AlreadyHasData(found) => eprintln!("demo: not seeded: {found}"),
+        }
+    }
     let url = format!("http://{host}:{}", app.port());
     tracing::info!(url = %url, database = %db_url, "dangke listening");
     eprintln!("dangke listening on {url} (database {db_url})");

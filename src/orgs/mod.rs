@@ -3,6 +3,7 @@
 //! one authorization function every feature calls ([`access::authorize`]).
 
 pub mod access;
+pub mod demo;
 pub mod import;
 pub mod member_routes;
 pub mod members;

@@ -1,1 +1,617 @@
-//! (to be written)
+//! The demo data set: `dangke seed-demo` and `dangke serve --demo` fill an empty database
+//! with a county a newcomer can log in to, print the logins, and never touch a database
+//! that already has data.
+
+use std::collections::{BTreeMap, HashSet};
+use std::process::Stdio;
+
+use chrono::NaiveDate;
+use dangke::auth::phone::Phone;
+use dangke::orgs::demo::{self, DemoLogin, DemoSummary, PASSWORD, Seeded};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+use crate::helpers::backend::backend;
+use crate::helpers::{Backend, Client, TestApp, TestDb, spawn};
+
+/// Seeds the test app's database through the library, as the CLI does.
+async fn seed(app: &TestApp) -> Seeded {
+    use dangke::clock::Clock;
+    demo::seed(&app.app_state.db, app.clock.now_naive())
+        .await
+        .unwrap()
+}
+
+async fn seeded(app: &TestApp) -> DemoSummary {
+    match seed(app).await {
+        Seeded::Created(s) => s,
+        Seeded::AlreadyHasData(found) => panic!("not seeded: {found}"),
+    }
+}
+
+fn find_login<'a>(s: &'a DemoSummary, role: &str, org: &str) -> &'a DemoLogin {
+    s.logins
+        .iter()
+        .find(|l| l.role == role && l.org == org)
+        .unwrap_or_else(|| panic!("no {role} login on {org}: {:#?}", s.logins))
+}
+
+async fn login(app: &TestApp, phone: &str) -> Client {
+    let mut c = app.client();
+    c.login(phone, PASSWORD).await;
+    c
+}
+
+/// Every member of `org`'s subtree, following `next_cursor` pages of `limit`.
+async fn all_members(c: &Client, org: i64, limit: u32) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/v1/orgs/{org}/members?limit={limit}");
+        if let Some(cur) = &cursor {
+            path.push_str(&format!("&cursor={cur}"));
+        }
+        let r = c.get(&path).await;
+        r.expect(200);
+        let body = r.json();
+        items.extend(body["items"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return items,
+        }
+    }
+}
+
+fn children(node: &Value) -> &Vec<Value> {
+    node["children"].as_array().unwrap()
+}
+
+fn is_cjk_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (2..=4).contains(&n) && name.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+#[tokio::test]
+async fn seeding_an_empty_database_builds_the_county_with_about_120_members() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let admin_login = find_login(&s, "admin", "清河县委");
+    let admin = login(&app, &admin_login.phone).await;
+
+    let me = admin.get("/v1/me").await.json();
+    assert!(
+        me["membership"].is_null(),
+        "the county admin is not a member"
+    );
+    assert_eq!(me["roles"][0]["role"], "admin");
+    assert_eq!(me["roles"][0]["org_id"], s.county_id);
+
+    let r = admin
+        .get(&format!("/v1/orgs/{}/tree?depth=4", s.county_id))
+        .await;
+    r.expect(200);
+    let tree = r.json();
+    assert_eq!(tree["kind"], "county_committee");
+    let townships = children(&tree);
+    assert_eq!(townships.len(), 2, "{tree:#}");
+    let (mut villages, mut groups, mut orgs) = (0, 0, 1 + townships.len());
+    let mut sectors = HashSet::new();
+    for t in townships {
+        assert_eq!(t["kind"], "township_committee");
+        let mut village_branches = 0;
+        for b in children(t) {
+            orgs += 1;
+            assert_eq!(b["kind"], "branch", "{b:#}");
+            sectors.insert(b["sector"].as_str().unwrap().to_string());
+            let gs = children(b);
+            if b["sector"] == "village" {
+                village_branches += 1;
+                assert!((2..=3).contains(&gs.len()), "party groups of {}", b["name"]);
+            }
+            for g in gs {
+                assert_eq!(g["kind"], "party_group");
+                assert!(children(g).is_empty());
+                groups += 1;
+                orgs += 1;
+            }
+        }
+        assert_eq!(village_branches, 2, "two villages in {}", t["name"]);
+        villages += village_branches;
+    }
+    assert_eq!(villages, 4);
+    assert!(groups >= 8, "{groups} party groups");
+    assert_eq!(orgs, s.orgs, "every org is in the tree");
+    for sector in ["village", "cooperative", "enterprise"] {
+        assert!(sectors.contains(sector), "a {sector} branch: {sectors:?}");
+    }
+
+    // Pages of 50 and one page of 200 see the same members.
+    let members = all_members(&admin, s.county_id, 50).await;
+    assert_eq!(all_members(&admin, s.county_id, 200).await, members);
+    assert_eq!(members.len(), s.members);
+    assert!(
+        (110..=130).contains(&members.len()),
+        "about 120 members, got {}",
+        members.len()
+    );
+    assert_eq!(
+        s.users,
+        s.members + 1,
+        "everyone but the county admin is a member"
+    );
+
+    let mut categories: BTreeMap<String, usize> = BTreeMap::new();
+    let mut in_groups = 0;
+    for m in &members {
+        assert!(
+            is_cjk_name(m["name"].as_str().unwrap()),
+            "name {}",
+            m["name"]
+        );
+        assert!(m["gender"] == "male" || m["gender"] == "female", "{m}");
+        let birth: NaiveDate = serde_json::from_value(m["birth_date"].clone()).unwrap();
+        let category = m["category"].as_str().unwrap();
+        *categories.entry(category.to_string()).or_default() += 1;
+        match category {
+            "activist" => assert!(m["joined_party_on"].is_null(), "{m}"),
+            _ => {
+                let joined: NaiveDate =
+                    serde_json::from_value(m["joined_party_on"].clone()).unwrap();
+                assert!(joined > birth && joined <= NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+            }
+        }
+        if m["org_name"].as_str().unwrap().ends_with("党小组") {
+            in_groups += 1;
+        }
+    }
+    let full = categories.get("full").copied().unwrap_or(0);
+    let probationary = categories.get("probationary").copied().unwrap_or(0);
+    let activist = categories.get("activist").copied().unwrap_or(0);
+    assert!(
+        full * 4 > members.len() * 3,
+        "mostly full members: {categories:?}"
+    );
+    assert!((3..=15).contains(&probationary), "{categories:?}");
+    assert!((2..=12).contains(&activist), "{categories:?}");
+    assert!(
+        in_groups > members.len() / 2,
+        "most members sit in party groups"
+    );
+
+    // Every role holder is a cadre of the org they lead; a township secretary too.
+    let roles = admin
+        .get(&format!("/v1/orgs/{}/roles", s.county_id))
+        .await
+        .json();
+    let roles = roles.as_array().unwrap();
+    let count = |role: &str| roles.iter().filter(|r| r["role"] == role).count();
+    assert_eq!(count("admin"), 1);
+    assert_eq!(
+        count("secretary"),
+        2 + 4 + 2,
+        "townships, villages, other branches"
+    );
+    for role in ["deputy_secretary", "committee_member", "organizer"] {
+        assert_eq!(count(role), 4, "{role} on every village branch");
+    }
+    let cadres: HashSet<i64> = members
+        .iter()
+        .filter(|m| m["is_cadre"] == true)
+        .map(|m| m["user_id"].as_i64().unwrap())
+        .collect();
+    for r in roles.iter().filter(|r| r["role"] != "admin") {
+        assert!(cadres.contains(&r["user_id"].as_i64().unwrap()), "{r}");
+    }
+}
+
+#[tokio::test]
+async fn printed_logins_work_and_scopes_hold() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let table = s.logins_table();
+    for l in &s.logins {
+        assert!(
+            table
+                .lines()
+                .any(|line| line.contains(&l.phone) && line.contains(&l.name)),
+            "{l:?} printed"
+        );
+    }
+    assert!(table.contains(PASSWORD));
+
+    let admin = login(&app, &find_login(&s, "admin", "清河县委").phone).await;
+    let tree = admin
+        .get(&format!("/v1/orgs/{}/tree?depth=1", s.county_id))
+        .await
+        .json();
+    let township_id = |name: &str| {
+        children(&tree)
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {tree:#}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (liulin, shiqiao) = (township_id("柳林镇党委"), township_id("石桥乡党委"));
+    let orgs = admin
+        .get(&format!("/v1/orgs/{liulin}/children"))
+        .await
+        .json();
+    let org_id = |name: &str| {
+        orgs.as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {orgs:#}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (xinghua, wangjiazhuang) = (org_id("杏花村党支部"), org_id("王家庄村党支部"));
+
+    // The village secretary leads her own village and sees nothing else.
+    let secretary = login(&app, &find_login(&s, "secretary", "杏花村党支部").phone).await;
+    let me = secretary.get("/v1/me").await.json();
+    assert_eq!(me["membership"]["org_id"], xinghua);
+    assert_eq!(me["membership"]["is_cadre"], true);
+    assert_eq!(me["roles"][0]["role"], "secretary");
+    let own = all_members(&secretary, xinghua, 200).await;
+    assert_eq!(own.len(), 27);
+    secretary
+        .get(&format!("/v1/orgs/{wangjiazhuang}/members"))
+        .await
+        .expect_problem(404, "not_found");
+    secretary
+        .get(&format!("/v1/orgs/{liulin}/settings"))
+        .await
+        .expect_problem(404, "not_found");
+
+    // A committee member operates but does not administer (403 on granting a role).
+    let committee = login(
+        &app,
+        &find_login(&s, "committee_member", "杏花村党支部").phone,
+    )
+    .await;
+    all_members(&committee, xinghua, 200).await;
+    let plain = own.iter().find(|m| m["is_cadre"] == false).unwrap();
+    committee
+        .post(
+            &format!("/v1/orgs/{xinghua}/roles"),
+            serde_json::json!({"user_id": plain["user_id"], "role": "organizer"}),
+        )
+        .await
+        .expect_problem(403, "forbidden");
+
+    // A township secretary sees the township's villages, not the other township.
+    let township = login(&app, &find_login(&s, "secretary", "柳林镇党委").phone).await;
+    let mine = all_members(&township, liulin, 200).await;
+    assert!(mine.iter().any(|m| m["org_id"] == wangjiazhuang));
+    township
+        .get(&format!("/v1/orgs/{shiqiao}/members"))
+        .await
+        .expect_problem(404, "not_found");
+
+    // The plain member printed among the logins logs in and has no role.
+    let member = find_login(&s, "member", "杏花村第一党小组");
+    let me = login(&app, &member.phone).await.get("/v1/me").await.json();
+    assert_eq!(me["name"], member.name.as_str());
+    assert!(me["roles"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn every_demo_phone_number_is_a_unique_valid_mobile_number() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let admin = login(&app, &find_login(&s, "admin", "清河县委").phone).await;
+    let mut phones: Vec<String> = all_members(&admin, s.county_id, 200)
+        .await
+        .iter()
+        .map(|m| m["phone"].as_str().unwrap().to_string())
+        .collect();
+    phones.push(find_login(&s, "admin", "清河县委").phone.clone());
+    assert_eq!(phones.len(), s.users);
+    let unique: HashSet<&String> = phones.iter().collect();
+    assert_eq!(unique.len(), phones.len(), "phone numbers are unique");
+    for p in &phones {
+        let parsed = Phone::parse(p).unwrap_or_else(|| panic!("{p} is not a mobile number"));
+        assert_eq!(parsed.as_str(), p, "stored as eleven digits");
+    }
+    let prefixes: HashSet<&str> = phones.iter().map(|p| &p[..3]).collect();
+    assert!(
+        prefixes.len() > 10,
+        "realistic spread of prefixes: {prefixes:?}"
+    );
+}
+
+#[test]
+fn the_plan_is_deterministic_and_plausible() {
+    let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let plan = demo::plan(today);
+    assert_eq!(plan, demo::plan(today), "same day, same plan");
+    let names: HashSet<&str> = plan.people.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), plan.people.len(), "names are unique");
+    for p in &plan.people {
+        assert!(is_cjk_name(&p.name), "{}", p.name);
+        assert!(p.birth_date < today);
+        if let Some(m) = &p.membership {
+            let kind = plan.orgs[m.org].kind;
+            assert!(kind.can_hold_members(), "{} homed in {kind:?}", p.name);
+            if let Some(joined) = m.joined_party_on {
+                assert!(joined > p.birth_date && joined <= today, "{p:?}");
+            }
+            assert!(m.from_date <= today);
+        }
+        for (_, org) in &p.roles {
+            assert!(*org < plan.orgs.len());
+        }
+    }
+    let admins: Vec<_> = plan
+        .people
+        .iter()
+        .filter(|p| p.roles.iter().any(|(r, _)| r.as_str() == "admin"))
+        .collect();
+    assert_eq!(admins.len(), 1);
+    assert!(
+        admins[0].membership.is_none(),
+        "the county admin need not be a member"
+    );
+}
+
+#[derive(Debug, PartialEq)]
+struct Counts(Vec<i64>);
+
+async fn counts(app: &TestApp) -> Counts {
+    app.app_state
+        .db
+        .read(|c| {
+            use dangke::db::schema::*;
+            use diesel::prelude::*;
+            Ok(Counts(vec![
+                orgs::table.count().get_result(c)?,
+                users::table.count().get_result(c)?,
+                memberships::table.count().get_result(c)?,
+                org_roles::table.count().get_result(c)?,
+                audit_log::table.count().get_result(c)?,
+                app_meta::table.count().get_result(c)?,
+            ]))
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn seeding_a_database_with_data_changes_nothing() {
+    // A database with one user and no org.
+    let app = spawn().await;
+    app.create_user("13900000009", "刘会计", "correct-horse-1")
+        .await;
+    let before = counts(&app).await;
+    match seed(&app).await {
+        Seeded::AlreadyHasData(found) => {
+            assert_eq!((found.orgs, found.users), (0, 1));
+            assert!(found.to_string().contains("already has data"));
+        }
+        Seeded::Created(_) => panic!("seeded a database that had a user"),
+    }
+    assert_eq!(counts(&app).await, before);
+
+    // A database that holds the demo already.
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let before = counts(&app).await;
+    assert!(matches!(seed(&app).await, Seeded::AlreadyHasData(_)));
+    assert_eq!(counts(&app).await, before);
+    login(&app, &find_login(&s, "admin", "清河县委").phone).await;
+}
+
+/// The binary on a fresh database of the test backend (on SQLite: only an empty data dir).
+struct Bin {
+    data_dir: tempfile::TempDir,
+    db: Option<TestDb>,
+}
+
+impl Bin {
+    async fn new() -> Bin {
+        let db = match backend() {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDb::fresh_pg().await),
+        };
+        Bin {
+            data_dir: tempfile::tempdir().unwrap(),
+            db,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dangke"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DANGKE_DATA_DIR", self.data_dir.path().join("data"))
+            .env("DANGKE_BIND", "127.0.0.1:0")
+            .env("DANGKE_LOG", "warn")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(db) = &self.db {
+            cmd.env("DATABASE_URL", &db.url);
+        }
+        cmd
+    }
+}
+
+/// A running `dangke serve`, with what it printed before listening.
+struct Served {
+    child: Child,
+    url: String,
+    stderr_before: Vec<String>,
+    stdout: Lines<BufReader<ChildStdout>>,
+    _stderr: Lines<BufReader<ChildStderr>>,
+}
+
+async fn serve_demo(bin: &Bin) -> Served {
+    let mut child = bin.command(&["serve", "--demo"]).spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut before = Vec::new();
+    let url = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(120), stderr.next_line())
+            .await
+            .expect("server starts within 2 minutes")
+            .unwrap()
+            .unwrap_or_else(|| panic!("server exited; stderr: {before:#?}"));
+        if let Some(rest) = line.strip_prefix("dangke listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+        before.push(line);
+    };
+    Served {
+        child,
+        url,
+        stderr_before: before,
+        stdout,
+        _stderr: stderr,
+    }
+}
+
+/// Reads the printed login table up to the password line: (role, phone) rows and the password.
+async fn read_table(stdout: &mut Lines<BufReader<ChildStdout>>) -> (Vec<(String, String)>, String) {
+    let mut rows = Vec::new();
+    let wait = std::time::Duration::from_secs(10);
+    while let Ok(Some(line)) = tokio::time::timeout(wait, stdout.next_line())
+        .await
+        .map(Result::unwrap)
+    {
+        if let Some(pw) = line.strip_prefix("password of every demo user: ") {
+            return (rows, pw.trim().to_string());
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(role), Some(phone)) = (words.first(), words.last())
+            && phone.len() == 11
+            && phone.bytes().all(|b| b.is_ascii_digit())
+        {
+            rows.push((role.to_string(), phone.to_string()));
+        }
+    }
+    panic!("no password line within 10 s of the previous line; rows so far: {rows:?}");
+}
+
+async fn stop(mut served: Served) {
+    let pid = served.child.id().unwrap().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let exit = served.child.wait().await.unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}
+
+async fn member_count(base: &str, phone: &str, password: &str) -> usize {
+    let mut c = Client::new(base);
+    c.login(phone, password).await;
+    let county = c.get("/v1/me").await.json()["roles"][0]["org_id"]
+        .as_i64()
+        .unwrap();
+    all_members(&c, county, 200).await.len()
+}
+
+#[tokio::test]
+async fn serve_demo_seeds_an_empty_database_once_and_the_admin_logs_in() {
+    let bin = Bin::new().await;
+    let mut first = serve_demo(&bin).await;
+    let (rows, password) = read_table(&mut first.stdout).await;
+    assert_eq!(password, PASSWORD);
+    assert!(rows.len() >= 20, "logins printed: {rows:?}");
+    let admin_phone = rows
+        .iter()
+        .find(|(role, _)| role == "admin")
+        .map(|(_, phone)| phone.clone())
+        .expect("an admin login printed");
+    let secretaries = rows.iter().filter(|(role, _)| role == "secretary").count();
+    assert_eq!(secretaries, 8, "{rows:?}");
+    let seeded = member_count(&first.url, &admin_phone, &password).await;
+    assert!((110..=130).contains(&seeded), "{seeded} members");
+    stop(first).await;
+
+    // A second start finds the data and does not seed again.
+    let second = serve_demo(&bin).await;
+    assert!(
+        second
+            .stderr_before
+            .iter()
+            .any(|l| l.contains("not seeded") && l.contains("already has data")),
+        "says it skipped: {:#?}",
+        second.stderr_before
+    );
+    assert_eq!(
+        member_count(&second.url, &admin_phone, &password).await,
+        seeded
+    );
+    stop(second).await;
+}
+
+#[tokio::test]
+async fn seed_demo_command_prints_the_logins_and_refuses_a_second_time() {
+    let bin = Bin::new().await;
+    let out = bin.command(&["seed-demo"]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("清河县委") && stdout.contains(PASSWORD),
+        "{stdout}"
+    );
+    assert!(stdout.lines().any(|l| l.starts_with("admin ")), "{stdout}");
+
+    let again = bin.command(&["seed-demo"]).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "a second seed-demo fails");
+    assert!(
+        stderr.contains("already has data") && stderr.contains("nothing changed"),
+        "{stderr}"
+    );
+    assert!(again.stdout.is_empty(), "prints no logins the second time");
+}
+
+#[test]
+fn readme_documents_the_demo() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    assert!(readme.contains("cargo run --release -- serve --demo"));
+    assert!(readme.contains("`dangke seed-demo`"));
+    assert!(readme.contains(PASSWORD), "README names the demo password");
+    // Every login row of README's demo table is one the demo prints.
+    let logins = demo::plan(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()).logins();
+    let section = &readme[readme.find("## The demo").expect("a demo section")..];
+    let mut rows = 0;
+    for line in section.lines().take_while(|l| !l.starts_with("## Try")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if let [role, org, name, phone] = cells[..]
+            && phone.len() == 11
+            && phone.bytes().all(|b| b.is_ascii_digit())
+        {
+            let documented = DemoLogin {
+                role: role.into(),
+                org: org.into(),
+                name: name.into(),
+                phone: phone.into(),
+            };
+            assert!(
+                logins.contains(&documented),
+                "README row {documented:?} is not printed"
+            );
+            rows += 1;
+        }
+    }
+    assert!(rows >= 3, "README lists some demo logins");
+    assert!(
+        logins
+            .iter()
+            .any(|l| l.role == "admin" && section.contains(&l.phone)),
+        "README names the county admin"
+    );
+}
