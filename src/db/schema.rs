@@ -40,6 +40,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    media (id) {
+        id -> BigInt,
+        sha256 -> Text,
+        kind -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        storage_key -> Text,
+        duration_s -> Nullable<Integer>,
+        duration_source -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        uploaded_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -132,6 +148,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(media -> users (uploaded_by));
 diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_roles -> orgs (org_id));
@@ -144,6 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_meta,
     audit_log,
     idempotency_keys,
+    media,
     memberships,
     org_roles,
     org_settings,

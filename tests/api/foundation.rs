@@ -85,6 +85,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         app_meta,
         audit_log,
         idempotency_keys,
+        media,
         memberships,
         org_roles,
         org_settings,

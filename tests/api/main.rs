@@ -12,6 +12,7 @@ mod errors;
 mod foundation;
 mod import;
 mod kv;
+mod media;
 mod ops;
 mod orgs;
 mod wechat;
