@@ -18,6 +18,31 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
+/// A WAV file of `seconds` of a tone: 8 kHz, 8-bit, mono PCM, made here rather than stored.
+fn wav(seconds: u32) -> Vec<u8> {
+    let rate = 8000u32;
+    let data: Vec<u8> = (0..rate * seconds)
+        .map(|i| {
+            (128.0 + 60.0 * (i as f64 * 440.0 * std::f64::consts::TAU / rate as f64).sin()) as u8
+        })
+        .collect();
+    let mut out = Vec::with_capacity(44 + data.len());
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes()); // bytes per second
+    out.extend_from_slice(&1u16.to_le_bytes()); // block align
+    out.extend_from_slice(&8u16.to_le_bytes()); // bits per sample
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&data);
+    out
+}
+
 fn sha_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -229,7 +254,18 @@ async fn raw_body_uploads_are_typed_by_content_with_durations_for_video_and_m4a(
     let p = upload_raw(&w.committee_a, "", "application/pdf", &pdf).await;
     p.expect(201);
     assert_eq!(p.json()["kind"], "pdf");
-    assert_eq!(files_under(&media_dir(&app)).len(), 4);
+
+    // Longer than the bytes needed to decide its type, so it arrives in several chunks.
+    let recording = wav(7);
+    let r = upload_file(&w.committee_a, "录音.wav", &recording).await;
+    r.expect(201);
+    let r = r.json();
+    assert_eq!(
+        (&r["kind"], &r["content_type"], &r["duration_s"]),
+        (&"audio".into(), &"audio/wav".into(), &7.into())
+    );
+    assert_eq!(r["sha256"], sha_hex(&recording));
+    assert_eq!(files_under(&media_dir(&app)).len(), 5);
 }
 
 #[tokio::test]
