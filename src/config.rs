@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::db::DatabaseUrl;
+use crate::media::config::MediaConfig;
 
 /// Every variable the process reads, for documentation checks.
 pub const VARS: &[&str] = &[
@@ -35,6 +36,15 @@ pub const VARS: &[&str] = &[
     "DANGKE_WECHAT_SECRET",
     "DANGKE_WECHAT_API_BASE",
     "DANGKE_WECHAT_TIMEOUT",
+    "DANGKE_MEDIA_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "DANGKE_MEDIA_MAX_VIDEO",
+    "DANGKE_MEDIA_MAX_AUDIO",
+    "DANGKE_MEDIA_MAX_IMAGE",
+    "DANGKE_MEDIA_MAX_PDF",
+    "DANGKE_MEDIA_URL_TTL",
+    "DANGKE_MEDIA_PUBLIC_URL",
 ];
 
 /// A configuration error: which variable, and what is wrong with it.
@@ -202,6 +212,8 @@ pub struct Config {
     pub wechat: Option<WechatConfig>,
     /// Study events that ended longer ago than this are refused by sync.
     pub sync_max_age: Duration,
+    /// Media storage, size limits and signed URLs (see [`crate::media::config`]).
+    pub media: MediaConfig,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -339,6 +351,7 @@ impl Config {
                 format!("expected an http(s) URL, got {base:?}"),
             ));
         }
+        let media = MediaConfig::parse(&get, &data_dir)?;
         let config = Config {
             bind,
             database_url,
@@ -358,6 +371,7 @@ impl Config {
             refresh_rate_per_ip: rate("DANGKE_REFRESH_RATE_PER_IP", "300/15m")?,
             wechat,
             sync_max_age: dur("DANGKE_SYNC_MAX_AGE", 30 * 86400)?,
+            media,
         };
         Ok(config)
     }

@@ -149,6 +149,15 @@ error_codes! {
     IdempotencyKeyReused = (409, "idempotency_key_reused", "该幂等键已用于另一个请求", "This Idempotency-Key was used for a different request"),
     /// A request with this `Idempotency-Key` is still being processed.
     IdempotencyInProgress = (409, "idempotency_in_progress", "相同请求正在处理中，请稍后重试", "The same request is still in progress; retry shortly"),
+    // --- media ----------------------------------------------------------------------------
+    /// The multipart body of an upload is malformed or was cut off.
+    MalformedMultipart = (400, "malformed_multipart", "上传的表单格式错误或不完整", "The multipart upload is malformed or incomplete"),
+    /// A media URL's signature is missing, malformed or does not match.
+    MediaUrlInvalid = (403, "media_url_invalid", "媒体链接无效", "The media URL is not valid"),
+    /// A signed media URL has expired; fetch the media or lesson again for a fresh one.
+    MediaUrlExpired = (403, "media_url_expired", "媒体链接已过期，请刷新后重试", "The media URL has expired; reload to get a new one"),
+    /// The requested byte range lies outside the media (`Content-Range` gives the size).
+    RangeNotSatisfiable = (416, "range_not_satisfiable", "请求的字节范围超出文件大小", "The requested byte range is outside the file"),
 }
 
 impl fmt::Display for ErrorCode {

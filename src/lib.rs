@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod kv;
+pub mod media;
 pub mod ops;
 pub mod orgs;
 pub mod progress;
@@ -47,7 +48,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(orgs::import::routes)
             .configure(courses::routes::routes)
             .configure(courses::lesson_routes::routes)
-            .configure(progress::routes::routes),
+            .configure(progress::routes::routes)
+            .configure(media::routes),
     );
 }
 
@@ -124,6 +126,14 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         .timeout(Duration::from_secs(15))
         .user_agent(concat!("dangke/", env!("CARGO_PKG_VERSION")))
         .build()?;
+    let media_config = config.media.clone();
+    let data_dir = config.data_dir.clone();
+    let media_secret = secret.clone();
+    let media = tokio::task::spawn_blocking(move || {
+        media::MediaState::open(&media_config, media_secret.as_bytes(), &data_dir)
+    })
+    .await??;
+    tracing::info!(store = %media.store.describe, "media store opened");
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -133,6 +143,7 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         tokens: auth::tokens::TokenKeys::new(secret.as_bytes()),
         http,
         instance_id,
+        media,
     })
 }
 

@@ -1,5 +1,5 @@
 //! The application state shared by every handler: configuration, database, kv, clock,
-//! metrics and the outbound HTTP client. Built once at start-up and passed in.
+//! metrics, the outbound HTTP client and the media store. Built once at start-up and passed in.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
 use crate::kv::Kv;
+use crate::media::MediaState;
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -21,4 +22,6 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// A random id for this database, kept in `app_meta`.
     pub instance_id: String,
+    /// The media store and the signer of playback URLs.
+    pub media: MediaState,
 }

@@ -29,6 +29,7 @@ pub async fn create_lesson(
 ) -> ApiResult<HttpResponse> {
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let view = state
         .db
         .write(move |c| {
@@ -44,7 +45,7 @@ pub async fn create_lesson(
                 &Target::new("lesson", lesson.id).in_org(course.owner_org_id),
                 serde_json::json!({"course_id": id, "title": lesson.title}),
             )?;
-            catalog::lesson_view(&lesson, false, &Links::new(now), None, true)
+            catalog::lesson_view(&lesson, false, &links, None, true)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
@@ -62,6 +63,7 @@ pub async fn get_lesson(
 ) -> ApiResult<web::Json<LessonView>> {
     let id = id.into_inner();
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let view = state
         .db
         .read(move |c| {
@@ -75,7 +77,7 @@ pub async fn get_lesson(
                 ),
                 None => None,
             };
-            catalog::lesson_view(&lesson, has_quiz, &Links::new(now), my_state, true)
+            catalog::lesson_view(&lesson, has_quiz, &links, my_state, true)
         })
         .await?;
     Ok(web::Json(view))
@@ -94,6 +96,7 @@ pub async fn update_lesson(
 ) -> ApiResult<web::Json<LessonView>> {
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let view = state
         .db
         .write(move |c| {
@@ -112,7 +115,7 @@ pub async fn update_lesson(
                 serde_json::json!({"course_id": course.id}),
             )?;
             let has_quiz = !catalog::quiz_lessons(c, &[id])?.is_empty();
-            catalog::lesson_view(&updated, has_quiz, &Links::new(now), None, true)
+            catalog::lesson_view(&updated, has_quiz, &links, None, true)
         })
         .await?;
     Ok(web::Json(view))

@@ -4,24 +4,39 @@
 use chrono::{DateTime, Utc};
 
 use super::model::{Course, Lesson};
+use crate::media::MediaState;
+use crate::state::AppState;
 
 /// Builds playable URLs at one moment (signed URLs expire relative to it).
 pub struct Links {
     pub now: DateTime<Utc>,
+    media: MediaState,
 }
 
 impl Links {
-    pub fn new(now: DateTime<Utc>) -> Links {
-        Links { now }
+    pub fn new(state: &AppState, now: DateTime<Utc>) -> Links {
+        Links {
+            now,
+            media: state.media.clone(),
+        }
     }
 
     /// The URL to play or open a lesson, with its expiry when signed.
     pub fn play_url(&self, lesson: &Lesson) -> (Option<String>, Option<DateTime<Utc>>) {
-        (lesson.external_url.clone(), None)
+        match lesson.media_id {
+            Some(id) => {
+                let (url, exp) = self.media.sign(id, self.now);
+                (Some(url), Some(exp))
+            }
+            None => (lesson.external_url.clone(), None),
+        }
     }
 
     /// The course cover URL.
     pub fn cover_url(&self, course: &Course) -> Option<String> {
-        course.cover_url.clone()
+        match course.cover_media_id {
+            Some(id) => Some(self.media.sign(id, self.now).0),
+            None => course.cover_url.clone(),
+        }
     }
 }

@@ -15,8 +15,18 @@ pub mod routes;
 use crate::db::DbConnection;
 use crate::error::ApiResult;
 
-/// The duration the media feature read from an uploaded file, if any.
-pub fn media_duration(_conn: &mut DbConnection, media_id: Option<i64>) -> ApiResult<Option<i32>> {
-    let _ = media_id;
-    Ok(None)
+/// Checks that an uploaded media exists (422 on `media_id` otherwise) and returns the
+/// duration the media feature read from the file, if any.
+pub fn media_duration(conn: &mut DbConnection, media_id: Option<i64>) -> ApiResult<Option<i32>> {
+    let Some(id) = media_id else {
+        return Ok(None);
+    };
+    match crate::media::find_many(conn, &[id])?.into_iter().next() {
+        Some(m) => Ok(m.duration_s),
+        None => Err(crate::error::ApiError::invalid_field(
+            "media_id",
+            "not_found",
+            crate::error::Text::new("媒体不存在，请先上传", "No such media; upload it first"),
+        )),
+    }
 }

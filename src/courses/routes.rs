@@ -31,6 +31,7 @@ pub async fn create_course(
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let view = state
         .db
         .write(move |c| {
@@ -44,7 +45,7 @@ pub async fn create_course(
                 &Target::new("course", course.id).in_org(org.id),
                 serde_json::json!({"title": course.title}),
             )?;
-            catalog::course_view(c, &course, &Links::new(now), None)
+            catalog::course_view(c, &course, &links, None)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
@@ -64,12 +65,12 @@ pub async fn get_course(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let detail = state
         .db
         .read(move |c| {
             let course = authoring::find(c, id)?;
             let access = catalog::access(c, caller.user_id, &course)?;
-            let links = Links::new(now);
             let Some((required, due_date)) = access.study else {
                 return Ok(CourseDetail {
                     course: catalog::course_view(c, &course, &links, None)?,
@@ -109,6 +110,7 @@ pub async fn update_course(
 ) -> ApiResult<web::Json<CourseView>> {
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let view = state
         .db
         .write(move |c| {
@@ -123,7 +125,7 @@ pub async fn update_course(
                 &Target::new("course", id).in_org(course.owner_org_id),
                 serde_json::json!({"title": updated.title}),
             )?;
-            catalog::course_view(c, &updated, &Links::new(now), None)
+            catalog::course_view(c, &updated, &links, None)
         })
         .await?;
     Ok(web::Json(view))
@@ -136,6 +138,7 @@ async fn change_status(
     to: CourseStatus,
 ) -> ApiResult<web::Json<CourseView>> {
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let view = state
         .db
         .write(move |c| {
@@ -155,7 +158,7 @@ async fn change_status(
                 &Target::new("course", id).in_org(course.owner_org_id),
                 serde_json::json!({}),
             )?;
-            catalog::course_view(c, &changed, &Links::new(now), None)
+            catalog::course_view(c, &changed, &links, None)
         })
         .await?;
     Ok(web::Json(view))
@@ -369,9 +372,10 @@ pub async fn list_my_courses(
     let limit = page.limit()?;
     let after: Option<i64> = page.after()?;
     let now = state.clock.now();
+    let links = Links::new(&state, now);
     let items = state
         .db
-        .read(move |c| catalog::my_courses(c, caller.user_id, &Links::new(now)))
+        .read(move |c| catalog::my_courses(c, caller.user_id, &links))
         .await?;
     let filtered: Vec<MyCourseItem> = items
         .into_iter()

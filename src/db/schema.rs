@@ -129,6 +129,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    media (id) {
+        id -> BigInt,
+        sha256 -> Text,
+        kind -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        storage_key -> Text,
+        duration_s -> Nullable<Integer>,
+        duration_source -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        uploaded_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -291,6 +307,7 @@ diesel::joinable!(lesson_progress -> users (user_id));
 diesel::joinable!(course_assignments -> orgs (org_id));
 diesel::joinable!(courses -> orgs (owner_org_id));
 diesel::joinable!(lessons -> courses (course_id));
+diesel::joinable!(media -> users (uploaded_by));
 diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_roles -> orgs (org_id));
@@ -314,6 +331,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     lesson_progress,
     lessons,
+    media,
     memberships,
     org_roles,
     org_settings,

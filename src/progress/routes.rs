@@ -70,11 +70,11 @@ pub async fn get_my_study(
             crate::error::ErrorCode::InvalidQuery,
         ));
     }
-    let now = state.clock.now();
+    let links = crate::courses::links::Links::new(&state, state.clock.now());
     let user_id = caller.user_id;
     let res = state
         .db
-        .read(move |c| study::my_year(c, user_id, year, now))
+        .read(move |c| study::my_year(c, user_id, year, &links))
         .await?;
     Ok(web::Json(res))
 }

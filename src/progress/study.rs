@@ -1,7 +1,7 @@
 //! "My year": quota, credit earned, what remains, whether I am on track, by month, and the
 //! required courses still open.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 
 use super::ledger;
 use super::model::{MyYear, OpenRequiredCourse};
@@ -45,8 +45,9 @@ pub fn my_year(
     conn: &mut DbConnection,
     user_id: i64,
     year: Option<i32>,
-    now: DateTime<Utc>,
+    links: &Links,
 ) -> ApiResult<MyYear> {
+    let now = links.now;
     let membership =
         crate::orgs::members::current(conn, user_id)?.ok_or_else(ApiError::not_found)?;
     let home = crate::orgs::tree::find(conn, membership.org_id)?;
@@ -63,7 +64,7 @@ pub fn my_year(
     let by_month = ledger::by_month(conn, user_id, year)?;
     let earned: i64 = by_month.iter().sum();
     let expected = expected_by(quota, year, today);
-    let mine = crate::courses::catalog::my_courses(conn, user_id, &Links::new(now))?;
+    let mine = crate::courses::catalog::my_courses(conn, user_id, links)?;
     let open: Vec<OpenRequiredCourse> = mine
         .into_iter()
         .filter(|c| c.required && c.status != MyCourseStatus::Done)

@@ -105,6 +105,11 @@ fn matrix() -> Vec<Entry> {
         // (`lesson_not_visible`, checked below), the member's accepted.
         e("post", "/v1/progress/sync", (200, 200, 401)),
         e("get", "/v1/me/study", (200, 200, 401)),
+        // Media belongs to no org: anyone holding a role may upload and read it; playback
+        // needs a signed URL, which none of the three has here.
+        e("post", "/v1/media", (201, 403, 401)),
+        e("get", "/v1/media/{id}", (200, 403, 401)),
+        e("get", "/v1/media/{id}/content", (403, 403, 403)),
     ]
 }
 
@@ -164,7 +169,11 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
 struct Targets {
     course: i64,
     lesson: i64,
+    media: i64,
 }
+
+/// A tiny PNG, the raw body of the upload route.
+const PNG: &[u8] = include_bytes!("../fixtures/media/cover.png");
 
 /// A published course of branch A, assigned to branch A, with a lesson that has a quiz.
 async fn targets(w: &World) -> Targets {
@@ -196,13 +205,30 @@ async fn targets(w: &World) -> Targets {
     )
     .await
     .expect(200);
-    Targets { course, lesson }
+    let mut cover = PNG.to_vec();
+    cover.extend_from_slice(b"branch A's own cover");
+    let uploaded = c
+        .send(
+            c.request(Method::POST, "/v1/media")
+                .header("content-type", "image/png")
+                .body(cover),
+        )
+        .await;
+    uploaded.expect(201);
+    let media = uploaded.json()["id"].as_i64().unwrap();
+    Targets {
+        course,
+        lesson,
+        media,
+    }
 }
 
 /// The concrete path: branch A for orgs, the committee member of branch A for people, the
 /// targets for courses and lessons.
 fn concrete(pattern: &str, w: &World, t: &Targets) -> String {
-    let id = if pattern.starts_with("/v1/courses/") {
+    let id = if pattern.starts_with("/v1/media/") {
+        t.media
+    } else if pattern.starts_with("/v1/courses/") {
         t.course
     } else if pattern.starts_with("/v1/lessons/") {
         t.lesson
@@ -222,6 +248,9 @@ async fn call(client: &Client, entry: &Entry, w: &World, t: &Targets) -> u16 {
     let mut rb = client.request(method, &path);
     if let Some(body) = body_for(entry.method, entry.pattern, w, t) {
         rb = rb.json(&body);
+    }
+    if (entry.method, entry.pattern) == ("post", "/v1/media") {
+        rb = rb.header("content-type", "image/png").body(PNG.to_vec());
     }
     client.send(rb).await.status.as_u16()
 }

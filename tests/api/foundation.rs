@@ -91,6 +91,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         idempotency_keys,
         lesson_progress,
         lessons,
+        media,
         memberships,
         org_roles,
         org_settings,

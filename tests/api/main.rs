@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod authz_matrix;
+mod classes_walk;
 mod courses;
 mod demo;
 mod errors;
@@ -14,6 +15,7 @@ mod foundation;
 mod idempotency;
 mod import;
 mod kv;
+mod media;
 mod ops;
 mod orgs;
 mod progress;

@@ -13,6 +13,7 @@ pub mod backend;
     reason = "shared helpers: not every feature's tests use every method yet"
 )]
 pub mod client;
+pub mod s3_server;
 pub mod wechat_server;
 #[allow(
     dead_code,
@@ -146,4 +147,25 @@ impl ClockExt for ManualClock {
         use dangke::clock::Clock;
         self.now().timestamp()
     }
+}
+
+/// Every file under `dir`, as paths relative to it, sorted (empty if `dir` is missing).
+pub fn files_under(dir: &std::path::Path) -> Vec<String> {
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else if let Ok(rel) = path.strip_prefix(base) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }

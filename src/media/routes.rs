@@ -1,0 +1,114 @@
+//! HTTP routes of media: upload, metadata with a fresh signed URL, and signed playback.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+
+use super::model::{MediaView, SignedQuery, UploadForm, UploadQuery};
+use super::{access, form, records, serve, upload};
+use crate::auth::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::state::AppState;
+
+/// Upload a media file (video, audio, image, PDF) as `multipart/form-data` — what
+/// `wx.uploadFile` sends — or as the raw body. The type is decided by the content, not the
+/// name or the declared type; each kind has its own size limit. The same content uploaded
+/// again is stored once: the answer is then 200 with the existing media. The caller must
+/// hold a role (organizers, secretaries, administrators).
+#[utoipa::path(tag = "media", security(("bearer" = [])), params(UploadQuery),
+    request_body(description = "the file: one file part in a multipart form, or the raw body", content(
+        (UploadForm = "multipart/form-data"),
+        ("application/octet-stream"),
+    )),
+    responses(
+        (status = 201, body = MediaView, description = "stored"),
+        (status = 200, body = MediaView, description = "this content was uploaded before: the existing media"),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "the caller holds no role"),
+        (status = 413, body = Problem, description = "payload_too_large: over the kind's limit (nothing kept)"),
+        (status = 415, body = Problem, description = "unsupported_media_type: the content is not an accepted type"),
+        (status = 400, body = Problem, description = "malformed_multipart"),
+        (status = 422, body = Problem, description = "validation_failed: a bad or unknown form field"),
+    ))]
+#[post("/media")]
+pub async fn upload_media(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<UploadQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let user_id = caller.user_id;
+    state
+        .db
+        .read(move |c| access::require_operator(c, user_id))
+        .await?;
+    let (received, meta) = form::receive(&state, &req, payload, query.into_inner()).await?;
+    let saved = upload::save(&state, &caller, received, meta).await?;
+    let view = super::view(&state, &saved.media)?;
+    Ok(if saved.created {
+        HttpResponse::Created()
+            .insert_header((LOCATION, format!("/v1/media/{}", view.id)))
+            .json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
+}
+
+/// A media file's metadata with a fresh signed URL (for organizers; members get signed URLs
+/// inside the lessons they may study).
+#[utoipa::path(tag = "media", security(("bearer" = [])), params(("id" = i64, Path)), responses(
+    (status = 200, body = MediaView),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "the caller holds no role"),
+    (status = 404, body = Problem),
+))]
+#[get("/media/{id}")]
+pub async fn get_media(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<MediaView>> {
+    let (user_id, id) = (caller.user_id, id.into_inner());
+    let media = state
+        .db
+        .read(move |c| {
+            access::require_operator(c, user_id)?;
+            records::find(c, id)
+        })
+        .await?;
+    Ok(web::Json(super::view(&state, &media)?))
+}
+
+/// Play or download a media file through its signed URL (`url` of a media or lesson): no
+/// `Authorization` header, since a mini-program `<video>` cannot send one. Single `Range`
+/// requests give 206; `ETag` is the SHA-256; never compressed.
+#[utoipa::path(tag = "media", params(("id" = i64, Path), SignedQuery), responses(
+    (status = 200, description = "the whole content", content_type = "application/octet-stream"),
+    (status = 206, description = "the requested range, with Content-Range", content_type = "application/octet-stream"),
+    (status = 304, description = "If-None-Match matched the ETag"),
+    (status = 403, body = Problem, description = "media_url_invalid / media_url_expired"),
+    (status = 404, body = Problem),
+    (status = 416, body = Problem, description = "range_not_satisfiable, with Content-Range: bytes */size"),
+))]
+#[get("/media/{id}/content")]
+pub async fn play_media(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    query: web::Query<SignedQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.clock.now().timestamp();
+    state
+        .media
+        .signer
+        .verify(id, query.exp.as_deref(), query.sig.as_deref(), now)?;
+    let media = state.db.read(move |c| records::find(c, id)).await?;
+    serve::respond(&state.media.store, &media, &req).await
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(upload_media)
+        .service(get_media)
+        .service(play_media);
+}
