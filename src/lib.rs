@@ -40,7 +40,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         utoipa_actix_web::scope::scope("/v1")
             .configure(auth::routes::routes)
             .configure(orgs::routes::routes)
-            .configure(orgs::member_routes::routes),
+            .configure(orgs::member_routes::routes)
+            .configure(orgs::import::routes),
     );
 }
 
