@@ -606,6 +606,77 @@ async fn an_upload_over_20_mib_is_413() {
     r.expect_problem(413, "payload_too_large");
     let r = import_multipart(&w.secretary_a, w.branch_a, &body, false).await;
     r.expect_problem(413, "payload_too_large");
+
+    // Streamed without a declared length, the limit holds as the bytes arrive.
+    let token = w.secretary_a.access_token.clone().unwrap();
+    let path = import_path(w.branch_a, false);
+    let status = chunked_status(&app.base, &token, &path, "text/csv", body.clone()).await;
+    assert_eq!(status, 413);
+    let boundary = "b0undary";
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.csv\"\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(&body);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let status = chunked_status(&app.base, &token, &path, &ct, form).await;
+    assert_eq!(status, 413);
+    assert_eq!(db_counts(&app).await.3, 0);
+}
+
+/// Sends `body` with `Transfer-Encoding: chunked` (no declared length) over a plain
+/// socket and returns the response status, read while the body is still being written.
+async fn chunked_status(
+    base: &str,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> u16 {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://").to_string();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut w = std::net::TcpStream::connect(&addr).unwrap();
+        w.set_write_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut r = w.try_clone().unwrap();
+        r.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            while !got.windows(2).any(|p| p == b"\r\n") {
+                match r.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            got
+        });
+        let mut send = || -> std::io::Result<()> {
+            w.write_all(head.as_bytes())?;
+            for chunk in body.chunks(64 * 1024) {
+                w.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+                w.write_all(chunk)?;
+                w.write_all(b"\r\n")?;
+            }
+            w.write_all(b"0\r\n\r\n")
+        };
+        let _ = send();
+        let got = reader.join().unwrap();
+        let line = String::from_utf8_lossy(&got).into_owned();
+        line.split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {line:?}"))
+    })
+    .await
+    .unwrap()
 }
 
 /// A generated member list: `n` rows over the three branches and groups of branch A.

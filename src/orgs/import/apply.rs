@@ -226,7 +226,8 @@ pub fn apply(
                 } => Some(*user_id),
                 _ => None,
             };
-            let lost = matches!(row.decision, Decision::NewUser { .. }) && created_id.is_none()
+            // Lost a race: the phone was taken, or the membership could not start.
+            let lost = (matches!(row.decision, Decision::NewUser { .. }) && created_id.is_none())
                 || needs_membership.is_some_and(|id| !joined.contains(&id));
             let result = RowResult::from_plan(row, created_id);
             if lost { result.lost_race() } else { result }

@@ -3,6 +3,7 @@
 //! connection) or [`import`] (plan, write, audit — one transaction).
 
 use chrono::{DateTime, Utc};
+use diesel::Connection;
 use sha2::{Digest, Sha256};
 
 use super::apply::{self, RowResult};
@@ -62,14 +63,18 @@ pub fn dry_run(
     now: DateTime<Utc>,
     prepared: Prepared,
 ) -> ApiResult<(FileFacts, Vec<RowResult>)> {
-    let (org, _) = authorize(conn, caller_id, org_id, Right::Administer)?;
-    let today = settings::today(conn, &org, now)?;
-    let planned = plan::plan(conn, &Context { root: &org, today }, prepared.rows)?;
-    let results = planned
-        .into_iter()
-        .map(|r| RowResult::from_plan(r, None))
-        .collect();
-    Ok((prepared.facts, results))
+    // A read-only transaction: one snapshot for every read, and the plan settings of
+    // `plan::plan` stay local to it.
+    conn.transaction(|conn| {
+        let (org, _) = authorize(conn, caller_id, org_id, Right::Administer)?;
+        let today = settings::today(conn, &org, now)?;
+        let planned = plan::plan(conn, &Context { root: &org, today }, prepared.rows)?;
+        let results = planned
+            .into_iter()
+            .map(|r| RowResult::from_plan(r, None))
+            .collect();
+        Ok((prepared.facts, results))
+    })
 }
 
 /// The import, in the caller's transaction: plan, write, and one audit record with the

@@ -12,7 +12,7 @@ use super::model::RejectReason;
 use super::parse::Field;
 use super::preload::{KnownUser, OrgIndex, default_org, load_memberships, load_users};
 use super::values::RowInput;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, sql};
 use crate::error::{ApiResult, Text};
 use crate::orgs::model::{Category, Gender, MemberStatus, Membership, Org};
 use crate::orgs::tree;
@@ -100,12 +100,14 @@ pub struct Context<'a> {
     pub today: NaiveDate,
 }
 
-/// Decides every row. Reads only.
+/// Decides every row. Reads only; call it inside a transaction (see
+/// [`sql::prefer_custom_plans`]).
 pub fn plan(
     conn: &mut DbConnection,
     ctx: &Context<'_>,
     rows: Vec<CheckedRow>,
 ) -> ApiResult<Vec<PlannedRow>> {
+    sql::prefer_custom_plans(conn)?;
     let subtree = tree::subtree(conn, ctx.root, 64)?;
     let orgs = OrgIndex::new(&subtree);
     let phones: Vec<&str> = rows
