@@ -75,6 +75,8 @@ fn matrix() -> Vec<Entry> {
         e("patch", "/v1/members/{user_id}", HIDDEN),
         e("post", "/v1/members/{user_id}/transfer", HIDDEN),
         e("put", "/v1/members/{user_id}/status", HIDDEN),
+        // A valid CSV naming branch A's own member: only authorization can fail.
+        e("post", "/v1/orgs/{id}/members/import", HIDDEN),
         e("get", "/v1/orgs/{id}/roles", HIDDEN),
         e("post", "/v1/orgs/{id}/roles", HIDDEN),
         e("delete", "/v1/orgs/{id}/roles/{user_id}/{role}", HIDDEN),
@@ -248,6 +250,11 @@ async fn call(client: &Client, entry: &Entry, w: &World, t: &Targets) -> u16 {
     let mut rb = client.request(method, &path);
     if let Some(body) = body_for(entry.method, entry.pattern, w, t) {
         rb = rb.json(&body);
+    }
+    if (entry.method, entry.pattern) == ("post", "/v1/orgs/{id}/members/import") {
+        rb = rb
+            .header("content-type", "text/csv")
+            .body("姓名,手机号\n矩阵导入,13900000077\n");
     }
     if (entry.method, entry.pattern) == ("post", "/v1/media") {
         rb = rb.header("content-type", "image/png").body(PNG.to_vec());
