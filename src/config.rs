@@ -35,6 +35,10 @@ pub const VARS: &[&str] = &[
     "DANGKE_WECHAT_SECRET",
     "DANGKE_WECHAT_API_BASE",
     "DANGKE_WECHAT_TIMEOUT",
+    "DANGKE_CHECKIN_CODE_STEP",
+    "DANGKE_CHECKIN_LATE_GRACE",
+    "DANGKE_CHECKIN_RATE",
+    "DANGKE_MAKEUP_WINDOW",
 ];
 
 /// A configuration error: which variable, and what is wrong with it.
@@ -202,6 +206,15 @@ pub struct Config {
     pub wechat: Option<WechatConfig>,
     /// Study events that ended longer ago than this are refused by sync.
     pub sync_max_age: Duration,
+    /// How often the rotating check-in code changes (a code is accepted for two steps).
+    pub checkin_code_step: Duration,
+    /// A check-in later than this after the start counts as `late`.
+    pub checkin_late_grace: Duration,
+    /// Check-in attempts per member (wrong codes included).
+    pub checkin_rate: RateSpec,
+    /// Default time after an occurrence in which completing its linked course makes an
+    /// absence `made_up` (each activity keeps its own copy, in whole days).
+    pub makeup_window: Duration,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -358,7 +371,23 @@ impl Config {
             refresh_rate_per_ip: rate("DANGKE_REFRESH_RATE_PER_IP", "300/15m")?,
             wechat,
             sync_max_age: dur("DANGKE_SYNC_MAX_AGE", 30 * 86400)?,
+            checkin_code_step: dur("DANGKE_CHECKIN_CODE_STEP", 30)?,
+            checkin_late_grace: dur("DANGKE_CHECKIN_LATE_GRACE", 10 * 60)?,
+            checkin_rate: rate("DANGKE_CHECKIN_RATE", "10/5m")?,
+            makeup_window: dur("DANGKE_MAKEUP_WINDOW", 30 * 86400)?,
         };
+        if config.checkin_code_step > Duration::from_secs(300) {
+            return Err(err(
+                "DANGKE_CHECKIN_CODE_STEP",
+                "must be at most 5m (a shown code must rotate)".into(),
+            ));
+        }
+        if config.makeup_window.as_secs() % 86400 != 0 || config.makeup_window.as_secs() > 366 * 86400 {
+            return Err(err(
+                "DANGKE_MAKEUP_WINDOW",
+                "must be whole days, at most 366d (e.g. 30d)".into(),
+            ));
+        }
         Ok(config)
     }
 }
@@ -413,6 +442,10 @@ mod tests {
             ),
             ("DANGKE_ACCESS_TOKEN_TTL", "soon", "DANGKE_ACCESS_TOKEN_TTL"),
             ("DANGKE_WECHAT_TIMEOUT", "0s", "DANGKE_WECHAT_TIMEOUT"),
+            ("DANGKE_CHECKIN_CODE_STEP", "1h", "DANGKE_CHECKIN_CODE_STEP"),
+            ("DANGKE_CHECKIN_LATE_GRACE", "late", "DANGKE_CHECKIN_LATE_GRACE"),
+            ("DANGKE_CHECKIN_RATE", "often", "DANGKE_CHECKIN_RATE"),
+            ("DANGKE_MAKEUP_WINDOW", "36h", "DANGKE_MAKEUP_WINDOW"),
             (
                 "DANGKE_LOGIN_RATE_PER_PHONE",
                 "ten",

@@ -149,6 +149,23 @@ error_codes! {
     IdempotencyKeyReused = (409, "idempotency_key_reused", "该幂等键已用于另一个请求", "This Idempotency-Key was used for a different request"),
     /// A request with this `Idempotency-Key` is still being processed.
     IdempotencyInProgress = (409, "idempotency_in_progress", "相同请求正在处理中，请稍后重试", "The same request is still in progress; retry shortly"),
+    // --- activities -----------------------------------------------------------------------
+    /// Check-in for this occurrence is not open (not opened yet, or closed).
+    CheckinNotOpen = (409, "checkin_not_open", "签到尚未开始或已经结束", "Check-in is not open"),
+    /// The check-in code is wrong or has expired.
+    CheckinCodeInvalid = (422, "checkin_code_invalid", "签到码错误或已过期，请扫描最新的签到码", "The check-in code is wrong or has expired"),
+    /// The location sent with a check-in is outside the activity's radius.
+    CheckinOutOfRange = (422, "checkin_out_of_range", "不在活动地点范围内，无法签到", "You are outside the activity's check-in area"),
+    /// The caller (or the member named) is not invited to this occurrence.
+    NotInvited = (403, "not_invited", "不在本次活动的参加人员名单中", "Not invited to this activity"),
+    /// The occurrence was cancelled.
+    OccurrenceCancelled = (409, "occurrence_cancelled", "本次活动已取消", "This activity was cancelled"),
+    /// The occurrence has attendance recorded and can no longer be moved or cancelled.
+    OccurrenceHeld = (409, "occurrence_held", "本次活动已记录考勤，不能再调整或取消", "Attendance is recorded for this activity; it can no longer be moved or cancelled"),
+    /// Leave must be asked before the occurrence starts.
+    LeaveTooLate = (409, "leave_too_late", "活动已开始，不能再请假", "The activity has started; leave can no longer be asked"),
+    /// Check-in is closed: attendance changes only through an audited correction.
+    AttendanceFinal = (409, "attendance_final", "签到已结束，考勤只能通过更正修改", "Check-in is closed; attendance changes only through a correction"),
 }
 
 impl fmt::Display for ErrorCode {

@@ -5,6 +5,7 @@
 //! [`mount`] is the one place routes are mounted; the OpenAPI document is built from the
 //! same registration ([`http::openapi::document`]).
 
+pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -47,7 +48,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(orgs::import::routes)
             .configure(courses::routes::routes)
             .configure(courses::lesson_routes::routes)
-            .configure(progress::routes::routes),
+            .configure(progress::routes::routes)
+            .configure(activities::routes::routes),
     );
 }
 
