@@ -45,6 +45,10 @@ pub const VARS: &[&str] = &[
     "DANGKE_MEDIA_MAX_PDF",
     "DANGKE_MEDIA_URL_TTL",
     "DANGKE_MEDIA_PUBLIC_URL",
+    "DANGKE_CHECKIN_CODE_STEP",
+    "DANGKE_CHECKIN_LATE_GRACE",
+    "DANGKE_CHECKIN_RATE",
+    "DANGKE_MAKEUP_WINDOW",
 ];
 
 /// A configuration error: which variable, and what is wrong with it.
@@ -214,6 +218,15 @@ pub struct Config {
     pub sync_max_age: Duration,
     /// Media storage, size limits and signed URLs (see [`crate::media::config`]).
     pub media: MediaConfig,
+    /// How often the rotating check-in code changes (a code is accepted for two steps).
+    pub checkin_code_step: Duration,
+    /// A check-in later than this after the start counts as `late`.
+    pub checkin_late_grace: Duration,
+    /// Check-in attempts per member (wrong codes included).
+    pub checkin_rate: RateSpec,
+    /// Default time after an occurrence in which completing its linked course makes an
+    /// absence `made_up` (each activity keeps its own copy, in whole days).
+    pub makeup_window: Duration,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -372,7 +385,25 @@ impl Config {
             wechat,
             sync_max_age: dur("DANGKE_SYNC_MAX_AGE", 30 * 86400)?,
             media,
+            checkin_code_step: dur("DANGKE_CHECKIN_CODE_STEP", 30)?,
+            checkin_late_grace: dur("DANGKE_CHECKIN_LATE_GRACE", 10 * 60)?,
+            checkin_rate: rate("DANGKE_CHECKIN_RATE", "10/5m")?,
+            makeup_window: dur("DANGKE_MAKEUP_WINDOW", 30 * 86400)?,
         };
+        if config.checkin_code_step > Duration::from_secs(300) {
+            return Err(err(
+                "DANGKE_CHECKIN_CODE_STEP",
+                "must be at most 5m (a shown code must rotate)".into(),
+            ));
+        }
+        if !config.makeup_window.as_secs().is_multiple_of(86400)
+            || config.makeup_window.as_secs() > 366 * 86400
+        {
+            return Err(err(
+                "DANGKE_MAKEUP_WINDOW",
+                "must be whole days, at most 366d (e.g. 30d)".into(),
+            ));
+        }
         Ok(config)
     }
 }
@@ -427,6 +458,14 @@ mod tests {
             ),
             ("DANGKE_ACCESS_TOKEN_TTL", "soon", "DANGKE_ACCESS_TOKEN_TTL"),
             ("DANGKE_WECHAT_TIMEOUT", "0s", "DANGKE_WECHAT_TIMEOUT"),
+            ("DANGKE_CHECKIN_CODE_STEP", "1h", "DANGKE_CHECKIN_CODE_STEP"),
+            (
+                "DANGKE_CHECKIN_LATE_GRACE",
+                "late",
+                "DANGKE_CHECKIN_LATE_GRACE",
+            ),
+            ("DANGKE_CHECKIN_RATE", "often", "DANGKE_CHECKIN_RATE"),
+            ("DANGKE_MAKEUP_WINDOW", "36h", "DANGKE_MAKEUP_WINDOW"),
             (
                 "DANGKE_LOGIN_RATE_PER_PHONE",
                 "ten",

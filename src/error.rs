@@ -158,6 +158,23 @@ error_codes! {
     MediaUrlExpired = (403, "media_url_expired", "媒体链接已过期，请刷新后重试", "The media URL has expired; reload to get a new one"),
     /// The requested byte range lies outside the media (`Content-Range` gives the size).
     RangeNotSatisfiable = (416, "range_not_satisfiable", "请求的字节范围超出文件大小", "The requested byte range is outside the file"),
+    // --- activities -----------------------------------------------------------------------
+    /// Check-in for this occurrence is not open (not opened yet, or closed).
+    CheckinNotOpen = (409, "checkin_not_open", "签到尚未开始或已经结束", "Check-in is not open"),
+    /// The check-in code is wrong or has expired.
+    CheckinCodeInvalid = (422, "checkin_code_invalid", "签到码错误或已过期，请扫描最新的签到码", "The check-in code is wrong or has expired"),
+    /// The location sent with a check-in is outside the activity's radius.
+    CheckinOutOfRange = (422, "checkin_out_of_range", "不在活动地点范围内，无法签到", "You are outside the activity's check-in area"),
+    /// The caller (or the member named) is not invited to this occurrence.
+    NotInvited = (403, "not_invited", "不在本次活动的参加人员名单中", "Not invited to this activity"),
+    /// The occurrence was cancelled.
+    OccurrenceCancelled = (409, "occurrence_cancelled", "本次活动已取消", "This activity was cancelled"),
+    /// The occurrence has attendance recorded and can no longer be moved or cancelled.
+    OccurrenceHeld = (409, "occurrence_held", "本次活动已记录考勤，不能再调整或取消", "Attendance is recorded for this activity; it can no longer be moved or cancelled"),
+    /// Leave must be asked before the occurrence starts.
+    LeaveTooLate = (409, "leave_too_late", "活动已开始，不能再请假", "The activity has started; leave can no longer be asked"),
+    /// Check-in is closed: attendance changes only through an audited correction.
+    AttendanceFinal = (409, "attendance_final", "签到已结束，考勤只能通过更正修改", "Check-in is closed; attendance changes only through a correction"),
 }
 
 impl fmt::Display for ErrorCode {

@@ -5,6 +5,7 @@
 //! [`mount`] is the one place routes are mounted; the OpenAPI document is built from the
 //! same registration ([`http::openapi::document`]).
 
+pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -49,7 +50,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(courses::routes::routes)
             .configure(courses::lesson_routes::routes)
             .configure(progress::routes::routes)
-            .configure(media::routes),
+            .configure(media::routes)
+            .configure(activities::routes::routes),
     );
 }
 

@@ -2,6 +2,93 @@
 // A test checks that both backends' databases have exactly these tables and columns.
 
 diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        kind -> Text,
+        title -> Text,
+        details -> Text,
+        course_id -> Nullable<BigInt>,
+        time_zone -> Text,
+        dtstart_local -> Timestamp,
+        duration_min -> Integer,
+        rrule -> Nullable<Text>,
+        credit_centi -> Integer,
+        makeup_window_days -> Integer,
+        materialized_until -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_attendance (occurrence_id, user_id) {
+        occurrence_id -> BigInt,
+        user_id -> BigInt,
+        status -> Text,
+        source -> Text,
+        checked_in_at -> Nullable<Timestamp>,
+        distance_m -> Nullable<Integer>,
+        reason -> Nullable<Text>,
+        recorded_by -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_invitees (occurrence_id, user_id) {
+        occurrence_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    activity_leaves (id) {
+        id -> BigInt,
+        occurrence_id -> BigInt,
+        user_id -> BigInt,
+        reason -> Text,
+        status -> Text,
+        requested_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    activity_minutes (occurrence_id) {
+        occurrence_id -> BigInt,
+        text -> Text,
+        photo_media_ids -> Text,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_occurrences (id) {
+        id -> BigInt,
+        activity_id -> BigInt,
+        org_id -> BigInt,
+        original_start -> Timestamp,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        status -> Text,
+        is_exception -> Bool,
+        place -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        sequence -> Integer,
+        checkin_state -> Text,
+        checkin_secret -> Text,
+        invitees_frozen_at -> Nullable<Timestamp>,
+        held_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     app_meta (key) {
         key -> Text,
         value -> Text,
@@ -20,6 +107,14 @@ diesel::table! {
         org_id -> Nullable<BigInt>,
         ip -> Nullable<Text>,
         details -> Text,
+    }
+}
+
+diesel::table! {
+    calendar_tokens (user_id) {
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -298,6 +393,18 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(activities -> courses (course_id));
+diesel::joinable!(activities -> orgs (org_id));
+diesel::joinable!(activity_attendance -> activity_occurrences (occurrence_id));
+diesel::joinable!(activity_attendance -> users (user_id));
+diesel::joinable!(activity_invitees -> activity_occurrences (occurrence_id));
+diesel::joinable!(activity_invitees -> users (user_id));
+diesel::joinable!(activity_leaves -> activity_occurrences (occurrence_id));
+diesel::joinable!(activity_leaves -> users (user_id));
+diesel::joinable!(activity_minutes -> activity_occurrences (occurrence_id));
+diesel::joinable!(activity_occurrences -> activities (activity_id));
+diesel::joinable!(activity_occurrences -> orgs (org_id));
+diesel::joinable!(calendar_tokens -> users (user_id));
 diesel::joinable!(course_assignments -> courses (course_id));
 diesel::joinable!(course_completions -> courses (course_id));
 diesel::joinable!(course_completions -> users (user_id));
@@ -322,8 +429,15 @@ diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    activities,
+    activity_attendance,
+    activity_invitees,
+    activity_leaves,
+    activity_minutes,
+    activity_occurrences,
     app_meta,
     audit_log,
+    calendar_tokens,
     course_assignments,
     course_completions,
     courses,

@@ -511,6 +511,10 @@ fn complete_course_if_done(
         ))
         .on_conflict_do_nothing()
         .execute(c))?;
+    if inserted == 1 {
+        // An absence from an activity linking this course may now be made up.
+        crate::activities::makeup::on_course_completed(conn, user_id, course_id, at)?;
+    }
     Ok(inserted == 1)
 }
 

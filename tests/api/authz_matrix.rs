@@ -112,6 +112,38 @@ fn matrix() -> Vec<Entry> {
         e("post", "/v1/media", (201, 403, 401)),
         e("get", "/v1/media/{id}", (200, 403, 401)),
         e("get", "/v1/media/{id}/content", (403, 403, 403)),
+        // Activities of branch A: the member (invited, in a party group of branch A) sees
+        // them and may ask for leave; organizing is branch A's.
+        e("post", "/v1/orgs/{id}/activities", HIDDEN),
+        e("get", "/v1/orgs/{id}/activities", HIDDEN),
+        e("get", "/v1/activities/{id}", (404, 200, 401)),
+        e("patch", "/v1/activities/{id}", STUDY_ONLY),
+        e("post", "/v1/activities/{id}/cancel", STUDY_ONLY),
+        e("get", "/v1/activities/{id}/occurrences", (404, 200, 401)),
+        e("get", "/v1/occurrences/{id}", (404, 200, 401)),
+        e("post", "/v1/occurrences/{id}/move", STUDY_ONLY),
+        e("post", "/v1/occurrences/{id}/cancel", STUDY_ONLY),
+        e("put", "/v1/occurrences/{id}/minutes", STUDY_ONLY),
+        e("post", "/v1/occurrences/{id}/checkin/open", STUDY_ONLY),
+        e("post", "/v1/occurrences/{id}/checkin/close", STUDY_ONLY),
+        e("get", "/v1/occurrences/{id}/checkin/code", STUDY_ONLY),
+        // Check-in is not open for the target, so the invited member gets 409.
+        e("post", "/v1/occurrences/{id}/checkin", (404, 409, 401)),
+        e("post", "/v1/occurrences/{id}/proxy", STUDY_ONLY),
+        e("get", "/v1/occurrences/{id}/attendance", STUDY_ONLY),
+        e(
+            "put",
+            "/v1/occurrences/{id}/attendance/{user_id}",
+            STUDY_ONLY,
+        ),
+        e("post", "/v1/occurrences/{id}/leave", (404, 201, 401)),
+        e("get", "/v1/occurrences/{id}/leaves", STUDY_ONLY),
+        e("post", "/v1/leaves/{id}/decision", STUDY_ONLY),
+        e("get", "/v1/me/activities", (200, 200, 401)),
+        e("post", "/v1/me/calendar-token", (201, 201, 401)),
+        e("delete", "/v1/me/calendar-token", (204, 204, 401)),
+        // The feed authenticates by its token only; without one the query is malformed.
+        e("get", "/v1/me/calendar.ics", (400, 400, 400)),
     ]
 }
 
@@ -159,6 +191,28 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
             json!({"questions": [{"kind": "true_false", "text": "x", "answer": true}]})
         }
         ("post", "/v1/lessons/{id}/quiz/attempts") => json!({"answers": []}),
+        ("post", "/v1/orgs/{id}/activities") => json!({"kind": "other", "title": "矩阵活动",
+            "start_local": "2027-03-02T09:00:00", "end_local": "2027-03-02T10:00:00"}),
+        ("patch", "/v1/activities/{id}") => json!({"title": "改名"}),
+        ("post", "/v1/activities/{id}/cancel") | ("post", "/v1/occurrences/{id}/cancel") => {
+            json!({"reason": "矩阵"})
+        }
+        ("post", "/v1/occurrences/{id}/move") => {
+            json!({"start_local": "2027-03-03T09:00:00", "end_local": "2027-03-03T10:00:00"})
+        }
+        ("put", "/v1/occurrences/{id}/minutes") => json!({"text": "纪要", "photo_media_ids": []}),
+        ("post", "/v1/occurrences/{id}/checkin/open")
+        | ("post", "/v1/occurrences/{id}/checkin/close")
+        | ("post", "/v1/me/calendar-token") => json!({}),
+        ("post", "/v1/occurrences/{id}/checkin") => json!({"code": "123456"}),
+        ("post", "/v1/occurrences/{id}/proxy") => {
+            json!({"user_id": w.committee_a_id, "reason": "年迈"})
+        }
+        ("put", "/v1/occurrences/{id}/attendance/{user_id}") => {
+            json!({"status": "present", "reason": "更正"})
+        }
+        ("post", "/v1/occurrences/{id}/leave") => json!({"reason": "外出务工"}),
+        ("post", "/v1/leaves/{id}/decision") => json!({"approve": true}),
         ("post", "/v1/progress/sync") => json!({"events": [{
             "client_event_id": "matrix-1", "lesson_id": t.lesson, "kind": "play", "from_s": 0, "to_s": 30,
             "started_at": "2026-11-27T00:00:00Z", "ended_at": "2026-11-27T00:00:30Z"}]}),
@@ -169,6 +223,9 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
 
 /// Objects of branch A the matrix calls on.
 struct Targets {
+    activity: i64,
+    occurrence: i64,
+    leave: i64,
     course: i64,
     lesson: i64,
     media: i64,
@@ -218,7 +275,29 @@ async fn targets(w: &World) -> Targets {
         .await;
     uploaded.expect(201);
     let media = uploaded.json()["id"].as_i64().unwrap();
+    let scheduled = c
+        .post(
+            &format!("/v1/orgs/{}/activities", w.branch_a),
+            json!({"kind": "branch_general_meeting", "title": "矩阵支部党员大会",
+                   "start_local": "2027-03-01T09:00:00", "end_local": "2027-03-01T11:00:00"}),
+        )
+        .await;
+    scheduled.expect(201);
+    let activity = scheduled.json()["id"].as_i64().unwrap();
+    let occurrence = scheduled.json()["upcoming"][0]["id"].as_i64().unwrap();
+    let asked = w
+        .committee_a
+        .post(
+            &format!("/v1/occurrences/{occurrence}/leave"),
+            json!({"reason": "外出"}),
+        )
+        .await;
+    asked.expect(201);
+    let leave = asked.json()["id"].as_i64().unwrap();
     Targets {
+        activity,
+        occurrence,
+        leave,
         course,
         lesson,
         media,
@@ -228,7 +307,13 @@ async fn targets(w: &World) -> Targets {
 /// The concrete path: branch A for orgs, the committee member of branch A for people, the
 /// targets for courses and lessons.
 fn concrete(pattern: &str, w: &World, t: &Targets) -> String {
-    let id = if pattern.starts_with("/v1/media/") {
+    let id = if pattern.starts_with("/v1/activities/") {
+        t.activity
+    } else if pattern.starts_with("/v1/occurrences/") {
+        t.occurrence
+    } else if pattern.starts_with("/v1/leaves/") {
+        t.leave
+    } else if pattern.starts_with("/v1/media/") {
         t.media
     } else if pattern.starts_with("/v1/courses/") {
         t.course

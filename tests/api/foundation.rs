@@ -82,8 +82,15 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         )*};
     }
     check!(
+        activities,
+        activity_attendance,
+        activity_invitees,
+        activity_leaves,
+        activity_minutes,
+        activity_occurrences,
         app_meta,
         audit_log,
+        calendar_tokens,
         course_assignments,
         course_completions,
         courses,

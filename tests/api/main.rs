@@ -5,6 +5,8 @@
 
 mod helpers;
 
+mod activities;
+mod activities_walk;
 mod auth;
 mod authz_matrix;
 mod classes_walk;
