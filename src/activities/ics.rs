@@ -89,16 +89,19 @@ pub fn transitions(tz: Tz, from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Dat
     while t < until {
         let next = (t + Duration::days(1)).min(until);
         if fixed_at(tz, t) != fixed_at(tz, next) {
-            // The change lies in (t, next]: narrow it to the second.
-            let (mut lo, mut hi) = (t, next);
-            while hi - lo > Duration::seconds(1) {
+            // The change lies in (t, next]: narrow it to the whole second (zone changes
+            // fall on whole seconds; halving a Duration would leave nanoseconds).
+            let (mut lo, mut hi) = (t.timestamp(), next.timestamp());
+            while hi - lo > 1 {
                 let mid = lo + (hi - lo) / 2;
-                if fixed_at(tz, mid) == fixed_at(tz, lo) {
+                let at = DateTime::<Utc>::from_timestamp(mid, 0).unwrap_or(t);
+                if fixed_at(tz, at) == fixed_at(tz, t) {
                     lo = mid;
                 } else {
                     hi = mid;
                 }
             }
+            let hi = DateTime::<Utc>::from_timestamp(hi, 0).unwrap_or(next);
             out.push(hi);
         }
         t = next;
