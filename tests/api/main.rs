@@ -20,5 +20,6 @@ mod kv;
 mod media;
 mod ops;
 mod orgs;
+mod orgs_walk;
 mod progress;
 mod wechat;
