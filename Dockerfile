@@ -4,6 +4,7 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends perl make && rm -rf /var/lib/apt/lists/*
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY tests/fixtures/media ./tests/fixtures/media
 COPY migrations ./migrations
 COPY api-spec ./api-spec
 RUN cargo build --release --locked --bin dangke

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod courses;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod kv;

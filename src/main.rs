@@ -144,17 +144,27 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let state = dangke::build_state(config, Deps::default()).await?;
-            match dangke::orgs::demo::seed(&state.db, state.clock.now_naive()).await? {
-                Seeded::Created(summary) => {
+            match dangke::demo::seed(&state).await? {
+                (Seeded::Created(summary), courses) => {
                     print!("{}", summary.logins_table());
+                    print_courses(courses);
                     Ok(())
                 }
-                Seeded::AlreadyHasData(found) => {
+                (Seeded::AlreadyHasData(found), _) => {
                     anyhow::bail!("seed-demo: {found}; nothing changed")
                 }
             }
         }
         Command::Gen { .. } => Ok(()),
+    }
+}
+
+fn print_courses(courses: Option<dangke::courses::demo::DemoCourses>) {
+    if let Some(c) = courses {
+        println!(
+            "demo courses: {} courses, {} lessons, {} quizzes, {} assignments",
+            c.courses, c.lessons, c.quizzes, c.assignments
+        );
     }
 }
 
@@ -168,9 +178,12 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let app = Application::build(config, Deps::default()).await?;
     if demo {
         let state = app.state();
-        match dangke::orgs::demo::seed(&state.db, state.clock.now_naive()).await? {
-            Seeded::Created(summary) => print!("{}", summary.logins_table()),
-            Seeded::AlreadyHasData(found) => eprintln!("demo: not seeded: {found}"),
+        match dangke::demo::seed(&state).await? {
+            (Seeded::Created(summary), courses) => {
+                print!("{}", summary.logins_table());
+                print_courses(courses);
+            }
+            (Seeded::AlreadyHasData(found), _) => eprintln!("demo: not seeded: {found}"),
         }
     }
     let url = format!("http://{host}:{}", app.port());

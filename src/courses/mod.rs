@@ -6,6 +6,7 @@
 pub mod assignments;
 pub mod authoring;
 pub mod catalog;
+pub mod demo;
 pub mod lesson_routes;
 pub mod links;
 pub mod model;

@@ -11,10 +11,10 @@ use serde_json::json;
 use super::duration;
 use super::form::UploadMeta;
 use super::model::{DurationSource, Media, NewMedia};
-use super::receive::Received;
+use super::receive::{Received, Receiver};
 use super::records;
 use super::storage::MediaStore;
-use crate::audit::{self, Target};
+use crate::audit::{self, Actor, Target};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -29,6 +29,35 @@ pub struct Saved {
 pub async fn save(
     state: &AppState,
     caller: &Caller,
+    received: Received,
+    meta: UploadMeta,
+) -> ApiResult<Saved> {
+    save_as(state, caller.user_id, caller.actor(), received, meta).await
+}
+
+/// Keeps `bytes` as an upload by `user_id` (media that ships with the binary: the demo's).
+pub async fn save_bytes(
+    state: &AppState,
+    user_id: i64,
+    bytes: &[u8],
+    meta: UploadMeta,
+) -> ApiResult<Saved> {
+    let size = u64::try_from(bytes.len()).map_err(ApiError::internal)?;
+    let mut receiver = Receiver::start(
+        &state.media.staging_dir,
+        state.config.media.limits,
+        Some(size),
+    )
+    .await?;
+    receiver.push(bytes).await?;
+    let received = receiver.finish().await?;
+    save_as(state, user_id, Actor::system(), received, meta).await
+}
+
+async fn save_as(
+    state: &AppState,
+    uploaded_by: i64,
+    actor: Actor,
     received: Received,
     meta: UploadMeta,
 ) -> ApiResult<Saved> {
@@ -83,10 +112,9 @@ pub async fn save(
         duration_s,
         duration_source: duration_source.map(|d| d.as_str().to_string()),
         file_name: meta.file_name,
-        uploaded_by: caller.user_id,
+        uploaded_by,
         created_at: now,
     };
-    let actor = caller.actor();
     let saved = state
         .db
         .write(move |c| {

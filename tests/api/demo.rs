@@ -17,10 +17,7 @@ use crate::helpers::{Backend, Client, TestApp, TestDb, spawn};
 
 /// Seeds the test app's database through the library, as the CLI does.
 async fn seed(app: &TestApp) -> Seeded {
-    use dangke::clock::Clock;
-    demo::seed(&app.app_state.db, app.clock.now_naive())
-        .await
-        .unwrap()
+    dangke::demo::seed(&app.app_state).await.unwrap().0
 }
 
 async fn seeded(app: &TestApp) -> DemoSummary {
@@ -296,6 +293,81 @@ async fn printed_logins_work_and_scopes_hold() {
     let me = login(&app, &member.phone).await.get("/v1/me").await.json();
     assert_eq!(me["name"], member.name.as_str());
     assert!(me["roles"].as_array().unwrap().is_empty());
+}
+
+/// Titles of a page of my courses.
+async fn course_titles(c: &Client, query: &str) -> Vec<String> {
+    let r = c.get(&format!("/v1/me/courses?limit=50{query}")).await;
+    r.expect(200);
+    r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn demo_courses_are_assigned_down_the_tree_and_their_media_play() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    // A member of 杏花村 (柳林镇): the county's six courses, 柳林镇's mini class, 杏花村's
+    // own and the one for every village; not 石桥乡's.
+    let member = login(&app, &find_login(&s, "member", "杏花村第一党小组").phone).await;
+    let all = course_titles(&member, "").await;
+    assert_eq!(all.len(), 9, "{all:?}");
+    assert!(all.contains(&"微党课：红色家风代代传".to_string()));
+    assert!(all.contains(&"发展壮大村级集体经济".to_string()));
+    assert!(!all.contains(&"微党课：身边的榜样".to_string()), "{all:?}");
+    let required = course_titles(&member, "&required=true").await;
+    assert_eq!(required.len(), 6, "{required:?}");
+    // The secretary of 河湾村 (石桥乡), a member there, sees 石桥乡’s mini class and not
+    // 杏花村’s course.
+    let other = login(&app, &find_login(&s, "secretary", "河湾村党支部").phone).await;
+    let theirs = course_titles(&other, "").await;
+    assert!(
+        theirs.contains(&"微党课：身边的榜样".to_string()),
+        "{theirs:?}"
+    );
+    assert!(!theirs.contains(&"发展壮大村级集体经济".to_string()));
+
+    // The first lesson of 学习贯彻党的二十大精神 is a video that plays by signed URL, with
+    // its duration read from the file and a quiz on the last lesson.
+    let page = member.get("/v1/me/courses?limit=50").await.json();
+    let course = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "学习贯彻党的二十大精神")
+        .unwrap()["course_id"]
+        .as_i64()
+        .unwrap();
+    let detail = member.get(&format!("/v1/courses/{course}")).await.json();
+    let lessons = detail["lessons"].as_array().unwrap();
+    assert_eq!(lessons.len(), 2);
+    let video = member
+        .get(&format!("/v1/lessons/{}", lessons[0]["id"]))
+        .await
+        .json();
+    assert_eq!(video["kind"], "video");
+    assert_eq!(video["duration_s"], 2);
+    let url = video["url"].as_str().unwrap().to_string();
+    let anon = app.client();
+    let full = anon.get(&url).await;
+    full.expect(200);
+    assert_eq!(full.body.len(), 2337);
+    let part = anon
+        .send(
+            anon.request(reqwest::Method::GET, &url)
+                .header("range", "bytes=1000-"),
+        )
+        .await;
+    part.expect(206);
+    assert_eq!(part.body, full.body[1000..]);
+    member
+        .get(&format!("/v1/lessons/{}/quiz", lessons[1]["id"]))
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
