@@ -15,7 +15,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
-use dangke::orgs::model::{Category, MemberStatus, OrgKind, Role, Sector};
+use dangke::orgs::model::Role;
 use serde_json::{Value, json};
 use support::{Latencies, env_usize, start};
 
@@ -160,57 +160,17 @@ async fn seed(state: &dangke::state::AppState, n: usize) -> (i64, String, Vec<St
     let (branch, secretary, ids) = state
         .db
         .write(move |c| {
-            let county = dangke::orgs::tree::create(
-                c,
-                now,
-                None,
-                "压测县委",
-                OrgKind::CountyCommittee,
-                Sector::Village,
-            )?;
-            let branch = dangke::orgs::tree::create(
-                c,
-                now,
-                Some(&county),
-                "压测村党支部",
-                OrgKind::Branch,
-                Sector::Village,
-            )?;
-            let today = now.date();
-            let mut ids = Vec::with_capacity(n + 1);
-            for i in 0..=n {
-                let phone =
-                    dangke::auth::phone::Phone::parse(&format!("1370{:07}", i)).expect("phone");
-                let user = dangke::auth::users::create(c, now, &phone, &format!("党员{i}"), None)?;
-                dangke::orgs::members::insert_membership(
-                    c,
-                    now,
-                    user.id,
-                    branch.id,
-                    Category::Full,
-                    false,
-                    None,
-                    MemberStatus::Active,
-                    today,
-                )?;
-                ids.push(user.id);
-            }
+            let (_, branch, mut ids) = support::county_branch_members(c, now, n + 1)?;
             let secretary = ids.remove(0);
             dangke::orgs::roles::grant(c, now, &branch, secretary, Role::Secretary, secretary)?;
             Ok((branch.id, secretary, ids))
         })
         .await
         .expect("seed");
-    let token = |id| async move {
-        dangke::auth::login::issue_session(state, id, "password", None)
-            .await
-            .expect("token")
-            .access_token
-    };
-    let secretary = token(secretary).await;
+    let secretary = support::token(state, secretary).await;
     let mut tokens = Vec::with_capacity(ids.len());
     for id in ids {
-        tokens.push(token(id).await);
+        tokens.push(support::token(state, id).await);
     }
     (branch, secretary, tokens)
 }

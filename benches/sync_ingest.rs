@@ -14,7 +14,6 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use dangke::orgs::model::{Category, MemberStatus, OrgKind, Sector};
 use serde_json::json;
 use support::{Latencies, env_usize, start};
 
@@ -115,22 +114,7 @@ async fn seed(state: &dangke::state::AppState, n: usize) -> (Vec<String>, i64) {
         .write(move |c| {
             use dangke::db::schema::{course_assignments as ca, courses, lessons};
             use diesel::prelude::*;
-            let county = dangke::orgs::tree::create(
-                c,
-                now,
-                None,
-                "压测县委",
-                OrgKind::CountyCommittee,
-                Sector::Village,
-            )?;
-            let branch = dangke::orgs::tree::create(
-                c,
-                now,
-                Some(&county),
-                "压测村党支部",
-                OrgKind::Branch,
-                Sector::Village,
-            )?;
+            let (county, branch, ids) = support::county_branch_members(c, now, n)?;
             let course: i64 = diesel::insert_into(courses::table)
                 .values((
                     courses::owner_org_id.eq(county.id),
@@ -171,35 +155,13 @@ async fn seed(state: &dangke::state::AppState, n: usize) -> (Vec<String>, i64) {
                     ca::updated_at.eq(now),
                 ))
                 .execute(c)?;
-            let today = now.date();
-            let mut ids = Vec::with_capacity(n);
-            for i in 0..n {
-                let phone =
-                    dangke::auth::phone::Phone::parse(&format!("1370{:07}", i)).expect("phone");
-                let user = dangke::auth::users::create(c, now, &phone, &format!("党员{i}"), None)?;
-                dangke::orgs::members::insert_membership(
-                    c,
-                    now,
-                    user.id,
-                    branch.id,
-                    Category::Full,
-                    false,
-                    None,
-                    MemberStatus::Active,
-                    today,
-                )?;
-                ids.push(user.id);
-            }
             Ok((ids, lesson))
         })
         .await
         .expect("seed");
     let mut tokens = Vec::with_capacity(ids.len());
     for id in ids {
-        let pair = dangke::auth::login::issue_session(state, id, "password", None)
-            .await
-            .expect("token");
-        tokens.push(pair.access_token);
+        tokens.push(support::token(state, id).await);
     }
     (tokens, lesson)
 }

@@ -91,3 +91,56 @@ pub fn env_usize(name: &str, default: usize) -> usize {
 }
 
 pub type Shared<T> = Arc<T>;
+
+/// A county with one village branch and `n` members of it (phones 1370000000…), written
+/// in `c`'s transaction. Returns (county, branch, member user ids).
+pub fn county_branch_members(
+    c: &mut dangke::db::DbConnection,
+    now: chrono::NaiveDateTime,
+    n: usize,
+) -> dangke::error::ApiResult<(dangke::orgs::model::Org, dangke::orgs::model::Org, Vec<i64>)> {
+    use dangke::orgs::model::{Category, MemberStatus, OrgKind, Sector};
+    let county = dangke::orgs::tree::create(
+        c,
+        now,
+        None,
+        "压测县委",
+        OrgKind::CountyCommittee,
+        Sector::Village,
+    )?;
+    let branch = dangke::orgs::tree::create(
+        c,
+        now,
+        Some(&county),
+        "压测村党支部",
+        OrgKind::Branch,
+        Sector::Village,
+    )?;
+    let today = now.date();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let phone = dangke::auth::phone::Phone::parse(&format!("1370{:07}", i)).expect("phone");
+        let user = dangke::auth::users::create(c, now, &phone, &format!("党员{i}"), None)?;
+        dangke::orgs::members::insert_membership(
+            c,
+            now,
+            user.id,
+            branch.id,
+            Category::Full,
+            false,
+            None,
+            MemberStatus::Active,
+            today,
+        )?;
+        ids.push(user.id);
+    }
+    Ok((county, branch, ids))
+}
+
+/// An access token for `user_id`, issued as a password login would.
+pub async fn token(state: &AppState, user_id: i64) -> String {
+    dangke::auth::login::issue_session(state, user_id, "password", None)
+        .await
+        .expect("token")
+        .access_token
+}
