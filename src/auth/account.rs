@@ -16,10 +16,7 @@ pub async fn me(state: &AppState, caller: &Caller) -> ApiResult<MeView> {
         .read(move |c| {
             let user = users::find(c, id)?;
             let mut me = MeView::from(&user);
-            me.membership = match crate::orgs::members::current(c, id)? {
-                Some(_) => Some(crate::orgs::members::member_view(c, id)?),
-                None => None,
-            };
+            me.membership = crate::orgs::members::current_view(c, id)?;
             me.roles = crate::orgs::members::roles_of(c, id)?;
             Ok(me)
         })

@@ -49,6 +49,10 @@ impl Db {
                 .max_size(size)
                 .min_idle(Some(size.min(2)))
                 .connection_timeout(POOL_WAIT)
+                // A SQLite file does not drop connections: skip the `SELECT 1` r2d2 runs
+                // on every checkout. PostgreSQL keeps it (a restarted server or a proxy
+                // closes idle connections; the check replaces them before use).
+                .test_on_check_out(backend == Backend::Postgres)
                 .build(Manager {
                     url: url.clone(),
                     role,

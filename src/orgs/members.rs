@@ -90,16 +90,20 @@ pub fn current(conn: &mut DbConnection, user_id: i64) -> ApiResult<Option<Member
 
 /// The current member view of a user, or 404.
 pub fn member_view(conn: &mut DbConnection, user_id: i64) -> ApiResult<MemberView> {
-    let row: MemberRow = memberships::table
+    current_view(conn, user_id)?.ok_or_else(ApiError::not_found)
+}
+
+/// The current member view of a user, if they are a member (one query).
+pub fn current_view(conn: &mut DbConnection, user_id: i64) -> ApiResult<Option<MemberView>> {
+    let row: Option<MemberRow> = memberships::table
         .inner_join(users_t::table)
         .inner_join(orgs::table)
         .filter(memberships::user_id.eq(user_id))
         .filter(memberships::to_date.is_null())
         .select(member_select!())
         .first(conn)
-        .optional()?
-        .ok_or_else(ApiError::not_found)?;
-    view(row)
+        .optional()?;
+    row.map(view).transpose()
 }
 
 /// Members whose home org is in the subtree of `org`, ordered by membership id.
