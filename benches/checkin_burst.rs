@@ -80,18 +80,23 @@ async fn main() {
         .expect("code body");
     let code = code["code"].as_str().expect("code").to_string();
 
-    // The burst: member i arrives at i * spread / members, on a connection of its own.
+    // The burst: member i arrives at i * spread / members, on a connection of its own
+    // (clients are made beforehand: building one loads TLS roots, not what is measured).
+    let clients: Vec<reqwest::Client> = (0..tokens.len())
+        .map(|_| {
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .expect("client")
+        })
+        .collect();
     let started = Instant::now();
     let mut handles = Vec::with_capacity(tokens.len());
-    for (i, token) in tokens.into_iter().enumerate() {
+    for (i, (token, client)) in tokens.into_iter().zip(clients).enumerate() {
         let at = Duration::from_secs_f64(spread as f64 * i as f64 / members as f64);
         let url = format!("{base}/v1/occurrences/{occ}/checkin");
         let code = code.clone();
         handles.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .expect("client");
             tokio::time::sleep_until(tokio::time::Instant::from_std(started + at)).await;
             let t0 = Instant::now();
             let res = client
