@@ -36,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Statistics maintenance.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
     /// Generate files checked into the repository.
     Gen {
         #[command(subcommand)]
@@ -60,6 +65,12 @@ enum AdminCommand {
         #[arg(long, default_value = "county_committee", value_parser = ["county_committee", "township_committee"])]
         org_kind: String,
     },
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Recompute every statistics roll-up from the raw rows (in one transaction).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -140,6 +151,18 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             if let Some(p) = created.generated_password {
                 println!("generated password: {p}");
             }
+            Ok(())
+        }
+        Command::Stats {
+            command: StatsCommand::Rebuild,
+        } => {
+            let state = dangke::build_state(config, Deps::default()).await?;
+            let started = std::time::Instant::now();
+            let (members, occurrences) = dangke::stats::rollup::rebuild_all(&state).await?;
+            println!(
+                "statistics rebuilt: {members} users, {occurrences} occurrences in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::SeedDemo => {

@@ -124,13 +124,13 @@ pub struct PatchSettingsRequest {
     pub frequencies: HashMap<String, Option<Frequency>>,
 }
 
-fn key_time_zone() -> String {
+pub fn key_time_zone() -> String {
     "time_zone".into()
 }
-fn key_quota(cat: &str) -> String {
+pub fn key_quota(cat: &str) -> String {
     format!("quota.{cat}")
 }
-fn key_frequency(kind: ActivityKind) -> String {
+pub fn key_frequency(kind: ActivityKind) -> String {
     format!("frequency.{}", kind.as_str())
 }
 
@@ -305,6 +305,7 @@ pub fn patch(
     req: &PatchSettingsRequest,
 ) -> ApiResult<Vec<(String, Option<String>)>> {
     let changes = validate(req)?;
+    crate::stats::rollup::invalidate();
     for (key, value) in &changes {
         diesel::delete(
             org_settings::table

@@ -1,0 +1,171 @@
+//! HTTP routes of statistics: extract, authorize (org operators: the same right as the
+//! member list), answer from the cache or compute, respond.
+
+use actix_web::{get, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::cache;
+use super::children::{self, ChildrenStats};
+use super::context::Subtree;
+use super::members::{self, MemberStatsRow, MembersQuery};
+use super::period::Period;
+use super::summary::{self, OrgStats};
+use crate::auth::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::http::pagination::Page;
+use crate::orgs::access::{Right, authorize};
+use crate::orgs::model::Org;
+use crate::state::AppState;
+
+/// The period of a statistics query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// `2026-11`, `2026-Q4` or `2026` (default: this year), in the org's zone.
+    pub period: Option<String>,
+    /// With `to`, instead of `period`: the first day.
+    pub from: Option<NaiveDate>,
+    /// The last day, in the same year as `from`.
+    pub to: Option<NaiveDate>,
+}
+
+/// The ranking order of children.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChildrenQuery {
+    /// `name`, `behind_rate` (default `-behind_rate`), `met_rate`, `active_rate`,
+    /// `attendance_rate`, `required_rate`; `-` in front for highest first.
+    pub sort: Option<String>,
+}
+
+impl PeriodQuery {
+    pub fn parse(&self, today: NaiveDate) -> ApiResult<Period> {
+        Period::parse(self.period.as_deref(), self.from, self.to, today)
+    }
+
+    fn key(&self) -> String {
+        format!("{:?}|{:?}|{:?}", self.period, self.from, self.to)
+    }
+}
+
+/// Authorizes the caller as an operator of `id` (404 outside their scope, 403 without the right).
+pub async fn operated_org(state: &AppState, user_id: i64, id: i64) -> ApiResult<Org> {
+    state
+        .db
+        .read(move |c| Ok(authorize(c, user_id, id, Right::Operate)?.0))
+        .await
+}
+
+/// A cache key that also rolls over every hour ("on track" moves with the date).
+fn key(state: &AppState, parts: &str) -> String {
+    format!("{}|{}", state.clock.now().format("%Y%m%d%H"), parts)
+}
+
+/// An org's figures over its whole subtree for a period.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), PeriodQuery), responses(
+    (status = 200, body = OrgStats), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats")]
+pub async fn get_org_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<PeriodQuery>,
+) -> ApiResult<web::Json<OrgStats>> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let k = key(&state, &format!("summary|{id}|{}", q.key()));
+    let (stats, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = q.parse(tree.today)?;
+            Ok(summary::compute(c, &tree, &period)?.0)
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(stats))
+}
+
+/// The same figures for each direct child org, ranked.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), PeriodQuery, ChildrenQuery), responses(
+    (status = 200, body = ChildrenStats), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats/children")]
+pub async fn get_children_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<PeriodQuery>,
+    sort: web::Query<ChildrenQuery>,
+) -> ApiResult<web::Json<ChildrenStats>> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let sort = sort.into_inner().sort;
+    let (key_by, desc) = children::parse_sort(sort.as_deref())?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let label = sort.unwrap_or_else(|| "-behind_rate".into());
+    let k = key(&state, &format!("children|{id}|{}|{label}", q.key()));
+    let (stats, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = q.parse(tree.today)?;
+            let (_, mut items) = summary::compute(c, &tree, &period)?;
+            children::rank(&mut items, key_by, desc);
+            Ok(ChildrenStats {
+                org_id: id,
+                sort: label,
+                items,
+            })
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(stats))
+}
+
+/// The members of the subtree with their figures: filtered, sorted, cursor-paginated.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery), responses(
+    (status = 200, body = Page<MemberStatsRow>), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats/members")]
+pub async fn list_member_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<MembersQuery>,
+) -> ApiResult<web::Json<Page<MemberStatsRow>>> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let opts = q.options()?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let k = key(
+        &state,
+        &format!(
+            "members|{id}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            q.period, q.from, q.to, q.filter, q.sort, q.limit, q.cursor
+        ),
+    );
+    let (page, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
+            members::page(c, &tree, &period, opts, q.cursor.as_deref(), false)
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_org_stats)
+        .service(get_children_stats)
+        .service(list_member_stats);
+}
