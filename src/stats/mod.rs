@@ -8,7 +8,9 @@
 
 pub mod cache;
 pub mod children;
+pub mod compliance;
 pub mod context;
+pub mod funnel;
 pub mod members;
 pub mod period;
 pub mod rollup;

@@ -359,13 +359,20 @@ fn write_members(
     let mut member_rows = Vec::new();
     for user in users {
         let Some(m) = out.get(user) else { continue };
-        member_rows.push((
-            stats_members::user_id.eq(*user),
-            stats_members::required_done.eq(m.required_done),
-            stats_members::last_study_at.eq(m.last_study_at),
-            stats_members::last_active_at.eq(m.last_active_at),
-            stats_members::last_org_life_at.eq(m.last_org_life_at),
-        ));
+        // Only members with something to show have a row (reads default to zero).
+        let blank = m.required_done == 0
+            && m.last_study_at.is_none()
+            && m.last_active_at.is_none()
+            && m.last_org_life_at.is_none();
+        if !blank {
+            member_rows.push((
+                stats_members::user_id.eq(*user),
+                stats_members::required_done.eq(m.required_done),
+                stats_members::last_study_at.eq(m.last_study_at),
+                stats_members::last_active_at.eq(m.last_active_at),
+                stats_members::last_org_life_at.eq(m.last_org_life_at),
+            ));
+        }
         let mut years: BTreeMap<i32, (Month, i32)> = BTreeMap::new();
         for ((year, month), v) in &m.months {
             if v.is_empty() {

@@ -2,18 +2,20 @@
 //! member list), answer from the cache or compute, respond.
 
 use actix_web::{get, web};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::cache;
 use super::children::{self, ChildrenStats};
+use super::compliance::{self, Compliance};
 use super::context::Subtree;
+use super::funnel::{self, CourseFunnel};
 use super::members::{self, MemberStatsRow, MembersQuery};
 use super::period::Period;
 use super::summary::{self, OrgStats};
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem, Text};
 use crate::http::pagination::Page;
 use crate::orgs::access::{Right, authorize};
 use crate::orgs::model::Org;
@@ -164,8 +166,108 @@ pub async fn list_member_stats(
     Ok(web::Json(page))
 }
 
+/// The year of a compliance grid.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    /// Default: this year in the org's zone.
+    pub year: Option<i32>,
+}
+
+/// Meeting-frequency compliance of every branch in the subtree: each required slot of the
+/// year held, missing or upcoming; rows with missing slots first.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), YearQuery), responses(
+    (status = 200, body = Compliance), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/compliance")]
+pub async fn get_compliance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<YearQuery>,
+) -> ApiResult<web::Json<Compliance>> {
+    let (id, year) = (id.into_inner(), q.into_inner().year);
+    check_year(year)?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let k = key(&state, &format!("compliance|{id}|{year:?}"));
+    let (grid, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let year = year.unwrap_or(tree.today.year());
+            compliance::grid(c, &tree, year)
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(grid))
+}
+
+fn check_year(year: Option<i32>) -> ApiResult<()> {
+    if year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+        return Err(
+            ApiError::new(ErrorCode::InvalidQuery).with_field(FieldError::new(
+                "year",
+                "out_of_range",
+                Text::new(
+                    "年份应在 2000 到 2100 之间",
+                    "year must be between 2000 and 2100",
+                ),
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// The org of a course funnel.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelQuery {
+    /// Whose members (default: the course's owner org).
+    pub org_id: Option<i64>,
+}
+
+/// A course's funnel among the members of an org's subtree: assigned, started, completed,
+/// quiz passed, and per lesson started, completed and dropped off.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), FunnelQuery), responses(
+    (status = 200, body = CourseFunnel), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/courses/{id}/stats")]
+pub async fn get_course_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<FunnelQuery>,
+) -> ApiResult<web::Json<CourseFunnel>> {
+    let (id, org_id) = (id.into_inner(), q.into_inner().org_id);
+    let user_id = caller.user_id;
+    let (course, org) = state
+        .db
+        .read(move |c| {
+            let course = crate::courses::authoring::find(c, id)?;
+            let (org, _) = authorize(
+                c,
+                user_id,
+                org_id.unwrap_or(course.owner_org_id),
+                Right::Operate,
+            )?;
+            Ok((course, org))
+        })
+        .await?;
+    let db = state.db.clone();
+    let k = key(&state, &format!("funnel|{id}|{}", org.id));
+    let (funnel, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| funnel::funnel(c, &course, &org)).await
+    })
+    .await?;
+    Ok(web::Json(funnel))
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_org_stats)
         .service(get_children_stats)
-        .service(list_member_stats);
+        .service(list_member_stats)
+        .service(get_compliance)
+        .service(get_course_stats);
 }

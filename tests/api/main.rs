@@ -21,4 +21,5 @@ mod media;
 mod ops;
 mod orgs;
 mod progress;
+mod stats;
 mod wechat;
