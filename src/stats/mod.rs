@@ -10,6 +10,7 @@ pub mod cache;
 pub mod children;
 pub mod compliance;
 pub mod context;
+pub mod export;
 pub mod funnel;
 pub mod members;
 pub mod period;

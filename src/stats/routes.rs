@@ -1,7 +1,8 @@
 //! HTTP routes of statistics: extract, authorize (org operators: the same right as the
 //! member list), answer from the cache or compute, respond.
 
-use actix_web::{get, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -10,6 +11,7 @@ use super::cache;
 use super::children::{self, ChildrenStats};
 use super::compliance::{self, Compliance};
 use super::context::Subtree;
+use super::export::{self, FileFormat};
 use super::funnel::{self, CourseFunnel};
 use super::members::{self, MemberStatsRow, MembersQuery};
 use super::period::Period;
@@ -264,10 +266,110 @@ pub async fn get_course_stats(
     Ok(web::Json(funnel))
 }
 
+/// The format of an export.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `xlsx` (default) or `csv` (UTF-8 with a byte-order mark).
+    pub format: Option<String>,
+}
+
+fn attachment(format: FileFormat, stem: &str, body: Vec<u8>) -> HttpResponse {
+    let name = format!("{stem}.{}", format.extension());
+    HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
+}
+
+/// The member table as `.xlsx` (one more sheet per child org when there are several) or
+/// `.csv`: every row of the filter, in the sort order.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery, ExportQuery), responses(
+    (status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats/members/export")]
+pub async fn export_member_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<MembersQuery>,
+    f: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let format = export::parse_format(f.format.as_deref())?;
+    let opts = q.options()?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let (body, label) = state
+        .db
+        .read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
+            let rows = members::page(c, &tree, &period, opts, None, true)?.items;
+            let children = tree.children();
+            let groups: Vec<(String, Vec<&MemberStatsRow>)> = if children.len() > 1 {
+                children
+                    .iter()
+                    .map(|child| {
+                        let ids: std::collections::HashSet<i64> = tree
+                            .orgs
+                            .iter()
+                            .filter(|o| o.path.starts_with(&child.path))
+                            .map(|o| o.id)
+                            .collect();
+                        let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
+                        (child.name.clone(), mine)
+                    })
+                    .filter(|(_, m): &(String, Vec<&MemberStatsRow>)| !m.is_empty())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok((export::members_file(format, &rows, &groups)?, period.label))
+        })
+        .await?;
+    Ok(attachment(format, &format!("members-{id}-{label}"), body))
+}
+
+/// The compliance grid as `.xlsx` or `.csv`: one row per branch, kind and slot, missing first.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), YearQuery, ExportQuery), responses(
+    (status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/compliance/export")]
+pub async fn export_compliance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<YearQuery>,
+    f: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let (id, year) = (id.into_inner(), q.into_inner().year);
+    check_year(year)?;
+    let format = export::parse_format(f.format.as_deref())?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let (body, year) = state
+        .db
+        .read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let grid = compliance::grid(c, &tree, year.unwrap_or(tree.today.year()))?;
+            Ok((export::compliance_file(format, &grid)?, grid.year))
+        })
+        .await?;
+    Ok(attachment(format, &format!("compliance-{id}-{year}"), body))
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_org_stats)
         .service(get_children_stats)
         .service(list_member_stats)
         .service(get_compliance)
-        .service(get_course_stats);
+        .service(get_course_stats)
+        .service(export_member_stats)
+        .service(export_compliance);
 }

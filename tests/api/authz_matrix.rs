@@ -148,7 +148,9 @@ fn matrix() -> Vec<Entry> {
         e("get", "/v1/orgs/{id}/stats", HIDDEN),
         e("get", "/v1/orgs/{id}/stats/children", HIDDEN),
         e("get", "/v1/orgs/{id}/stats/members", HIDDEN),
+        e("get", "/v1/orgs/{id}/stats/members/export", HIDDEN),
         e("get", "/v1/orgs/{id}/compliance", HIDDEN),
+        e("get", "/v1/orgs/{id}/compliance/export", HIDDEN),
         // The funnel among the owner org's (branch A's) members by default.
         e("get", "/v1/courses/{id}/stats", HIDDEN),
     ]

@@ -22,4 +22,6 @@ mod ops;
 mod orgs;
 mod progress;
 mod stats;
+mod stats_export;
+mod stats_rebuild;
 mod wechat;

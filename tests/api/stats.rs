@@ -44,7 +44,7 @@ pub async fn township_course(w: &World) -> (i64, i64) {
 }
 
 /// Reads the article for 60 s ending at `end`.
-pub async fn read_article(c: &Client, lesson: i64, id: &str, end: DateTime<Utc>) {
+async fn read_article(c: &Client, lesson: i64, id: &str, end: DateTime<Utc>) {
     let r = c
         .post("/v1/progress/sync", json!({"events": [{"client_event_id": id, "lesson_id": lesson, "kind": "read", "from_s": 0, "to_s": 60,
             "started_at": (end - Duration::seconds(60)).to_rfc3339(), "ended_at": end.to_rfc3339()}]}))
@@ -69,6 +69,7 @@ async fn add(app: &TestApp, w: &World, org: i64, phone: &str, name: &str, catego
 struct Day {
     app: TestApp,
     w: World,
+    course: i64,
     lesson: i64,
     b1: i64,
     b2: i64,
@@ -186,6 +187,7 @@ async fn the_day() -> Day {
     Day {
         app,
         w,
+        course,
         lesson,
         b1,
         b2,
@@ -330,6 +332,125 @@ async fn figures_are_exact_at_every_level() {
         .await
         .json();
     assert_eq!(by_active["items"][0]["org_id"], w.branch_b);
+}
+
+#[tokio::test]
+async fn compliance_and_the_course_funnel() {
+    let d = the_day().await;
+    let w = &d.w;
+    let r = w
+        .admin
+        .get(&format!("/v1/orgs/{}/compliance?year=2026", w.township))
+        .await;
+    r.expect(200);
+    let grid = r.json();
+    let rows = grid["rows"].as_array().unwrap();
+    let row = |org: i64, kind: &str| {
+        rows.iter()
+            .find(|r| r["org_id"] == org && r["kind"] == kind)
+            .unwrap()
+            .clone()
+    };
+    // Branch B held November's theme party day; December is to come; the rest is missing.
+    let b = row(w.branch_b, "theme_party_day");
+    assert_eq!(
+        (
+            b["held"].as_i64(),
+            b["missing"].as_i64(),
+            b["upcoming"].as_i64()
+        ),
+        (Some(1), Some(10), Some(1))
+    );
+    assert_eq!(b["slots"][10], json!({"slot": "2026-11", "status": "held"}));
+    assert_eq!(
+        b["slots"][0],
+        json!({"slot": "2026-01", "status": "missing"})
+    );
+    let a = row(w.branch_a, "theme_party_day");
+    assert_eq!(
+        (
+            a["held"].as_i64(),
+            a["missing"].as_i64(),
+            a["upcoming"].as_i64()
+        ),
+        (Some(0), Some(10), Some(2))
+    );
+    let quarterly = row(w.branch_a, "party_lesson");
+    assert_eq!(quarterly["slots"].as_array().unwrap().len(), 4);
+    assert_eq!(quarterly["slots"][3]["status"], "upcoming");
+    let yearly = row(w.branch_b, "democratic_appraisal");
+    assert_eq!(
+        yearly["slots"],
+        json!([{"slot": "2026", "status": "upcoming"}])
+    );
+    // Missing first.
+    let missing: Vec<i64> = rows
+        .iter()
+        .map(|r| r["missing"].as_i64().unwrap())
+        .collect();
+    assert!(missing.windows(2).all(|p| p[0] >= p[1]), "{missing:?}");
+    // Kinds without a required frequency have no row; only branches have rows.
+    assert!(
+        rows.iter()
+            .all(|r| r["kind"] != "other" && r["kind"] != "mini_party_class")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["org_id"] == w.branch_a || r["org_id"] == w.branch_b)
+    );
+    w.organizer_b
+        .get(&format!("/v1/orgs/{}/compliance", w.township))
+        .await
+        .expect(404);
+
+    // The course of the township among its members.
+    let course_id = d.course;
+    let f = w
+        .admin
+        .get(&format!(
+            "/v1/courses/{course_id}/stats?org_id={}",
+            w.township
+        ))
+        .await;
+    f.expect(200);
+    let f = f.json();
+    assert_eq!(
+        (
+            f["assigned"].as_i64(),
+            f["started"].as_i64(),
+            f["completed"].as_i64()
+        ),
+        (Some(8), Some(3), Some(3))
+    );
+    assert_eq!(f["quiz_passed"], Value::Null);
+    assert_eq!(f["lessons"][0]["lesson_id"], d.lesson);
+    assert_eq!(
+        (
+            f["lessons"][0]["started"].as_i64(),
+            f["lessons"][0]["dropped"].as_i64()
+        ),
+        (Some(3), Some(0))
+    );
+    // Branch B alone: its five members, three of whom finished.
+    let fb = w
+        .organizer_b
+        .get(&format!(
+            "/v1/courses/{course_id}/stats?org_id={}",
+            w.branch_b
+        ))
+        .await
+        .json();
+    assert_eq!(
+        (fb["assigned"].as_i64(), fb["completed"].as_i64()),
+        (Some(5), Some(3))
+    );
+    w.organizer_b
+        .get(&format!(
+            "/v1/courses/{course_id}/stats?org_id={}",
+            w.branch_a
+        ))
+        .await
+        .expect(404);
 }
 
 fn ids(page: &Value) -> Vec<i64> {

@@ -50,7 +50,7 @@ CREATE TABLE stats_member_months (
 -- Per member, whatever the year: required courses done (of those required for the
 -- current home org) and the last times.
 CREATE TABLE stats_members (
-    user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     required_done INTEGER NOT NULL,
     last_study_at TIMESTAMP,
     last_active_at TIMESTAMP,
@@ -60,7 +60,7 @@ CREATE TABLE stats_members (
 -- Per occurrence that counts (started, so its invitees are frozen, and not cancelled):
 -- invitees and attendance records by status. Attendance counts for the activity's org.
 CREATE TABLE stats_occurrences (
-    occurrence_id BIGINT PRIMARY KEY REFERENCES activity_occurrences (id) ON DELETE CASCADE,
+    occurrence_id BIGINT NOT NULL PRIMARY KEY REFERENCES activity_occurrences (id) ON DELETE CASCADE,
     org_id BIGINT NOT NULL REFERENCES orgs (id),
     kind TEXT NOT NULL,
     starts_at TIMESTAMP NOT NULL,
