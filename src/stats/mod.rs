@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod context;
 pub mod export;
 pub mod funnel;
+pub mod generate;
 pub mod members;
 pub mod period;
 pub mod rollup;
