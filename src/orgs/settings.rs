@@ -305,7 +305,6 @@ pub fn patch(
     req: &PatchSettingsRequest,
 ) -> ApiResult<Vec<(String, Option<String>)>> {
     let changes = validate(req)?;
-    crate::stats::rollup::invalidate();
     for (key, value) in &changes {
         diesel::delete(
             org_settings::table
@@ -325,6 +324,7 @@ pub fn patch(
                 .execute(conn)?;
         }
     }
+    crate::stats::rollup::settings_changed(conn, org, req.time_zone.is_some())?;
     Ok(changes)
 }
 

@@ -78,6 +78,17 @@ pub fn attendance_changed(
     members_changed(conn, user_ids)
 }
 
+/// After an org's settings change: quotas and frequencies are read live; a new time zone
+/// re-dates its members' study into the zone's months.
+pub fn settings_changed(conn: &mut DbConnection, org: &Org, zone_changed: bool) -> ApiResult<()> {
+    touch();
+    if zone_changed {
+        let ids = current_members_under(conn, &org.path)?;
+        members_changed(conn, &ids)?;
+    }
+    Ok(())
+}
+
 /// After an org moved: its members' required courses may differ under the new ancestors.
 pub fn org_moved(conn: &mut DbConnection, org: &Org) -> ApiResult<()> {
     let ids = current_members_under(conn, &org.path)?;
