@@ -228,7 +228,7 @@ pub fn page(
          s.last_active_at AS last_active_at, s.last_org_life_at AS last_org_life_at, \
          CAST(CASE WHEN {active} THEN 1 ELSE 0 END AS BIGINT) AS active"
     ));
-    member_from(&mut sql, tree, period);
+    member_from(&mut sql, tree, period, true);
     match opts.filter {
         Filter::All => {}
         Filter::Behind => {

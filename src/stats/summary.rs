@@ -157,16 +157,17 @@ pub fn active_sql(period: &Period) -> String {
 }
 
 /// SQL: the joins every member query shares: `m` current memberships under the root, `o`
-/// their orgs, `u` the users, `y` the period's year, `s` the member, `p0…` partial months.
-/// Leaves the statement open after its `WHERE` conditions.
-pub fn member_from(sql: &mut Sql, tree: &Subtree, period: &Period) {
+/// their orgs, `u` the users (when `with_users`), `y` the period's year, `s` the member,
+/// `p0…` partial months. Leaves the statement open after its `WHERE` conditions.
+pub fn member_from(sql: &mut Sql, tree: &Subtree, period: &Period, with_users: bool) {
     let (lo, hi) = subtree_range(&tree.root.path);
-    sql.push(
-        " FROM memberships m JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id \
-         LEFT JOIN stats_member_years y ON y.user_id = m.user_id AND y.year = ",
-    )
-    .bind(Bind::Int(period.year()))
-    .push(" LEFT JOIN stats_members s ON s.user_id = m.user_id");
+    sql.push(" FROM memberships m JOIN orgs o ON o.id = m.org_id");
+    if with_users {
+        sql.push(" JOIN users u ON u.id = m.user_id");
+    }
+    sql.push(" LEFT JOIN stats_member_years y ON y.user_id = m.user_id AND y.year = ")
+        .bind(Bind::Int(period.year()))
+        .push(" LEFT JOIN stats_members s ON s.user_id = m.user_id");
     for (i, (month, _)) in period.partial_months().iter().enumerate() {
         sql.push(&format!(
             " LEFT JOIN stats_member_months p{i} ON p{i}.user_id = m.user_id AND p{i}.month = {month} AND p{i}.year = "
@@ -207,7 +208,7 @@ fn member_groups(
     ))
     .bind(Bind::Ts(org_life_cutoff(tree)))
     .push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS no_org_life");
-    member_from(&mut sql, tree, period);
+    member_from(&mut sql, tree, period, false);
     sql.push(" GROUP BY m.org_id, m.category, m.is_cadre");
     Ok(sql.load(conn)?)
 }
