@@ -21,6 +21,7 @@ pub mod ops;
 pub mod orgs;
 pub mod progress;
 pub mod state;
+pub mod stats;
 pub mod telemetry;
 
 use std::net::TcpListener;
@@ -52,7 +53,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(courses::lesson_routes::routes)
             .configure(progress::routes::routes)
             .configure(media::routes)
-            .configure(activities::routes::routes),
+            .configure(activities::routes::routes)
+            .configure(stats::routes::routes),
     );
 }
 
@@ -124,6 +126,11 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
             .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
         None => Kv::memory(deps.clock.clone()),
     };
+    let stats_kv = kv.clone();
+    db.on_stats_change(Arc::new(move || {
+        let kv = stats_kv.clone();
+        Box::pin(async move { stats::cache::bump(&kv).await })
+    }));
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(15))

@@ -36,10 +36,19 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Generate files checked into the repository.
+    /// Statistics maintenance.
+    Stats {
+        #[command(subcommand)]
+        command: StatsCommand,
+    },
+    /// Generate files checked into the repository (`gen openapi`), or, with options and no
+    /// subcommand, fill an empty database with a generated county for benchmarks.
+    #[command(args_conflicts_with_subcommands = true)]
     Gen {
         #[command(subcommand)]
-        command: GenCommand,
+        command: Option<GenCommand>,
+        #[command(flatten)]
+        data: GenData,
     },
 }
 
@@ -62,6 +71,29 @@ enum AdminCommand {
     },
 }
 
+/// Sizes of a generated county.
+#[derive(clap::Args)]
+struct GenData {
+    #[arg(long, default_value_t = 100_000)]
+    members: usize,
+    #[arg(long, default_value_t = 1_000)]
+    branches: usize,
+    /// Study events (three per completed lesson).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Held meetings, spread over the branches and the year so far.
+    #[arg(long, default_value_t = 50_000)]
+    occurrences: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Recompute every statistics roll-up from the raw rows (in one transaction).
+    Rebuild,
+}
+
 #[derive(Subcommand)]
 enum GenCommand {
     /// Print the OpenAPI document (the content of api-spec/openapi.json).
@@ -71,7 +103,8 @@ enum GenCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Gen {
-        command: GenCommand::Openapi,
+        command: Some(GenCommand::Openapi),
+        ..
     }) = &cli.command
     {
         print!("{}", dangke::http::openapi::document_json());
@@ -142,6 +175,45 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Stats {
+            command: StatsCommand::Rebuild,
+        } => {
+            let state = dangke::build_state(config, Deps::default()).await?;
+            let started = std::time::Instant::now();
+            let (members, occurrences) = dangke::stats::rollup::rebuild_all(&state).await?;
+            println!(
+                "statistics rebuilt: {members} users, {occurrences} occurrences in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Gen { command: _, data } => {
+            let state = dangke::build_state(config, Deps::default()).await?;
+            let plan = dangke::stats::generate::Plan {
+                members: data.members,
+                branches: data.branches,
+                events: data.events,
+                occurrences: data.occurrences,
+                seed: data.seed,
+            };
+            let now = state.clock.now_naive();
+            let started = std::time::Instant::now();
+            let g = state
+                .db
+                .write(move |c| dangke::stats::generate::run(c, now, plan))
+                .await?;
+            println!(
+                "generated {} orgs, {} members, {} study events ({} lessons completed), {} occurrences, {} attendance records in {:.1} s",
+                g.orgs,
+                g.members,
+                g.study_events,
+                g.lessons_completed,
+                g.occurrences,
+                g.attendance,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::SeedDemo => {
             let state = dangke::build_state(config, Deps::default()).await?;
             match dangke::demo::seed(&state).await? {
@@ -155,7 +227,6 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Gen { .. } => Ok(()),
     }
 }
 

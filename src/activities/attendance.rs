@@ -199,6 +199,7 @@ pub fn record_proxy(
     };
     set(conn, ctx.occ.id, user_id, &record, stamp)?;
     mark_held(conn, ctx.occ.id, stamp)?;
+    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[user_id])?;
     Ok(before)
 }
 
@@ -252,6 +253,7 @@ pub fn correct(
             revoke_credit(conn, ctx.occ.id, user_id)?;
         }
     }
+    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[user_id])?;
     Ok(before)
 }
 

@@ -58,6 +58,7 @@ pub fn move_one(
             ao::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
+    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[])?;
     super::access::find_occurrence(conn, ctx.occ.id)
 }
 
@@ -81,5 +82,6 @@ pub fn cancel_one(
             ao::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
+    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[])?;
     super::access::find_occurrence(conn, ctx.occ.id)
 }

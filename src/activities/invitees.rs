@@ -161,5 +161,5 @@ pub fn freeze_if_due(
     .set(activity_occurrences::invitees_frozen_at.eq(now))
     .execute(conn)?;
     occ.invitees_frozen_at = Some(now);
-    Ok(())
+    crate::stats::rollup::attendance_changed(conn, occ.id, &[])
 }

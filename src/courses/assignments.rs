@@ -55,7 +55,7 @@ pub fn assign(
                 .execute(conn)?;
         }
     }
-    Ok(())
+    crate::stats::rollup::assignment_changed(conn, course.id, org_id)
 }
 
 /// Active assignments of a course.
@@ -98,5 +98,5 @@ pub fn revoke(
     if n == 0 {
         return Err(ApiError::not_found());
     }
-    Ok(())
+    crate::stats::rollup::assignment_changed(conn, course_id, org_id)
 }

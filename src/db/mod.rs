@@ -13,7 +13,9 @@ pub mod schema;
 pub mod sql;
 pub mod text_enum;
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use diesel::Connection;
@@ -24,6 +26,10 @@ pub use connection::{Backend, DatabaseUrl, DbConnection, Manager, Role, redact_p
 use crate::error::{ApiError, ApiResult};
 
 pub type Pool = r2d2::Pool<Manager>;
+
+/// Called after a write transaction that changed statistics has committed (drops cached
+/// statistics; see [`crate::stats::cache`]).
+pub type AfterStatsChange = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// How long a request waits for a free connection before failing with 503.
 const POOL_WAIT: Duration = Duration::from_secs(10);
@@ -38,6 +44,7 @@ struct Inner {
     backend: Backend,
     writer: Pool,
     reader: Pool,
+    after_stats_change: OnceLock<AfterStatsChange>,
 }
 
 impl Db {
@@ -81,8 +88,15 @@ impl Db {
                 backend,
                 writer,
                 reader,
+                after_stats_change: OnceLock::new(),
             }),
         })
+    }
+
+    /// Sets what runs after a write that changed statistics commits (once; later calls
+    /// are ignored).
+    pub fn on_stats_change(&self, f: AfterStatsChange) {
+        let _ = self.inner.after_stats_change.set(f);
     }
 
     pub fn backend(&self) -> Backend {
@@ -110,11 +124,18 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.inner.writer.clone();
-        run_blocking(move || {
+        let (value, stats_changed) = run_blocking(move || {
             let mut conn = pool.get_timeout(POOL_WAIT)?;
-            write_transaction(&mut conn, f)
+            crate::stats::rollup::take_touched();
+            let result = write_transaction(&mut conn, f);
+            let touched = crate::stats::rollup::take_touched();
+            result.map(|v| (v, touched))
         })
-        .await
+        .await?;
+        if stats_changed && let Some(after) = self.inner.after_stats_change.get() {
+            after().await;
+        }
+        Ok(value)
     }
 
     /// The same as [`Db::write`], for start-up and CLI code that is not async.

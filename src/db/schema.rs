@@ -361,6 +361,69 @@ diesel::table! {
 }
 
 diesel::table! {
+    stats_member_months (user_id, year, month) {
+        user_id -> BigInt,
+        year -> Integer,
+        month -> Integer,
+        credit_centi -> BigInt,
+        lessons_completed -> Integer,
+        present -> Integer,
+        late -> Integer,
+        proxy -> Integer,
+        made_up -> Integer,
+        absent -> Integer,
+        leave -> Integer,
+        org_life -> Integer,
+        active_days -> Integer,
+    }
+}
+
+diesel::table! {
+    stats_member_years (user_id, year) {
+        user_id -> BigInt,
+        year -> Integer,
+        credit_centi -> BigInt,
+        lessons_completed -> Integer,
+        present -> Integer,
+        late -> Integer,
+        proxy -> Integer,
+        made_up -> Integer,
+        absent -> Integer,
+        leave -> Integer,
+        org_life -> Integer,
+        active_months -> Integer,
+        last_org_life_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    stats_members (user_id) {
+        user_id -> BigInt,
+        required_done -> Integer,
+        last_study_at -> Nullable<Timestamp>,
+        last_active_at -> Nullable<Timestamp>,
+        last_org_life_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    stats_occurrences (occurrence_id) {
+        occurrence_id -> BigInt,
+        org_id -> BigInt,
+        kind -> Text,
+        starts_at -> Timestamp,
+        held -> Bool,
+        invited -> Integer,
+        present -> Integer,
+        late -> Integer,
+        proxy -> Integer,
+        made_up -> Integer,
+        absent -> Integer,
+        leave -> Integer,
+    }
+}
+
+diesel::table! {
     study_events (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -427,6 +490,11 @@ diesel::joinable!(quiz_questions -> quizzes (lesson_id));
 diesel::joinable!(quizzes -> lessons (lesson_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+diesel::joinable!(stats_member_months -> users (user_id));
+diesel::joinable!(stats_member_years -> users (user_id));
+diesel::joinable!(stats_members -> users (user_id));
+diesel::joinable!(stats_occurrences -> activity_occurrences (occurrence_id));
+diesel::joinable!(stats_occurrences -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activities,
@@ -456,6 +524,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     quizzes,
     refresh_families,
     refresh_tokens,
+    stats_member_months,
+    stats_member_years,
+    stats_members,
+    stats_occurrences,
     study_events,
     users,
 );

@@ -67,7 +67,7 @@ pub fn decode_cursor<K: DeserializeOwned>(s: &str) -> Result<K, ApiError> {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last page.

@@ -296,7 +296,7 @@ pub fn insert_membership(
     status: MemberStatus,
     from_date: NaiveDate,
 ) -> ApiResult<i64> {
-    Ok(diesel::insert_into(memberships::table)
+    let id = diesel::insert_into(memberships::table)
         .values((
             memberships::user_id.eq(user_id),
             memberships::org_id.eq(org_id),
@@ -309,7 +309,9 @@ pub fn insert_membership(
             memberships::updated_at.eq(now),
         ))
         .returning(memberships::id)
-        .get_result(conn)?)
+        .get_result(conn)?;
+    crate::stats::rollup::members_changed(conn, &[user_id])?;
+    Ok(id)
 }
 
 fn check_dates(
@@ -344,6 +346,7 @@ pub fn update(
 ) -> ApiResult<Vec<&'static str>> {
     let m = current(conn, user_id)?.ok_or_else(ApiError::not_found)?;
     let user = users::find(conn, user_id)?;
+    crate::stats::rollup::invalidate();
     let mut changed = Vec::new();
     if let Some(name) = &req.name {
         let name = users::check_name(name, "name")?;
@@ -482,6 +485,7 @@ pub fn change_status(
     reason: Option<&str>,
 ) -> ApiResult<Option<MemberView>> {
     let m = current(conn, user_id)?.ok_or_else(ApiError::not_found)?;
+    crate::stats::rollup::invalidate();
     if status == MemberStatus::Left {
         diesel::update(memberships::table.find(m.id))
             .set(memberships::status.eq(status.as_str()))

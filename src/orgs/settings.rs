@@ -124,13 +124,13 @@ pub struct PatchSettingsRequest {
     pub frequencies: HashMap<String, Option<Frequency>>,
 }
 
-fn key_time_zone() -> String {
+pub fn key_time_zone() -> String {
     "time_zone".into()
 }
-fn key_quota(cat: &str) -> String {
+pub fn key_quota(cat: &str) -> String {
     format!("quota.{cat}")
 }
-fn key_frequency(kind: ActivityKind) -> String {
+pub fn key_frequency(kind: ActivityKind) -> String {
     format!("frequency.{}", kind.as_str())
 }
 
@@ -324,6 +324,7 @@ pub fn patch(
                 .execute(conn)?;
         }
     }
+    crate::stats::rollup::settings_changed(conn, org, req.time_zone.is_some())?;
     Ok(changes)
 }
 

@@ -111,6 +111,7 @@ pub fn create(
     diesel::update(orgs::table.find(id))
         .set(orgs::path.eq(&path))
         .execute(conn)?;
+    crate::stats::rollup::invalidate();
     find(conn, id)
 }
 
@@ -136,6 +137,7 @@ pub fn update(
             .set((orgs::sector.eq(sector.as_str()), orgs::updated_at.eq(now)))
             .execute(conn)?;
     }
+    crate::stats::rollup::invalidate();
     find(conn, org.id)
 }
 
@@ -178,7 +180,9 @@ pub fn move_subtree(
     diesel::update(orgs::table.find(org.id))
         .set(orgs::parent_id.eq(new_parent.id))
         .execute(conn)?;
-    find(conn, org.id)
+    let moved = find(conn, org.id)?;
+    crate::stats::rollup::org_moved(conn, &moved)?;
+    Ok(moved)
 }
 
 /// Direct children, by name.

@@ -366,6 +366,9 @@ pub fn apply(
             }
         }
     }
+    if !accepted.is_empty() {
+        crate::stats::rollup::members_changed(conn, &[user_id])?;
+    }
     let lessons = studied
         .iter()
         .filter(|id| ids.contains(id))
@@ -559,5 +562,6 @@ pub fn complete_after_quiz(
     let home = Home::load(conn, user_id)?;
     credit_lesson(conn, user_id, meta, now, &home)?;
     complete_course_if_done(conn, user_id, meta.course_id, now)?;
+    crate::stats::rollup::members_changed(conn, &[user_id])?;
     Ok(())
 }

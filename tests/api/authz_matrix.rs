@@ -144,6 +144,15 @@ fn matrix() -> Vec<Entry> {
         e("delete", "/v1/me/calendar-token", (204, 204, 401)),
         // The feed authenticates by its token only; without one the query is malformed.
         e("get", "/v1/me/calendar.ics", (400, 400, 400)),
+        // Statistics of branch A: its operators only (the member list's right).
+        e("get", "/v1/orgs/{id}/stats", HIDDEN),
+        e("get", "/v1/orgs/{id}/stats/children", HIDDEN),
+        e("get", "/v1/orgs/{id}/stats/members", HIDDEN),
+        e("get", "/v1/orgs/{id}/stats/members/export", HIDDEN),
+        e("get", "/v1/orgs/{id}/compliance", HIDDEN),
+        e("get", "/v1/orgs/{id}/compliance/export", HIDDEN),
+        // The funnel among the owner org's (branch A's) members by default.
+        e("get", "/v1/courses/{id}/stats", HIDDEN),
     ]
 }
 

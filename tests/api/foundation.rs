@@ -109,6 +109,10 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         quizzes,
         refresh_families,
         refresh_tokens,
+        stats_member_months,
+        stats_member_years,
+        stats_members,
+        stats_occurrences,
         study_events,
         users,
     );

@@ -22,4 +22,7 @@ mod ops;
 mod orgs;
 mod orgs_walk;
 mod progress;
+mod stats;
+mod stats_export;
+mod stats_rebuild;
 mod wechat;

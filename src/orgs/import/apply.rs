@@ -208,6 +208,7 @@ pub fn apply(
     let joined: HashSet<i64> = sql::insert_memberships(conn, now, &joinings)?
         .into_iter()
         .collect();
+    crate::stats::rollup::members_changed(conn, &joined.iter().copied().collect::<Vec<_>>())?;
 
     Ok(rows
         .into_iter()

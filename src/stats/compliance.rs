@@ -1,0 +1,179 @@
+//! Meeting-frequency compliance: for every branch in the subtree and every activity kind
+//! with a required frequency there, each month, quarter or year slot of the year is
+//! `held` (an occurrence of the kind at the branch or below it had attendance recorded),
+//! `missing` (the slot is over without one) or `upcoming`. Rows with missing slots first.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::context::Subtree;
+use super::period::start_of;
+use crate::db::DbConnection;
+use crate::db::schema::{orgs, stats_occurrences as so};
+use crate::error::ApiResult;
+use crate::orgs::model::{Org, OrgKind, subtree_range};
+use crate::orgs::settings::{ActivityKind, Frequency};
+
+/// Where a slot stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotStatus {
+    Held,
+    Missing,
+    Upcoming,
+}
+
+/// One month, quarter or year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Slot {
+    /// `2026-03`, `2026-Q1` or `2026`.
+    pub slot: String,
+    pub status: SlotStatus,
+}
+
+/// One branch and kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ComplianceRow {
+    pub org_id: i64,
+    pub org_name: String,
+    pub kind: String,
+    pub frequency: Frequency,
+    pub held: i64,
+    pub missing: i64,
+    pub upcoming: i64,
+    pub slots: Vec<Slot>,
+}
+
+/// `GET /v1/orgs/{id}/compliance`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Compliance {
+    pub org_id: i64,
+    pub year: i32,
+    pub rows: Vec<ComplianceRow>,
+}
+
+fn is_branch(org: &Org) -> bool {
+    matches!(
+        OrgKind::parse(&org.kind),
+        Some(OrgKind::Branch | OrgKind::GeneralBranch)
+    )
+}
+
+/// The slots of a year: (label, first day, last day).
+pub fn slots(year: i32, f: Frequency) -> Vec<(String, NaiveDate, NaiveDate)> {
+    let span = |m1: u32, m2: u32| {
+        let first = NaiveDate::from_ymd_opt(year, m1, 1);
+        let next = if m2 == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, m2 + 1, 1)
+        };
+        first.zip(next.and_then(|n| n.pred_opt()))
+    };
+    let mut out = Vec::new();
+    match f {
+        Frequency::Monthly => {
+            for m in 1..=12 {
+                if let Some((a, b)) = span(m, m) {
+                    out.push((format!("{year}-{m:02}"), a, b));
+                }
+            }
+        }
+        Frequency::Quarterly => {
+            for q in 1..=4 {
+                if let Some((a, b)) = span(q * 3 - 2, q * 3) {
+                    out.push((format!("{year}-Q{q}"), a, b));
+                }
+            }
+        }
+        Frequency::Yearly => {
+            if let Some((a, b)) = span(1, 12) {
+                out.push((year.to_string(), a, b));
+            }
+        }
+        Frequency::None => {}
+    }
+    out
+}
+
+/// The grid of `year` for the subtree.
+pub fn grid(conn: &mut DbConnection, tree: &Subtree, year: i32) -> ApiResult<Compliance> {
+    let (lo, hi) = subtree_range(&tree.root.path);
+    let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(tree.today);
+    let next = NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap_or(tree.today);
+    let held: Vec<(i64, String, NaiveDateTime)> = so::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.ge(&lo))
+        .filter(orgs::path.lt(&hi))
+        .filter(so::held.eq(true))
+        .filter(so::starts_at.ge(start_of(first, tree.tz)))
+        .filter(so::starts_at.lt(start_of(next, tree.tz)))
+        .select((so::org_id, so::kind, so::starts_at))
+        .load(conn)?;
+    // Each occurrence counts for the nearest branch at or above its org.
+    let by_id: HashMap<i64, &Org> = tree.orgs.iter().map(|o| (o.id, o)).collect();
+    let branch_of = |org_id: i64| -> Option<i64> {
+        let org = by_id.get(&org_id)?;
+        org.path_ids()
+            .into_iter()
+            .rev()
+            .find(|id| by_id.get(id).is_some_and(|o| is_branch(o)))
+    };
+    let mut months: HashSet<(i64, String, u32)> = HashSet::new();
+    for (org_id, kind, at) in held {
+        if let Some(b) = branch_of(org_id) {
+            let day = at.and_utc().with_timezone(&tree.tz).date_naive();
+            months.insert((b, kind, day.month()));
+        }
+    }
+    let mut rows = Vec::new();
+    for branch in tree.orgs.iter().filter(|o| is_branch(o)) {
+        for kind in ActivityKind::ALL {
+            let frequency = tree.frequency(branch, *kind);
+            let slots = slots(year, frequency);
+            if slots.is_empty() {
+                continue;
+            }
+            let mut row = ComplianceRow {
+                org_id: branch.id,
+                org_name: branch.name.clone(),
+                kind: kind.as_str().to_string(),
+                frequency,
+                held: 0,
+                missing: 0,
+                upcoming: 0,
+                slots: Vec::with_capacity(slots.len()),
+            };
+            for (label, a, b) in slots {
+                let held = (a.month()..=b.month())
+                    .any(|m| months.contains(&(branch.id, kind.as_str().to_string(), m)));
+                let status = if held {
+                    row.held += 1;
+                    SlotStatus::Held
+                } else if b < tree.today {
+                    row.missing += 1;
+                    SlotStatus::Missing
+                } else {
+                    row.upcoming += 1;
+                    SlotStatus::Upcoming
+                };
+                row.slots.push(Slot {
+                    slot: label,
+                    status,
+                });
+            }
+            rows.push(row);
+        }
+    }
+    // Missing first (most missing on top); then the tree order, which `rows` already has.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.missing));
+    Ok(Compliance {
+        org_id: tree.root.id,
+        year,
+        rows,
+    })
+}

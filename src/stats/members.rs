@@ -1,0 +1,373 @@
+//! The member table of an org's subtree: each current member's credit against their quota,
+//! required courses, attendance and last activity; filtered to those behind or inactive,
+//! sorted, cursor-paginated (keyset on the sort value and the user id).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::QueryableByName;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::context::{Bind, Sql, Subtree};
+use super::period::Period;
+use super::summary::{active_sql, member_from, org_life_cutoff, rate};
+use crate::db::DbConnection;
+use crate::db::schema::stats_member_months as smm;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text as Msg};
+use crate::http::pagination::{Page, decode_cursor};
+
+/// Most rows per page of the member table.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// Query of the member table.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembersQuery {
+    /// `2026-11`, `2026-Q4` or `2026` (default: this year).
+    pub period: Option<String>,
+    /// With `to`, instead of `period`: first day (in the org's zone).
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, in the same year as `from`.
+    pub to: Option<chrono::NaiveDate>,
+    /// `behind` (below the even pace), `inactive` (not active in the period) or `all` (default).
+    pub filter: Option<String>,
+    /// `credit` (default, lowest first), `-credit` or `name`.
+    pub sort: Option<String>,
+    /// Rows per page (1–1000, default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Where a member stands against their quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Pace {
+    Met,
+    OnTrack,
+    Behind,
+}
+
+/// A member's attendance records at occurrences in the months of the period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemberAttendance {
+    pub present: i64,
+    pub late: i64,
+    pub proxy: i64,
+    pub made_up: i64,
+    pub absent: i64,
+    pub leave: i64,
+    /// `(present + late + proxy) / (records − leave)`, three decimals.
+    pub rate: Option<f64>,
+}
+
+/// One row of the member table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemberStatsRow {
+    pub user_id: i64,
+    pub name: String,
+    pub org_id: i64,
+    pub org_name: String,
+    pub category: String,
+    pub is_cadre: bool,
+    pub status: String,
+    /// Earned in the period's year (hundredths of a credit hour).
+    pub credit_centi: i64,
+    pub quota_centi: i64,
+    /// What an even pace would have earned by today.
+    pub expected_centi: i64,
+    pub pace: Pace,
+    pub required_done: i64,
+    pub required_total: i64,
+    pub attendance: MemberAttendance,
+    /// Completed study or attended in the period.
+    pub active: bool,
+    pub last_active_at: Option<DateTime<Utc>>,
+    pub last_org_life_at: Option<DateTime<Utc>>,
+    /// No organizational life in the six months up to today.
+    pub no_org_life_6m: bool,
+}
+
+#[derive(Debug, QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    org_id: i64,
+    #[diesel(sql_type = Text)]
+    org_name: String,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Bool)]
+    is_cadre: bool,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = BigInt)]
+    credit: i64,
+    #[diesel(sql_type = BigInt)]
+    quota: i64,
+    #[diesel(sql_type = BigInt)]
+    expected: i64,
+    #[diesel(sql_type = BigInt)]
+    required_done: i64,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    last_active_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    last_org_life_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = BigInt)]
+    active: i64,
+}
+
+/// The position after the last row: the sort value and the user id.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    c: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+    u: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    Credit,
+    CreditDesc,
+    Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    All,
+    Behind,
+    Inactive,
+}
+
+fn bad(field: &str, zh: &str, en: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidQuery).with_field(FieldError::new(
+        field,
+        "invalid_value",
+        Msg::new(zh.to_string(), en.to_string()),
+    ))
+}
+
+/// The checked options of a member-table query.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    sort: Sort,
+    filter: Filter,
+    limit: i64,
+}
+
+impl MembersQuery {
+    pub fn options(&self) -> ApiResult<Options> {
+        let sort = match self.sort.as_deref().unwrap_or("credit") {
+            "credit" => Sort::Credit,
+            "-credit" => Sort::CreditDesc,
+            "name" => Sort::Name,
+            _ => {
+                return Err(bad(
+                    "sort",
+                    "排序应为 credit、-credit 或 name",
+                    "sort must be credit, -credit or name",
+                ));
+            }
+        };
+        let filter = match self.filter.as_deref().unwrap_or("all") {
+            "all" => Filter::All,
+            "behind" => Filter::Behind,
+            "inactive" => Filter::Inactive,
+            _ => {
+                return Err(bad(
+                    "filter",
+                    "筛选应为 behind、inactive 或 all",
+                    "filter must be behind, inactive or all",
+                ));
+            }
+        };
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(bad(
+                "limit",
+                "limit 应在 1 到 1000 之间",
+                "limit must be between 1 and 1000",
+            ));
+        }
+        Ok(Options {
+            sort,
+            filter,
+            limit,
+        })
+    }
+}
+
+/// One page of the member table (`limit: None` for every row, as exports do).
+pub fn page(
+    conn: &mut DbConnection,
+    tree: &Subtree,
+    period: &Period,
+    opts: Options,
+    cursor: Option<&str>,
+    all: bool,
+) -> ApiResult<Page<MemberStatsRow>> {
+    let cursor: Option<Cursor> = cursor.map(decode_cursor).transpose()?;
+    let credit = "COALESCE(y.credit_centi, 0)";
+    let (quota, expected) = (tree.quota_sql(), tree.expected_sql(period.year()));
+    let active = active_sql(period);
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT m.user_id AS user_id, u.name AS name, m.org_id AS org_id, o.name AS org_name, \
+         m.category AS category, m.is_cadre AS is_cadre, m.status AS status, \
+         CAST({credit} AS BIGINT) AS credit, CAST({quota} AS BIGINT) AS quota, \
+         CAST({expected} AS BIGINT) AS expected, \
+         CAST(COALESCE(s.required_done, 0) AS BIGINT) AS required_done, \
+         s.last_active_at AS last_active_at, s.last_org_life_at AS last_org_life_at, \
+         CAST(CASE WHEN {active} THEN 1 ELSE 0 END AS BIGINT) AS active"
+    ));
+    member_from(&mut sql, tree, period, true);
+    match opts.filter {
+        Filter::All => {}
+        Filter::Behind => {
+            sql.push(&format!(" AND {credit} < {expected}"));
+        }
+        Filter::Inactive => {
+            sql.push(&format!(" AND NOT {active}"));
+        }
+    }
+    if let Some(c) = &cursor {
+        match (opts.sort, &c.c, &c.n) {
+            (Sort::Credit, Some(v), _) => {
+                sql.push(&format!(" AND ({credit} > "))
+                    .bind(Bind::BigInt(*v))
+                    .push(&format!(" OR ({credit} = "))
+                    .bind(Bind::BigInt(*v))
+                    .push(" AND m.user_id > ")
+                    .bind(Bind::BigInt(c.u))
+                    .push("))");
+            }
+            (Sort::CreditDesc, Some(v), _) => {
+                sql.push(&format!(" AND ({credit} < "))
+                    .bind(Bind::BigInt(*v))
+                    .push(&format!(" OR ({credit} = "))
+                    .bind(Bind::BigInt(*v))
+                    .push(" AND m.user_id > ")
+                    .bind(Bind::BigInt(c.u))
+                    .push("))");
+            }
+            (Sort::Name, _, Some(n)) => {
+                sql.push(" AND (u.name > ")
+                    .bind(Bind::Text(n.clone()))
+                    .push(" OR (u.name = ")
+                    .bind(Bind::Text(n.clone()))
+                    .push(" AND m.user_id > ")
+                    .bind(Bind::BigInt(c.u))
+                    .push("))");
+            }
+            _ => {
+                return Err(bad(
+                    "cursor",
+                    "cursor 与排序不符",
+                    "The cursor does not match the sort",
+                ));
+            }
+        }
+    }
+    sql.push(match opts.sort {
+        Sort::Credit => " ORDER BY credit ASC, m.user_id ASC",
+        Sort::CreditDesc => " ORDER BY credit DESC, m.user_id ASC",
+        Sort::Name => " ORDER BY u.name ASC, m.user_id ASC",
+    });
+    if !all {
+        sql.push(&format!(" LIMIT {}", opts.limit + 1));
+    }
+    let rows: Vec<Row> = sql.load(conn)?;
+    let limit = if all { rows.len() as i64 } else { opts.limit };
+    let page = Page::from_rows(rows, limit, |r| match opts.sort {
+        Sort::Name => Cursor {
+            c: None,
+            n: Some(r.name.clone()),
+            u: r.user_id,
+        },
+        _ => Cursor {
+            c: Some(r.credit),
+            n: None,
+            u: r.user_id,
+        },
+    });
+    let ids: Vec<i64> = page.items.iter().map(|r| r.user_id).collect();
+    let attendance = attendance_of(conn, &ids, period)?;
+    let cutoff = org_life_cutoff(tree);
+    Ok(page.map(|r| {
+        let pace = if r.credit >= r.quota {
+            Pace::Met
+        } else if r.credit >= r.expected {
+            Pace::OnTrack
+        } else {
+            Pace::Behind
+        };
+        MemberStatsRow {
+            user_id: r.user_id,
+            required_total: tree.required.get(&r.org_id).map_or(0, |s| s.len() as i64),
+            attendance: attendance.get(&r.user_id).cloned().unwrap_or_default(),
+            no_org_life_6m: r.last_org_life_at.is_none_or(|t| t < cutoff),
+            name: r.name,
+            org_id: r.org_id,
+            org_name: r.org_name,
+            category: r.category,
+            is_cadre: r.is_cadre,
+            status: r.status,
+            credit_centi: r.credit,
+            quota_centi: r.quota,
+            expected_centi: r.expected,
+            pace,
+            required_done: r.required_done,
+            active: r.active != 0,
+            last_active_at: r.last_active_at.map(|t| t.and_utc()),
+            last_org_life_at: r.last_org_life_at.map(|t| t.and_utc()),
+        }
+    }))
+}
+
+/// Attendance of `users` in the months the period touches.
+fn attendance_of(
+    conn: &mut DbConnection,
+    users: &[i64],
+    period: &Period,
+) -> ApiResult<HashMap<i64, MemberAttendance>> {
+    let (first, last) = period.months();
+    let mut out: HashMap<i64, MemberAttendance> = HashMap::new();
+    for chunk in users.chunks(500) {
+        let rows: Vec<(i64, i32, i32, i32, i32, i32, i32)> = smm::table
+            .filter(smm::user_id.eq_any(chunk))
+            .filter(smm::year.eq(period.year()))
+            .filter(smm::month.between(first as i32, last as i32))
+            .select((
+                smm::user_id,
+                smm::present,
+                smm::late,
+                smm::proxy,
+                smm::made_up,
+                smm::absent,
+                smm::leave,
+            ))
+            .load(conn)?;
+        for (u, present, late, proxy, made_up, absent, leave) in rows {
+            let a = out.entry(u).or_default();
+            a.present += i64::from(present);
+            a.late += i64::from(late);
+            a.proxy += i64::from(proxy);
+            a.made_up += i64::from(made_up);
+            a.absent += i64::from(absent);
+            a.leave += i64::from(leave);
+        }
+    }
+    for a in out.values_mut() {
+        let records = a.present + a.late + a.proxy + a.made_up + a.absent;
+        a.rate = rate(a.present + a.late + a.proxy, records);
+    }
+    Ok(out)
+}

@@ -1,0 +1,549 @@
+//! The statistics roll-ups and their maintenance.
+//!
+//! Every write path that changes what a statistic shows calls one function here inside its
+//! own transaction: [`members_changed`] after study, quiz, transfer, status, assignment or
+//! org-move writes, and [`attendance_changed`] after check-in, proxy, leave, correction,
+//! close, make-up, cancellation or an occurrence move. Both recompute the touched rows from
+//! the raw rows of the members (or occurrences) concerned — one member's year of data, never
+//! an org's — so the incremental result is by construction what [`rebuild`] computes from
+//! scratch, and reads never scan the event tables.
+//!
+//! A member's rows follow the member: org figures join the current membership at read
+//! time, so a transfer carries the whole year to the new home org.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use crate::activities::model::AttendanceStatus;
+use crate::db::DbConnection;
+use crate::db::schema::{
+    activities, activity_attendance as aa, activity_invitees, activity_occurrences as ao,
+    course_assignments, course_completions, credit_ledger, lesson_progress, memberships, orgs,
+    stats_member_months, stats_member_years, stats_members, stats_occurrences,
+};
+use crate::error::ApiResult;
+use crate::orgs::model::{Org, subtree_range};
+use crate::orgs::settings::ActivityKind;
+
+/// Members recomputed per round of statements.
+const CHUNK: usize = 500;
+
+thread_local! {
+    /// Set when a roll-up changed in the transaction running on this thread; read by
+    /// [`crate::db::Db::write`] after commit to invalidate cached statistics.
+    static TOUCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a roll-up changed since the last call (and clears the mark).
+pub fn take_touched() -> bool {
+    TOUCHED.with(|t| t.replace(false))
+}
+
+fn touch() {
+    TOUCHED.with(|t| t.set(true));
+}
+
+/// After writes that change statistics without changing a roll-up (a member's status or
+/// category, an org's name, quotas and frequencies): cached statistics are dropped after
+/// the transaction commits.
+pub fn invalidate() {
+    touch();
+}
+
+/// After writes that change what members studied, completed or where they belong:
+/// recomputes their rows.
+pub fn members_changed(conn: &mut DbConnection, user_ids: &[i64]) -> ApiResult<()> {
+    let mut zones = Zones::default();
+    let ids: BTreeSet<i64> = user_ids.iter().copied().collect();
+    let ids: Vec<i64> = ids.into_iter().collect();
+    for chunk in ids.chunks(CHUNK) {
+        refresh_members(conn, chunk, &mut zones)?;
+    }
+    touch();
+    Ok(())
+}
+
+/// After writes to an occurrence's invitees or attendance: recomputes the occurrence's row
+/// and the rows of `user_ids` (the members whose record changed).
+pub fn attendance_changed(
+    conn: &mut DbConnection,
+    occurrence_id: i64,
+    user_ids: &[i64],
+) -> ApiResult<()> {
+    refresh_occurrences(conn, &[occurrence_id])?;
+    members_changed(conn, user_ids)
+}
+
+/// After an org's settings change: quotas and frequencies are read live; a new time zone
+/// re-dates its members' study into the zone's months.
+pub fn settings_changed(conn: &mut DbConnection, org: &Org, zone_changed: bool) -> ApiResult<()> {
+    touch();
+    if zone_changed {
+        let ids = current_members_under(conn, &org.path)?;
+        members_changed(conn, &ids)?;
+    }
+    Ok(())
+}
+
+/// After an org moved: its members' required courses may differ under the new ancestors.
+pub fn org_moved(conn: &mut DbConnection, org: &Org) -> ApiResult<()> {
+    let ids = current_members_under(conn, &org.path)?;
+    members_changed(conn, &ids)
+}
+
+/// After an assignment of `course_id` to `org` changed: members under the org who completed
+/// the course.
+pub fn assignment_changed(conn: &mut DbConnection, course_id: i64, org_id: i64) -> ApiResult<()> {
+    let org = crate::orgs::tree::find(conn, org_id)?;
+    let (lo, hi) = subtree_range(&org.path);
+    let ids: Vec<i64> = course_completions::table
+        .inner_join(memberships::table.on(memberships::user_id.eq(course_completions::user_id)))
+        .inner_join(orgs::table.on(orgs::id.eq(memberships::org_id)))
+        .filter(course_completions::course_id.eq(course_id))
+        .filter(memberships::to_date.is_null())
+        .filter(orgs::path.ge(lo))
+        .filter(orgs::path.lt(hi))
+        .select(course_completions::user_id)
+        .load(conn)?;
+    members_changed(conn, &ids)
+}
+
+fn current_members_under(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<i64>> {
+    let (lo, hi) = subtree_range(path);
+    Ok(memberships::table
+        .inner_join(orgs::table)
+        .filter(memberships::to_date.is_null())
+        .filter(orgs::path.ge(lo))
+        .filter(orgs::path.lt(hi))
+        .select(memberships::user_id)
+        .load(conn)?)
+}
+
+/// `dangke stats rebuild`: [`rebuild`] in one write transaction; cached statistics are
+/// dropped after it commits.
+pub async fn rebuild_all(state: &crate::state::AppState) -> ApiResult<(usize, usize)> {
+    state.db.write(rebuild).await
+}
+
+/// Recomputes every roll-up from the raw rows. Returns (users, occurrences) recomputed.
+pub fn rebuild(conn: &mut DbConnection) -> ApiResult<(usize, usize)> {
+    diesel::delete(stats_member_months::table).execute(conn)?;
+    diesel::delete(stats_member_years::table).execute(conn)?;
+    diesel::delete(stats_members::table).execute(conn)?;
+    diesel::delete(stats_occurrences::table).execute(conn)?;
+    let users: Vec<i64> = crate::db::schema::users::table
+        .select(crate::db::schema::users::id)
+        .order(crate::db::schema::users::id.asc())
+        .load(conn)?;
+    let mut zones = Zones::default();
+    for chunk in users.chunks(CHUNK) {
+        refresh_members(conn, chunk, &mut zones)?;
+    }
+    let occs: Vec<i64> = ao::table.select(ao::id).order(ao::id.asc()).load(conn)?;
+    for chunk in occs.chunks(CHUNK) {
+        refresh_occurrences(conn, chunk)?;
+    }
+    touch();
+    Ok((users.len(), occs.len()))
+}
+
+/// Time zones and required courses of home orgs, loaded once per org.
+#[derive(Default)]
+struct Zones {
+    tz: HashMap<i64, Tz>,
+    required: HashMap<i64, HashSet<i64>>,
+}
+
+impl Zones {
+    fn load(&mut self, conn: &mut DbConnection, org: &Org) -> ApiResult<()> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.tz.entry(org.id) {
+            e.insert(crate::orgs::settings::time_zone(conn, org)?);
+        }
+        if let std::collections::hash_map::Entry::Vacant(e) = self.required.entry(org.id) {
+            let ids: HashSet<i64> = course_assignments::table
+                .filter(course_assignments::org_id.eq_any(org.path_ids()))
+                .filter(course_assignments::required.eq(true))
+                .filter(course_assignments::revoked_at.is_null())
+                .select(course_assignments::course_id)
+                .load::<i64>(conn)?
+                .into_iter()
+                .collect();
+            e.insert(ids);
+        }
+        Ok(())
+    }
+}
+
+/// One month of one member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Month {
+    pub credit_centi: i64,
+    pub lessons_completed: i32,
+    pub present: i32,
+    pub late: i32,
+    pub proxy: i32,
+    pub made_up: i32,
+    pub absent: i32,
+    pub leave: i32,
+    pub org_life: i32,
+    pub active_days: i32,
+    pub last_org_life_on: Option<NaiveDate>,
+}
+
+impl Month {
+    fn is_empty(&self) -> bool {
+        *self == Month::default()
+    }
+
+    fn add_attendance(&mut self, status: AttendanceStatus, day: NaiveDate, org_life: bool) {
+        match status {
+            AttendanceStatus::Present => self.present += 1,
+            AttendanceStatus::Late => self.late += 1,
+            AttendanceStatus::Proxy => self.proxy += 1,
+            AttendanceStatus::MadeUp => self.made_up += 1,
+            AttendanceStatus::Absent => self.absent += 1,
+            AttendanceStatus::Leave => self.leave += 1,
+        }
+        if counts_as_there(status) {
+            self.active_days |= day_bit(day);
+            if org_life {
+                self.org_life += 1;
+                self.last_org_life_on = self.last_org_life_on.max(Some(day));
+            }
+        }
+    }
+}
+
+/// Attendance that counts as taking part (DESIGN "Statistics terms").
+pub fn counts_as_there(status: AttendanceStatus) -> bool {
+    status.attended() || status == AttendanceStatus::MadeUp
+}
+
+/// Bit `d-1` for day `d` of its month.
+pub fn day_bit(day: NaiveDate) -> i32 {
+    1 << (day.day0() as i32)
+}
+
+/// What one member's rows become.
+#[derive(Debug, Default)]
+struct Member {
+    months: BTreeMap<(i32, u32), Month>,
+    required_done: i32,
+    last_study_at: Option<NaiveDateTime>,
+    last_active_at: Option<NaiveDateTime>,
+    last_org_life_at: Option<NaiveDateTime>,
+}
+
+/// Loads the raw rows of `users` and rewrites their roll-ups.
+fn refresh_members(conn: &mut DbConnection, users: &[i64], zones: &mut Zones) -> ApiResult<()> {
+    let homes: Vec<(i64, Org)> = memberships::table
+        .inner_join(orgs::table)
+        .filter(memberships::user_id.eq_any(users))
+        .filter(memberships::to_date.is_null())
+        .select((memberships::user_id, Org::as_select()))
+        .load(conn)?;
+    let mut home_of: HashMap<i64, i64> = HashMap::new();
+    for (user, org) in &homes {
+        zones.load(conn, org)?;
+        home_of.insert(*user, org.id);
+    }
+    let zone = |user: i64| -> Tz {
+        home_of
+            .get(&user)
+            .and_then(|o| zones.tz.get(o))
+            .copied()
+            .unwrap_or(chrono_tz::Asia::Shanghai)
+    };
+    let mut out: HashMap<i64, Member> = users.iter().map(|u| (*u, Member::default())).collect();
+
+    let credits: Vec<(i64, i32, i32, i32)> = credit_ledger::table
+        .filter(credit_ledger::user_id.eq_any(users))
+        .select((
+            credit_ledger::user_id,
+            credit_ledger::year,
+            credit_ledger::month,
+            credit_ledger::credit_centi,
+        ))
+        .load(conn)?;
+    for (user, year, month, credit) in credits {
+        if let Some(m) = out.get_mut(&user) {
+            let slot = m
+                .months
+                .entry((year, month.clamp(1, 12) as u32))
+                .or_default();
+            slot.credit_centi += i64::from(credit);
+        }
+    }
+
+    let studied: Vec<(i64, Option<NaiveDateTime>, Option<NaiveDateTime>)> = lesson_progress::table
+        .filter(lesson_progress::user_id.eq_any(users))
+        .select((
+            lesson_progress::user_id,
+            lesson_progress::last_event_at,
+            lesson_progress::completed_at,
+        ))
+        .load(conn)?;
+    for (user, last, completed) in studied {
+        let tz = zone(user);
+        if let Some(m) = out.get_mut(&user) {
+            m.last_study_at = m.last_study_at.max(last);
+            if let Some(done) = completed {
+                let day = local_day(done, tz);
+                let slot = m.months.entry((day.year(), day.month())).or_default();
+                slot.lessons_completed += 1;
+                slot.active_days |= day_bit(day);
+                m.last_active_at = m.last_active_at.max(Some(done));
+            }
+        }
+    }
+
+    let attended: Vec<(i64, String, NaiveDateTime, String, String)> = aa::table
+        .inner_join(ao::table.inner_join(activities::table))
+        .filter(aa::user_id.eq_any(users))
+        .filter(ao::status.ne("cancelled"))
+        .select((
+            aa::user_id,
+            aa::status,
+            ao::starts_at,
+            activities::kind,
+            activities::time_zone,
+        ))
+        .load(conn)?;
+    for (user, status, starts_at, kind, tz) in attended {
+        let Some(status) = AttendanceStatus::parse(&status) else {
+            continue;
+        };
+        let tz: Tz = tz.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+        let org_life = ActivityKind::parse(&kind).is_some_and(ActivityKind::is_org_life);
+        let day = local_day(starts_at, tz);
+        if let Some(m) = out.get_mut(&user) {
+            let slot = m.months.entry((day.year(), day.month())).or_default();
+            slot.add_attendance(status, day, org_life);
+            if counts_as_there(status) {
+                m.last_active_at = m.last_active_at.max(Some(starts_at));
+                if org_life {
+                    m.last_org_life_at = m.last_org_life_at.max(Some(starts_at));
+                }
+            }
+        }
+    }
+
+    let done: Vec<(i64, i64)> = course_completions::table
+        .filter(course_completions::user_id.eq_any(users))
+        .select((course_completions::user_id, course_completions::course_id))
+        .load(conn)?;
+    for (user, course) in done {
+        let required = home_of.get(&user).and_then(|o| zones.required.get(o));
+        if required.is_some_and(|r| r.contains(&course))
+            && let Some(m) = out.get_mut(&user)
+        {
+            m.required_done += 1;
+        }
+    }
+    write_members(conn, users, &out)
+}
+
+fn local_day(at: NaiveDateTime, tz: Tz) -> NaiveDate {
+    DateTime::<Utc>::from_naive_utc_and_offset(at, Utc)
+        .with_timezone(&tz)
+        .date_naive()
+}
+
+/// Replaces the rows of `users` with `out`.
+fn write_members(
+    conn: &mut DbConnection,
+    users: &[i64],
+    out: &HashMap<i64, Member>,
+) -> ApiResult<()> {
+    diesel::delete(stats_member_months::table.filter(stats_member_months::user_id.eq_any(users)))
+        .execute(conn)?;
+    diesel::delete(stats_member_years::table.filter(stats_member_years::user_id.eq_any(users)))
+        .execute(conn)?;
+    diesel::delete(stats_members::table.filter(stats_members::user_id.eq_any(users)))
+        .execute(conn)?;
+    let mut month_rows = Vec::new();
+    let mut year_rows = Vec::new();
+    let mut member_rows = Vec::new();
+    for user in users {
+        let Some(m) = out.get(user) else { continue };
+        // Only members with something to show have a row (reads default to zero).
+        let blank = m.required_done == 0
+            && m.last_study_at.is_none()
+            && m.last_active_at.is_none()
+            && m.last_org_life_at.is_none();
+        if !blank {
+            member_rows.push((
+                stats_members::user_id.eq(*user),
+                stats_members::required_done.eq(m.required_done),
+                stats_members::last_study_at.eq(m.last_study_at),
+                stats_members::last_active_at.eq(m.last_active_at),
+                stats_members::last_org_life_at.eq(m.last_org_life_at),
+            ));
+        }
+        let mut years: BTreeMap<i32, (Month, i32)> = BTreeMap::new();
+        for ((year, month), v) in &m.months {
+            if v.is_empty() {
+                continue;
+            }
+            month_rows.push((
+                stats_member_months::user_id.eq(*user),
+                stats_member_months::year.eq(*year),
+                stats_member_months::month.eq(*month as i32),
+                stats_member_months::credit_centi.eq(v.credit_centi),
+                stats_member_months::lessons_completed.eq(v.lessons_completed),
+                stats_member_months::present.eq(v.present),
+                stats_member_months::late.eq(v.late),
+                stats_member_months::proxy.eq(v.proxy),
+                stats_member_months::made_up.eq(v.made_up),
+                stats_member_months::absent.eq(v.absent),
+                stats_member_months::leave.eq(v.leave),
+                stats_member_months::org_life.eq(v.org_life),
+                stats_member_months::active_days.eq(v.active_days),
+            ));
+            let (y, active_months) = years.entry(*year).or_default();
+            y.credit_centi += v.credit_centi;
+            y.lessons_completed += v.lessons_completed;
+            y.present += v.present;
+            y.late += v.late;
+            y.proxy += v.proxy;
+            y.made_up += v.made_up;
+            y.absent += v.absent;
+            y.leave += v.leave;
+            y.org_life += v.org_life;
+            y.last_org_life_on = y.last_org_life_on.max(v.last_org_life_on);
+            if v.active_days != 0 {
+                *active_months |= 1 << (month - 1);
+            }
+        }
+        for (year, (y, active_months)) in years {
+            year_rows.push((
+                stats_member_years::user_id.eq(*user),
+                stats_member_years::year.eq(year),
+                stats_member_years::credit_centi.eq(y.credit_centi),
+                stats_member_years::lessons_completed.eq(y.lessons_completed),
+                stats_member_years::present.eq(y.present),
+                stats_member_years::late.eq(y.late),
+                stats_member_years::proxy.eq(y.proxy),
+                stats_member_years::made_up.eq(y.made_up),
+                stats_member_years::absent.eq(y.absent),
+                stats_member_years::leave.eq(y.leave),
+                stats_member_years::org_life.eq(y.org_life),
+                stats_member_years::active_months.eq(active_months),
+                stats_member_years::last_org_life_on.eq(y.last_org_life_on),
+            ));
+        }
+    }
+    for chunk in member_rows.chunks(CHUNK) {
+        crate::with_backend!(&mut *conn, |c| diesel::insert_into(stats_members::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in year_rows.chunks(CHUNK) {
+        crate::with_backend!(&mut *conn, |c| diesel::insert_into(
+            stats_member_years::table
+        )
+        .values(chunk)
+        .execute(c))?;
+    }
+    for chunk in month_rows.chunks(CHUNK / 2) {
+        crate::with_backend!(&mut *conn, |c| diesel::insert_into(
+            stats_member_months::table
+        )
+        .values(chunk)
+        .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Recomputes the rows of occurrences: those that started (invitees frozen) and are not
+/// cancelled have one; the others none.
+fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
+    diesel::delete(stats_occurrences::table.filter(stats_occurrences::occurrence_id.eq_any(ids)))
+        .execute(conn)?;
+    let occs: Vec<(i64, i64, String, NaiveDateTime, bool)> = ao::table
+        .inner_join(activities::table)
+        .filter(ao::id.eq_any(ids))
+        .filter(ao::status.ne("cancelled"))
+        .filter(ao::invitees_frozen_at.is_not_null())
+        .select((
+            ao::id,
+            ao::org_id,
+            activities::kind,
+            ao::starts_at,
+            ao::held_at.is_not_null(),
+        ))
+        .load(conn)?;
+    if occs.is_empty() {
+        return Ok(());
+    }
+    let counted: Vec<i64> = occs.iter().map(|o| o.0).collect();
+    let invited: Vec<i64> = activity_invitees::table
+        .filter(activity_invitees::occurrence_id.eq_any(&counted))
+        .select(activity_invitees::occurrence_id)
+        .load(conn)?;
+    let records: Vec<(i64, String)> = aa::table
+        .filter(aa::occurrence_id.eq_any(&counted))
+        .select((aa::occurrence_id, aa::status))
+        .load(conn)?;
+    let mut counts: HashMap<i64, [i32; 7]> = HashMap::new();
+    for o in invited {
+        counts.entry(o).or_default()[0] += 1;
+    }
+    for (o, status) in records {
+        let i = match AttendanceStatus::parse(&status) {
+            Some(AttendanceStatus::Present) => 1,
+            Some(AttendanceStatus::Late) => 2,
+            Some(AttendanceStatus::Proxy) => 3,
+            Some(AttendanceStatus::MadeUp) => 4,
+            Some(AttendanceStatus::Absent) => 5,
+            Some(AttendanceStatus::Leave) => 6,
+            None => continue,
+        };
+        counts.entry(o).or_default()[i] += 1;
+    }
+    let rows: Vec<_> = occs
+        .iter()
+        .map(|(id, org_id, kind, starts_at, held)| {
+            let c = counts.get(id).copied().unwrap_or_default();
+            (
+                stats_occurrences::occurrence_id.eq(*id),
+                stats_occurrences::org_id.eq(*org_id),
+                stats_occurrences::kind.eq(kind.as_str()),
+                stats_occurrences::starts_at.eq(*starts_at),
+                stats_occurrences::held.eq(*held),
+                stats_occurrences::invited.eq(c[0]),
+                stats_occurrences::present.eq(c[1]),
+                stats_occurrences::late.eq(c[2]),
+                stats_occurrences::proxy.eq(c[3]),
+                stats_occurrences::made_up.eq(c[4]),
+                stats_occurrences::absent.eq(c[5]),
+                stats_occurrences::leave.eq(c[6]),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK / 2) {
+        crate::with_backend!(&mut *conn, |c| diesel::insert_into(
+            stats_occurrences::table
+        )
+        .values(chunk)
+        .execute(c))?;
+    }
+    touch();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_bits_from_zero() {
+        let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        assert_eq!(day_bit(d(1)), 1);
+        assert_eq!(day_bit(d(30)), 1 << 29);
+    }
+}

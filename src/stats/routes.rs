@@ -1,0 +1,375 @@
+//! HTTP routes of statistics: extract, authorize (org operators: the same right as the
+//! member list), answer from the cache or compute, respond.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::cache;
+use super::children::{self, ChildrenStats};
+use super::compliance::{self, Compliance};
+use super::context::Subtree;
+use super::export::{self, FileFormat};
+use super::funnel::{self, CourseFunnel};
+use super::members::{self, MemberStatsRow, MembersQuery};
+use super::period::Period;
+use super::summary::{self, OrgStats};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem, Text};
+use crate::http::pagination::Page;
+use crate::orgs::access::{Right, authorize};
+use crate::orgs::model::Org;
+use crate::state::AppState;
+
+/// The period of a statistics query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// `2026-11`, `2026-Q4` or `2026` (default: this year), in the org's zone.
+    pub period: Option<String>,
+    /// With `to`, instead of `period`: the first day.
+    pub from: Option<NaiveDate>,
+    /// The last day, in the same year as `from`.
+    pub to: Option<NaiveDate>,
+}
+
+/// The ranking order of children.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChildrenQuery {
+    /// `name`, `behind_rate` (default `-behind_rate`), `met_rate`, `active_rate`,
+    /// `attendance_rate`, `required_rate`; `-` in front for highest first.
+    pub sort: Option<String>,
+}
+
+impl PeriodQuery {
+    pub fn parse(&self, today: NaiveDate) -> ApiResult<Period> {
+        Period::parse(self.period.as_deref(), self.from, self.to, today)
+    }
+
+    fn key(&self) -> String {
+        format!("{:?}|{:?}|{:?}", self.period, self.from, self.to)
+    }
+}
+
+/// Authorizes the caller as an operator of `id` (404 outside their scope, 403 without the right).
+pub async fn operated_org(state: &AppState, user_id: i64, id: i64) -> ApiResult<Org> {
+    state
+        .db
+        .read(move |c| Ok(authorize(c, user_id, id, Right::Operate)?.0))
+        .await
+}
+
+/// A cache key that also rolls over every hour ("on track" moves with the date).
+fn key(state: &AppState, parts: &str) -> String {
+    format!("{}|{}", state.clock.now().format("%Y%m%d%H"), parts)
+}
+
+/// An org's figures over its whole subtree for a period.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), PeriodQuery), responses(
+    (status = 200, body = OrgStats), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats")]
+pub async fn get_org_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<PeriodQuery>,
+) -> ApiResult<web::Json<OrgStats>> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let k = key(&state, &format!("summary|{id}|{}", q.key()));
+    let (stats, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = q.parse(tree.today)?;
+            Ok(summary::compute(c, &tree, &period)?.0)
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(stats))
+}
+
+/// The same figures for each direct child org, ranked.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), PeriodQuery, ChildrenQuery), responses(
+    (status = 200, body = ChildrenStats), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats/children")]
+pub async fn get_children_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<PeriodQuery>,
+    sort: web::Query<ChildrenQuery>,
+) -> ApiResult<web::Json<ChildrenStats>> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let sort = sort.into_inner().sort;
+    let (key_by, desc) = children::parse_sort(sort.as_deref())?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let label = sort.unwrap_or_else(|| "-behind_rate".into());
+    let k = key(&state, &format!("children|{id}|{}|{label}", q.key()));
+    let (stats, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = q.parse(tree.today)?;
+            let (_, mut items) = summary::compute(c, &tree, &period)?;
+            children::rank(&mut items, key_by, desc);
+            Ok(ChildrenStats {
+                org_id: id,
+                sort: label,
+                items,
+            })
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(stats))
+}
+
+/// The members of the subtree with their figures: filtered, sorted, cursor-paginated.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery), responses(
+    (status = 200, body = Page<MemberStatsRow>), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats/members")]
+pub async fn list_member_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<MembersQuery>,
+) -> ApiResult<web::Json<Page<MemberStatsRow>>> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let opts = q.options()?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let k = key(
+        &state,
+        &format!(
+            "members|{id}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            q.period, q.from, q.to, q.filter, q.sort, q.limit, q.cursor
+        ),
+    );
+    let (page, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
+            members::page(c, &tree, &period, opts, q.cursor.as_deref(), false)
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+/// The year of a compliance grid.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearQuery {
+    /// Default: this year in the org's zone.
+    pub year: Option<i32>,
+}
+
+/// Meeting-frequency compliance of every branch in the subtree: each required slot of the
+/// year held, missing or upcoming; rows with missing slots first.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), YearQuery), responses(
+    (status = 200, body = Compliance), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/compliance")]
+pub async fn get_compliance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<YearQuery>,
+) -> ApiResult<web::Json<Compliance>> {
+    let (id, year) = (id.into_inner(), q.into_inner().year);
+    check_year(year)?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let k = key(&state, &format!("compliance|{id}|{year:?}"));
+    let (grid, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let year = year.unwrap_or(tree.today.year());
+            compliance::grid(c, &tree, year)
+        })
+        .await
+    })
+    .await?;
+    Ok(web::Json(grid))
+}
+
+fn check_year(year: Option<i32>) -> ApiResult<()> {
+    if year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+        return Err(
+            ApiError::new(ErrorCode::InvalidQuery).with_field(FieldError::new(
+                "year",
+                "out_of_range",
+                Text::new(
+                    "年份应在 2000 到 2100 之间",
+                    "year must be between 2000 and 2100",
+                ),
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// The org of a course funnel.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelQuery {
+    /// Whose members (default: the course's owner org).
+    pub org_id: Option<i64>,
+}
+
+/// A course's funnel among the members of an org's subtree: assigned, started, completed,
+/// quiz passed, and per lesson started, completed and dropped off.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), FunnelQuery), responses(
+    (status = 200, body = CourseFunnel), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/courses/{id}/stats")]
+pub async fn get_course_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<FunnelQuery>,
+) -> ApiResult<web::Json<CourseFunnel>> {
+    let (id, org_id) = (id.into_inner(), q.into_inner().org_id);
+    let user_id = caller.user_id;
+    let (course, org) = state
+        .db
+        .read(move |c| {
+            let course = crate::courses::authoring::find(c, id)?;
+            let (org, _) = authorize(
+                c,
+                user_id,
+                org_id.unwrap_or(course.owner_org_id),
+                Right::Operate,
+            )?;
+            Ok((course, org))
+        })
+        .await?;
+    let db = state.db.clone();
+    let k = key(&state, &format!("funnel|{id}|{}", org.id));
+    let (funnel, _) = cache::cached(&state.kv, &k, || async move {
+        db.read(move |c| funnel::funnel(c, &course, &org)).await
+    })
+    .await?;
+    Ok(web::Json(funnel))
+}
+
+/// The format of an export.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `xlsx` (default) or `csv` (UTF-8 with a byte-order mark).
+    pub format: Option<String>,
+}
+
+fn attachment(format: FileFormat, stem: &str, body: Vec<u8>) -> HttpResponse {
+    let name = format!("{stem}.{}", format.extension());
+    HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
+}
+
+/// The member table as `.xlsx` (one more sheet per child org when there are several) or
+/// `.csv`: every row of the filter, in the sort order.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery, ExportQuery), responses(
+    (status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/stats/members/export")]
+pub async fn export_member_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<MembersQuery>,
+    f: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let format = export::parse_format(f.format.as_deref())?;
+    let opts = q.options()?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let (body, label) = state
+        .db
+        .read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
+            let rows = members::page(c, &tree, &period, opts, None, true)?.items;
+            let children = tree.children();
+            let groups: Vec<(String, Vec<&MemberStatsRow>)> = if children.len() > 1 {
+                children
+                    .iter()
+                    .map(|child| {
+                        let ids: std::collections::HashSet<i64> = tree
+                            .orgs
+                            .iter()
+                            .filter(|o| o.path.starts_with(&child.path))
+                            .map(|o| o.id)
+                            .collect();
+                        let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
+                        (child.name.clone(), mine)
+                    })
+                    .filter(|(_, m): &(String, Vec<&MemberStatsRow>)| !m.is_empty())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok((export::members_file(format, &rows, &groups)?, period.label))
+        })
+        .await?;
+    Ok(attachment(format, &format!("members-{id}-{label}"), body))
+}
+
+/// The compliance grid as `.xlsx` or `.csv`: one row per branch, kind and slot, missing first.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), YearQuery, ExportQuery), responses(
+    (status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/compliance/export")]
+pub async fn export_compliance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<YearQuery>,
+    f: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let (id, year) = (id.into_inner(), q.into_inner().year);
+    check_year(year)?;
+    let format = export::parse_format(f.format.as_deref())?;
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let (body, year) = state
+        .db
+        .read(move |c| {
+            let tree = Subtree::load(c, org, now)?;
+            let grid = compliance::grid(c, &tree, year.unwrap_or(tree.today.year()))?;
+            Ok((export::compliance_file(format, &grid)?, grid.year))
+        })
+        .await?;
+    Ok(attachment(format, &format!("compliance-{id}-{year}"), body))
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_org_stats)
+        .service(get_children_stats)
+        .service(list_member_stats)
+        .service(get_compliance)
+        .service(get_course_stats)
+        .service(export_member_stats)
+        .service(export_compliance);
+}
