@@ -126,9 +126,9 @@ impl Db {
         let pool = self.inner.writer.clone();
         let (value, stats_changed) = run_blocking(move || {
             let mut conn = pool.get_timeout(POOL_WAIT)?;
-            crate::stats::rollup::take_touched();
+            take_stats_changed();
             let result = write_transaction(&mut conn, f);
-            let touched = crate::stats::rollup::take_touched();
+            let touched = take_stats_changed();
             result.map(|v| (v, touched))
         })
         .await?;
@@ -161,6 +161,23 @@ impl Db {
         })
         .await
     }
+}
+
+thread_local! {
+    /// Set by a write transaction running on this thread when it changed what statistics
+    /// show ([`mark_stats_changed`]); [`Db::write`] reads and clears it around the
+    /// transaction and, after commit, runs the hook given to [`Db::on_stats_change`].
+    static STATS_CHANGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the write transaction running on this thread as changing statistics.
+pub fn mark_stats_changed() {
+    STATS_CHANGED.with(|c| c.set(true));
+}
+
+/// Whether the transaction on this thread marked a statistics change (and clears it).
+fn take_stats_changed() -> bool {
+    STATS_CHANGED.with(|c| c.replace(false))
 }
 
 /// Runs blocking database work on tokio's blocking pool.

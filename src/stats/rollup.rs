@@ -11,7 +11,6 @@
 //! A member's rows follow the member: org figures join the current membership at read
 //! time, so a transfer carries the whole year to the new home org.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
@@ -32,19 +31,8 @@ use crate::orgs::settings::ActivityKind;
 /// Members recomputed per round of statements.
 const CHUNK: usize = 500;
 
-thread_local! {
-    /// Set when a roll-up changed in the transaction running on this thread; read by
-    /// [`crate::db::Db::write`] after commit to invalidate cached statistics.
-    static TOUCHED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether a roll-up changed since the last call (and clears the mark).
-pub fn take_touched() -> bool {
-    TOUCHED.with(|t| t.replace(false))
-}
-
 fn touch() {
-    TOUCHED.with(|t| t.set(true));
+    crate::db::mark_stats_changed();
 }
 
 /// After writes that change statistics without changing a roll-up (a member's status or

@@ -75,6 +75,10 @@ impl Client {
             base: base.to_string(),
             http: reqwest::Client::builder()
                 .no_proxy()
+                // Drop idle connections before the server's 5 s keep-alive does: reusing
+                // one the server is closing at that moment fails the request with
+                // `IncompleteMessage` (seen once under load on a slow export).
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .build()
                 .expect("http client"),
             access_token: None,
