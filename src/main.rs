@@ -202,6 +202,13 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 .db
                 .write(move |c| dangke::stats::generate::run(c, now, plan))
                 .await?;
+            let db = state.db.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let mut conn = db.raw_writer()?;
+                dangke::db::sql::analyze_after_bulk_load(&mut conn)?;
+                Ok(())
+            })
+            .await??;
             println!(
                 "generated {} orgs, {} members, {} study events ({} lessons completed), {} occurrences, {} attendance records in {:.1} s",
                 g.orgs,

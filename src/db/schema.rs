@@ -382,17 +382,18 @@ diesel::table! {
     stats_member_years (user_id, year) {
         user_id -> BigInt,
         year -> Integer,
+        org_id -> Nullable<BigInt>,
+        org_path -> Nullable<Text>,
+        category -> Text,
+        is_cadre -> Bool,
         credit_centi -> BigInt,
-        lessons_completed -> Integer,
-        present -> Integer,
-        late -> Integer,
-        proxy -> Integer,
-        made_up -> Integer,
-        absent -> Integer,
-        leave -> Integer,
-        org_life -> Integer,
         active_months -> Integer,
-        last_org_life_on -> Nullable<Date>,
+        days_01_02 -> BigInt,
+        days_03_04 -> BigInt,
+        days_05_06 -> BigInt,
+        days_07_08 -> BigInt,
+        days_09_10 -> BigInt,
+        days_11_12 -> BigInt,
     }
 }
 
@@ -403,6 +404,10 @@ diesel::table! {
         last_study_at -> Nullable<Timestamp>,
         last_active_at -> Nullable<Timestamp>,
         last_org_life_at -> Nullable<Timestamp>,
+        org_id -> Nullable<BigInt>,
+        org_path -> Nullable<Text>,
+        category -> Text,
+        is_cadre -> Bool,
     }
 }
 

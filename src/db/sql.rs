@@ -59,6 +59,17 @@ pub fn prefer_custom_plans(conn: &mut DbConnection) -> QueryResult<()> {
     }
 }
 
+/// After a bulk load (`dangke gen`), outside any transaction: PostgreSQL gets fresh
+/// planner statistics and a visibility map at once (so the statistics reads are index-only
+/// scans) instead of whenever autovacuum comes round. SQLite: nothing (we never `ANALYZE`;
+/// see `.cargo/config.toml`).
+pub fn analyze_after_bulk_load(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) => c.batch_execute("VACUUM ANALYZE"),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Rows per multi-row statement: a few hundred keeps every statement well under SQLite's
 /// and PostgreSQL's bind-parameter limits (32,766 and 65,535) whatever the column count.
 pub const BATCH_ROWS: usize = 500;

@@ -409,6 +409,10 @@ pub fn update(
             .set(memberships::updated_at.eq(now))
             .execute(conn)?;
     }
+    if changed.contains(&"category") || changed.contains(&"is_cadre") {
+        // The roll-ups carry the category and cadre flag.
+        crate::stats::rollup::members_changed(conn, &[user_id])?;
+    }
     Ok(changed)
 }
 
@@ -491,6 +495,8 @@ pub fn change_status(
             .set(memberships::status.eq(status.as_str()))
             .execute(conn)?;
         end_membership(conn, now, &m, date, reason.unwrap_or("left"))?;
+        // The member leaves the roster.
+        crate::stats::rollup::members_changed(conn, &[user_id])?;
         return Ok(None);
     }
     diesel::update(memberships::table.find(m.id))

@@ -155,27 +155,28 @@ impl Subtree {
         self.orgs.iter().find(|o| o.id == id)
     }
 
-    /// SQL: the yearly quota of the member in row `m` (joined as `m`), with the org's
+    /// SQL: the yearly quota of the member in row `t` (which carries the member's org,
+    /// category and cadre flag), with the org's
     /// effective settings written in as literals (few distinct sets; the commonest is the
     /// `ELSE`).
-    pub fn quota_sql(&self) -> String {
-        self.per_org_sql(|q| *q)
+    pub fn quota_sql(&self, t: &str) -> String {
+        self.per_org_sql(t, |q| *q)
     }
 
     /// SQL: what an even pace would have earned by today in `year`.
-    pub fn expected_sql(&self, year: i32) -> String {
+    pub fn expected_sql(&self, t: &str, year: i32) -> String {
         let today = self.today;
-        self.per_org_sql(|q| q.map(|v| expected_by(v, year, today)))
+        self.per_org_sql(t, |q| q.map(|v| expected_by(v, year, today)))
     }
 
-    fn per_org_sql(&self, f: impl Fn(&Quotas) -> Quotas) -> String {
+    fn per_org_sql(&self, t: &str, f: impl Fn(&Quotas) -> Quotas) -> String {
         let mut sets: BTreeMap<Quotas, Vec<i64>> = BTreeMap::new();
         for (org, q) in &self.quotas {
             sets.entry(f(q)).or_default().push(*org);
         }
         let by_category = |q: &Quotas| {
             format!(
-                "(CASE WHEN m.category = 'activist' THEN {} WHEN m.is_cadre THEN {} ELSE {} END)",
+                "(CASE WHEN {t}.category = 'activist' THEN {} WHEN {t}.is_cadre THEN {} ELSE {} END)",
                 q[2], q[1], q[0]
             )
         };
@@ -191,7 +192,7 @@ impl Subtree {
         for (q, orgs) in &sets[1..] {
             let ids: Vec<String> = orgs.iter().map(|i| i.to_string()).collect();
             sql.push_str(&format!(
-                " WHEN m.org_id IN ({}) THEN {}",
+                " WHEN {t}.org_id IN ({}) THEN {}",
                 ids.join(","),
                 by_category(q)
             ));

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::context::{Bind, Sql, Subtree};
 use super::period::Period;
-use super::summary::{active_sql, member_from, org_life_cutoff, rate};
+use super::summary::{active_sql, in_subtree, org_life_cutoff, rate};
 use crate::db::DbConnection;
 use crate::db::schema::stats_member_months as smm;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text as Msg};
@@ -95,18 +95,15 @@ pub struct MemberStatsRow {
 struct Row {
     #[diesel(sql_type = BigInt)]
     user_id: i64,
-    #[diesel(sql_type = Text)]
-    name: String,
+    /// Only when sorting by name (otherwise loaded for the page's rows afterwards).
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
     #[diesel(sql_type = BigInt)]
     org_id: i64,
-    #[diesel(sql_type = Text)]
-    org_name: String,
     #[diesel(sql_type = Text)]
     category: String,
     #[diesel(sql_type = Bool)]
     is_cadre: bool,
-    #[diesel(sql_type = Text)]
-    status: String,
     #[diesel(sql_type = BigInt)]
     credit: i64,
     #[diesel(sql_type = BigInt)]
@@ -216,19 +213,33 @@ pub fn page(
 ) -> ApiResult<Page<MemberStatsRow>> {
     let cursor: Option<Cursor> = cursor.map(decode_cursor).transpose()?;
     let credit = "COALESCE(y.credit_centi, 0)";
-    let (quota, expected) = (tree.quota_sql(), tree.expected_sql(period.year()));
+    let (quota, expected) = (tree.quota_sql("s"), tree.expected_sql("s", period.year()));
     let active = active_sql(period);
+    let by_name = opts.sort == Sort::Name;
     let mut sql = Sql::default();
+    // The roster (one row per current member, carrying the home org) and the member's
+    // year row; users only when sorting by name.
     sql.push(&format!(
-        "SELECT m.user_id AS user_id, u.name AS name, m.org_id AS org_id, o.name AS org_name, \
-         m.category AS category, m.is_cadre AS is_cadre, m.status AS status, \
+        "SELECT s.user_id AS user_id, {} AS name, s.org_id AS org_id, \
+         s.category AS category, s.is_cadre AS is_cadre, \
          CAST({credit} AS BIGINT) AS credit, CAST({quota} AS BIGINT) AS quota, \
          CAST({expected} AS BIGINT) AS expected, \
-         CAST(COALESCE(s.required_done, 0) AS BIGINT) AS required_done, \
+         CAST(s.required_done AS BIGINT) AS required_done, \
          s.last_active_at AS last_active_at, s.last_org_life_at AS last_org_life_at, \
-         CAST(CASE WHEN {active} THEN 1 ELSE 0 END AS BIGINT) AS active"
+         CAST(CASE WHEN {active} THEN 1 ELSE 0 END AS BIGINT) AS active \
+         FROM stats_members s",
+        if by_name {
+            "u.name"
+        } else {
+            "CAST(NULL AS TEXT)"
+        }
     ));
-    member_from(&mut sql, tree, period, true);
+    if by_name {
+        sql.push(" JOIN users u ON u.id = s.user_id");
+    }
+    sql.push(" LEFT JOIN stats_member_years y ON y.user_id = s.user_id AND y.year = ")
+        .bind(Bind::Int(period.year()));
+    in_subtree(&mut sql, "s", tree);
     match opts.filter {
         Filter::All => {}
         Filter::Behind => {
@@ -245,7 +256,7 @@ pub fn page(
                     .bind(Bind::BigInt(*v))
                     .push(&format!(" OR ({credit} = "))
                     .bind(Bind::BigInt(*v))
-                    .push(" AND m.user_id > ")
+                    .push(" AND s.user_id > ")
                     .bind(Bind::BigInt(c.u))
                     .push("))");
             }
@@ -254,7 +265,7 @@ pub fn page(
                     .bind(Bind::BigInt(*v))
                     .push(&format!(" OR ({credit} = "))
                     .bind(Bind::BigInt(*v))
-                    .push(" AND m.user_id > ")
+                    .push(" AND s.user_id > ")
                     .bind(Bind::BigInt(c.u))
                     .push("))");
             }
@@ -263,7 +274,7 @@ pub fn page(
                     .bind(Bind::Text(n.clone()))
                     .push(" OR (u.name = ")
                     .bind(Bind::Text(n.clone()))
-                    .push(" AND m.user_id > ")
+                    .push(" AND s.user_id > ")
                     .bind(Bind::BigInt(c.u))
                     .push("))");
             }
@@ -277,9 +288,9 @@ pub fn page(
         }
     }
     sql.push(match opts.sort {
-        Sort::Credit => " ORDER BY credit ASC, m.user_id ASC",
-        Sort::CreditDesc => " ORDER BY credit DESC, m.user_id ASC",
-        Sort::Name => " ORDER BY u.name ASC, m.user_id ASC",
+        Sort::Credit => " ORDER BY credit ASC, s.user_id ASC",
+        Sort::CreditDesc => " ORDER BY credit DESC, s.user_id ASC",
+        Sort::Name => " ORDER BY u.name ASC, s.user_id ASC",
     });
     if !all {
         sql.push(&format!(" LIMIT {}", opts.limit + 1));
@@ -289,7 +300,7 @@ pub fn page(
     let page = Page::from_rows(rows, limit, |r| match opts.sort {
         Sort::Name => Cursor {
             c: None,
-            n: Some(r.name.clone()),
+            n: r.name.clone(),
             u: r.user_id,
         },
         _ => Cursor {
@@ -300,6 +311,8 @@ pub fn page(
     });
     let ids: Vec<i64> = page.items.iter().map(|r| r.user_id).collect();
     let attendance = attendance_of(conn, &ids, period)?;
+    let people = names_and_statuses(conn, &ids)?;
+    let org_names: HashMap<i64, &str> = tree.orgs.iter().map(|o| (o.id, o.name.as_str())).collect();
     let cutoff = org_life_cutoff(tree);
     Ok(page.map(|r| {
         let pace = if r.credit >= r.quota {
@@ -309,17 +322,22 @@ pub fn page(
         } else {
             Pace::Behind
         };
+        let (name, status) = people.get(&r.user_id).cloned().unwrap_or_default();
         MemberStatsRow {
             user_id: r.user_id,
             required_total: tree.required.get(&r.org_id).map_or(0, |s| s.len() as i64),
             attendance: attendance.get(&r.user_id).cloned().unwrap_or_default(),
             no_org_life_6m: r.last_org_life_at.is_none_or(|t| t < cutoff),
-            name: r.name,
+            name,
             org_id: r.org_id,
-            org_name: r.org_name,
+            org_name: org_names
+                .get(&r.org_id)
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
             category: r.category,
             is_cadre: r.is_cadre,
-            status: r.status,
+            status,
             credit_centi: r.credit,
             quota_centi: r.quota,
             expected_centi: r.expected,
@@ -330,6 +348,28 @@ pub fn page(
             last_org_life_at: r.last_org_life_at.map(|t| t.and_utc()),
         }
     }))
+}
+
+/// Names and membership statuses of `users` (the rows of one page).
+fn names_and_statuses(
+    conn: &mut DbConnection,
+    users: &[i64],
+) -> ApiResult<HashMap<i64, (String, String)>> {
+    use crate::db::schema::{memberships, users as u};
+    let mut out = HashMap::new();
+    for chunk in users.chunks(500) {
+        let rows: Vec<(i64, String, String)> = u::table
+            .inner_join(memberships::table.on(memberships::user_id.eq(u::id)))
+            .filter(u::id.eq_any(chunk))
+            .filter(memberships::to_date.is_null())
+            .select((u::id, u::name, memberships::status))
+            .load(conn)?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, name, status)| (id, (name, status))),
+        );
+    }
+    Ok(out)
 }
 
 /// Attendance of `users` in the months the period touches.

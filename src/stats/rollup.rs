@@ -8,8 +8,10 @@
 //! an org's — so the incremental result is by construction what [`rebuild`] computes from
 //! scratch, and reads never scan the event tables.
 //!
-//! A member's rows follow the member: org figures join the current membership at read
-//! time, so a transfer carries the whole year to the new home org.
+//! A member's rows follow the member: each carries the member's current home org, its path,
+//! category and cadre flag (rewritten with the rest after a transfer, a status or category
+//! change or an org move), so a transfer carries the whole year to the new home org and org
+//! figures are range scans over `org_path` without joins.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -179,7 +181,6 @@ pub struct Month {
     pub leave: i32,
     pub org_life: i32,
     pub active_days: i32,
-    pub last_org_life_on: Option<NaiveDate>,
 }
 
 impl Month {
@@ -200,7 +201,6 @@ impl Month {
             self.active_days |= day_bit(day);
             if org_life {
                 self.org_life += 1;
-                self.last_org_life_on = self.last_org_life_on.max(Some(day));
             }
         }
     }
@@ -216,9 +216,19 @@ pub fn day_bit(day: NaiveDate) -> i32 {
     1 << (day.day0() as i32)
 }
 
+/// Where a member belongs now, copied onto their rows.
+#[derive(Debug, Clone)]
+struct Place {
+    org_id: i64,
+    org_path: String,
+    category: String,
+    is_cadre: bool,
+}
+
 /// What one member's rows become.
 #[derive(Debug, Default)]
 struct Member {
+    place: Option<Place>,
     months: BTreeMap<(i32, u32), Month>,
     required_done: i32,
     last_study_at: Option<NaiveDateTime>,
@@ -228,16 +238,30 @@ struct Member {
 
 /// Loads the raw rows of `users` and rewrites their roll-ups.
 fn refresh_members(conn: &mut DbConnection, users: &[i64], zones: &mut Zones) -> ApiResult<()> {
-    let homes: Vec<(i64, Org)> = memberships::table
+    let homes: Vec<(i64, String, bool, Org)> = memberships::table
         .inner_join(orgs::table)
         .filter(memberships::user_id.eq_any(users))
         .filter(memberships::to_date.is_null())
-        .select((memberships::user_id, Org::as_select()))
+        .select((
+            memberships::user_id,
+            memberships::category,
+            memberships::is_cadre,
+            Org::as_select(),
+        ))
         .load(conn)?;
     let mut home_of: HashMap<i64, i64> = HashMap::new();
-    for (user, org) in &homes {
-        zones.load(conn, org)?;
-        home_of.insert(*user, org.id);
+    let mut out: HashMap<i64, Member> = users.iter().map(|u| (*u, Member::default())).collect();
+    for (user, category, is_cadre, org) in homes {
+        zones.load(conn, &org)?;
+        home_of.insert(user, org.id);
+        if let Some(m) = out.get_mut(&user) {
+            m.place = Some(Place {
+                org_id: org.id,
+                org_path: org.path,
+                category,
+                is_cadre,
+            });
+        }
     }
     let zone = |user: i64| -> Tz {
         home_of
@@ -246,7 +270,6 @@ fn refresh_members(conn: &mut DbConnection, users: &[i64], zones: &mut Zones) ->
             .copied()
             .unwrap_or(chrono_tz::Asia::Shanghai)
     };
-    let mut out: HashMap<i64, Member> = users.iter().map(|u| (*u, Member::default())).collect();
 
     let credits: Vec<(i64, i32, i32, i32)> = credit_ledger::table
         .filter(credit_ledger::user_id.eq_any(users))
@@ -358,21 +381,30 @@ fn write_members(
     let mut member_rows = Vec::new();
     for user in users {
         let Some(m) = out.get(user) else { continue };
-        // Only members with something to show have a row (reads default to zero).
+        let place = m.place.as_ref();
+        let (org_id, org_path) = (place.map(|p| p.org_id), place.map(|p| p.org_path.as_str()));
+        let category = place.map_or("full", |p| p.category.as_str());
+        let is_cadre = place.is_some_and(|p| p.is_cadre);
+        // Current members are the roster and always have a row; former members only when
+        // there is something to show (reads default to zero).
         let blank = m.required_done == 0
             && m.last_study_at.is_none()
             && m.last_active_at.is_none()
             && m.last_org_life_at.is_none();
-        if !blank {
+        if place.is_some() || !blank {
             member_rows.push((
                 stats_members::user_id.eq(*user),
                 stats_members::required_done.eq(m.required_done),
                 stats_members::last_study_at.eq(m.last_study_at),
                 stats_members::last_active_at.eq(m.last_active_at),
                 stats_members::last_org_life_at.eq(m.last_org_life_at),
+                stats_members::org_id.eq(org_id),
+                stats_members::org_path.eq(org_path),
+                stats_members::category.eq(category),
+                stats_members::is_cadre.eq(is_cadre),
             ));
         }
-        let mut years: BTreeMap<i32, (Month, i32)> = BTreeMap::new();
+        let mut years: BTreeMap<i32, Year> = BTreeMap::new();
         for ((year, month), v) in &m.months {
             if v.is_empty() {
                 continue;
@@ -392,36 +424,24 @@ fn write_members(
                 stats_member_months::org_life.eq(v.org_life),
                 stats_member_months::active_days.eq(v.active_days),
             ));
-            let (y, active_months) = years.entry(*year).or_default();
-            y.credit_centi += v.credit_centi;
-            y.lessons_completed += v.lessons_completed;
-            y.present += v.present;
-            y.late += v.late;
-            y.proxy += v.proxy;
-            y.made_up += v.made_up;
-            y.absent += v.absent;
-            y.leave += v.leave;
-            y.org_life += v.org_life;
-            y.last_org_life_on = y.last_org_life_on.max(v.last_org_life_on);
-            if v.active_days != 0 {
-                *active_months |= 1 << (month - 1);
-            }
+            years.entry(*year).or_default().add(*month, v);
         }
-        for (year, (y, active_months)) in years {
+        for (year, y) in years {
             year_rows.push((
                 stats_member_years::user_id.eq(*user),
                 stats_member_years::year.eq(year),
+                stats_member_years::org_id.eq(org_id),
+                stats_member_years::org_path.eq(org_path),
+                stats_member_years::category.eq(category),
+                stats_member_years::is_cadre.eq(is_cadre),
                 stats_member_years::credit_centi.eq(y.credit_centi),
-                stats_member_years::lessons_completed.eq(y.lessons_completed),
-                stats_member_years::present.eq(y.present),
-                stats_member_years::late.eq(y.late),
-                stats_member_years::proxy.eq(y.proxy),
-                stats_member_years::made_up.eq(y.made_up),
-                stats_member_years::absent.eq(y.absent),
-                stats_member_years::leave.eq(y.leave),
-                stats_member_years::org_life.eq(y.org_life),
-                stats_member_years::active_months.eq(active_months),
-                stats_member_years::last_org_life_on.eq(y.last_org_life_on),
+                stats_member_years::active_months.eq(y.active_months),
+                stats_member_years::days_01_02.eq(y.days[0]),
+                stats_member_years::days_03_04.eq(y.days[1]),
+                stats_member_years::days_05_06.eq(y.days[2]),
+                stats_member_years::days_07_08.eq(y.days[3]),
+                stats_member_years::days_09_10.eq(y.days[4]),
+                stats_member_years::days_11_12.eq(y.days[5]),
             ));
         }
     }
@@ -445,6 +465,47 @@ fn write_members(
         .execute(c))?;
     }
     Ok(())
+}
+
+/// What a member's year row holds: credit, active months and the active days of every
+/// month, packed two months to a column.
+#[derive(Debug, Default)]
+struct Year {
+    credit_centi: i64,
+    active_months: i32,
+    days: [i64; 6],
+}
+
+impl Year {
+    fn add(&mut self, month: u32, v: &Month) {
+        self.credit_centi += v.credit_centi;
+        if v.active_days != 0 {
+            self.active_months |= 1 << (month - 1);
+            let (column, bits) = days_column(month, i64::from(v.active_days));
+            self.days[column] |= bits;
+        }
+    }
+}
+
+/// The year-row column (0 for `days_01_02` … 5 for `days_11_12`) holding `month`'s days,
+/// and `days` (bit d-1 for day d) shifted into place: odd months in bits 0-30, even months
+/// in bits 31-61.
+pub fn days_column(month: u32, days: i64) -> (usize, i64) {
+    let m = month.clamp(1, 12) - 1;
+    ((m / 2) as usize, (days & 0x7fff_ffff) << (31 * (m % 2)))
+}
+
+/// The name of the year-row column holding `month`'s days.
+pub fn days_column_name(month: u32) -> &'static str {
+    const NAMES: [&str; 6] = [
+        "days_01_02",
+        "days_03_04",
+        "days_05_06",
+        "days_07_08",
+        "days_09_10",
+        "days_11_12",
+    ];
+    NAMES[days_column(month, 0).0]
 }
 
 /// Recomputes the rows of occurrences: those that started (invitees frozen) and are not
@@ -533,5 +594,18 @@ mod tests {
         let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
         assert_eq!(day_bit(d(1)), 1);
         assert_eq!(day_bit(d(30)), 1 << 29);
+    }
+
+    #[test]
+    fn two_months_share_a_days_column() {
+        assert_eq!(days_column(1, 1), (0, 1));
+        assert_eq!(days_column(2, 1), (0, 1 << 31));
+        assert_eq!(days_column(11, 0x7fff_ffff), (5, 0x7fff_ffff));
+        assert_eq!(days_column(12, 0x7fff_ffff), (5, 0x7fff_ffff << 31));
+        assert_eq!(days_column_name(12), "days_11_12");
+        assert_eq!(days_column_name(3), "days_03_04");
+        // Two full months fit in a BIGINT without touching the sign bit.
+        let both = days_column(11, 0x7fff_ffff).1 | days_column(12, 0x7fff_ffff).1;
+        assert_eq!(both, (1_i64 << 62) - 1);
     }
 }

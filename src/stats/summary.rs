@@ -13,9 +13,11 @@ use utoipa::ToSchema;
 
 use super::context::{Bind, Sql, Subtree};
 use super::period::{Period, six_months_before, start_of};
+use super::rollup::{days_column, days_column_name};
 use crate::db::DbConnection;
 use crate::error::ApiResult;
 use crate::orgs::model::{Org, subtree_range};
+use crate::progress::study::expected_by;
 
 /// Members by category.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -88,9 +90,27 @@ pub struct OrgStats {
     pub no_org_life_6m: i64,
 }
 
-/// One group of members: an org, a category and the cadre flag.
+/// The roster of one group of members: an org, a category and the cadre flag.
 #[derive(Debug, QueryableByName)]
-struct MemberGroup {
+struct RosterGroup {
+    #[diesel(sql_type = BigInt)]
+    org_id: i64,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Bool)]
+    is_cadre: bool,
+    #[diesel(sql_type = BigInt)]
+    members: i64,
+    #[diesel(sql_type = BigInt)]
+    required_done: i64,
+    #[diesel(sql_type = BigInt)]
+    no_org_life: i64,
+}
+
+/// The year rows of one group of members (members without a row earned nothing and were
+/// not active).
+#[derive(Debug, QueryableByName)]
+struct YearGroup {
     #[diesel(sql_type = BigInt)]
     org_id: i64,
     #[diesel(sql_type = Text)]
@@ -107,11 +127,9 @@ struct MemberGroup {
     met: i64,
     #[diesel(sql_type = BigInt)]
     on_track: i64,
-    #[diesel(sql_type = BigInt)]
-    required_done: i64,
-    #[diesel(sql_type = BigInt)]
-    no_org_life: i64,
 }
+
+type GroupKey = (i64, String, bool);
 
 /// One kind of occurrence at one org.
 #[derive(Debug, QueryableByName)]
@@ -143,40 +161,30 @@ pub fn rate(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| ((num as f64 / den as f64) * 1000.0).round() / 1000.0)
 }
 
-/// SQL: whether the member of row `m` (joined with `y` and `p0`, `p1`, …) was active in
-/// the period.
+/// SQL: whether the member of year row `y` was active in the period (`false` without a
+/// row).
 pub fn active_sql(period: &Period) -> String {
     let mut parts = vec![format!(
         "(COALESCE(y.active_months, 0) & {}) <> 0",
         period.whole_months_mask()
     )];
-    for (i, (_, days)) in period.partial_months().iter().enumerate() {
-        parts.push(format!("(COALESCE(p{i}.active_days, 0) & {days}) <> 0"));
+    for (month, days) in period.partial_months() {
+        let (_, bits) = days_column(month, i64::from(days));
+        parts.push(format!(
+            "(COALESCE(y.{}, 0) & {bits}) <> 0",
+            days_column_name(month)
+        ));
     }
     format!("({})", parts.join(" OR "))
 }
 
-/// SQL: the joins every member query shares: `m` current memberships under the root, `o`
-/// their orgs, `u` the users (when `with_users`), `y` the period's year, `s` the member,
-/// `p0…` partial months. Leaves the statement open after its `WHERE` conditions.
-pub fn member_from(sql: &mut Sql, tree: &Subtree, period: &Period, with_users: bool) {
+/// SQL: `WHERE` on the path range of the subtree, for a table aliased `t` that carries
+/// `org_path`.
+pub fn in_subtree(sql: &mut Sql, t: &str, tree: &Subtree) {
     let (lo, hi) = subtree_range(&tree.root.path);
-    sql.push(" FROM memberships m JOIN orgs o ON o.id = m.org_id");
-    if with_users {
-        sql.push(" JOIN users u ON u.id = m.user_id");
-    }
-    sql.push(" LEFT JOIN stats_member_years y ON y.user_id = m.user_id AND y.year = ")
-        .bind(Bind::Int(period.year()))
-        .push(" LEFT JOIN stats_members s ON s.user_id = m.user_id");
-    for (i, (month, _)) in period.partial_months().iter().enumerate() {
-        sql.push(&format!(
-            " LEFT JOIN stats_member_months p{i} ON p{i}.user_id = m.user_id AND p{i}.month = {month} AND p{i}.year = "
-        ))
-        .bind(Bind::Int(period.year()));
-    }
-    sql.push(" WHERE m.to_date IS NULL AND o.path >= ")
+    sql.push(&format!(" WHERE {t}.org_path >= "))
         .bind(Bind::Text(lo))
-        .push(" AND o.path < ")
+        .push(&format!(" AND {t}.org_path < "))
         .bind(Bind::Text(hi));
 }
 
@@ -185,31 +193,49 @@ pub fn org_life_cutoff(tree: &Subtree) -> NaiveDateTime {
     start_of(six_months_before(tree.today), tree.tz)
 }
 
-fn member_groups(
+fn count_sql(cond: &str) -> String {
+    format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)")
+}
+
+/// Members, required courses done and members without recent organizational life, per
+/// group, from the roster.
+fn roster_groups(conn: &mut DbConnection, tree: &Subtree) -> ApiResult<Vec<RosterGroup>> {
+    let mut sql = Sql::default();
+    sql.push(
+        "SELECT s.org_id AS org_id, s.category AS category, s.is_cadre AS is_cadre, \
+         COUNT(*) AS members, \
+         CAST(COALESCE(SUM(s.required_done), 0) AS BIGINT) AS required_done, ",
+    )
+    .push("CAST(COALESCE(SUM(CASE WHEN s.last_org_life_at IS NULL OR s.last_org_life_at < ")
+    .bind(Bind::Ts(org_life_cutoff(tree)))
+    .push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS no_org_life FROM stats_members s");
+    in_subtree(&mut sql, "s", tree);
+    sql.push(" GROUP BY s.org_path, s.org_id, s.category, s.is_cadre");
+    Ok(sql.load(conn)?)
+}
+
+/// Credit, pace and activity per group, from the year rows of the period's year.
+fn year_groups(
     conn: &mut DbConnection,
     tree: &Subtree,
     period: &Period,
-) -> ApiResult<Vec<MemberGroup>> {
-    let credit = "COALESCE(y.credit_centi, 0)";
-    let (quota, expected) = (tree.quota_sql(), tree.expected_sql(period.year()));
-    let count = |cond: &str| {
-        format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)")
-    };
+) -> ApiResult<Vec<YearGroup>> {
+    let credit = "y.credit_centi";
+    let (quota, expected) = (tree.quota_sql("y"), tree.expected_sql("y", period.year()));
     let mut sql = Sql::default();
     sql.push(&format!(
-        "SELECT m.org_id AS org_id, m.category AS category, m.is_cadre AS is_cadre, \
+        "SELECT y.org_id AS org_id, y.category AS category, y.is_cadre AS is_cadre, \
          COUNT(*) AS members, {} AS active, \
-         CAST(COALESCE(SUM({credit}), 0) AS BIGINT) AS credit, {} AS met, {} AS on_track, \
-         CAST(COALESCE(SUM(COALESCE(s.required_done, 0)), 0) AS BIGINT) AS required_done, \
-         CAST(COALESCE(SUM(CASE WHEN s.last_org_life_at IS NULL OR s.last_org_life_at < ",
-        count(&active_sql(period)),
-        count(&format!("{credit} >= {quota}")),
-        count(&format!("{credit} < {quota} AND {credit} >= {expected}")),
-    ))
-    .bind(Bind::Ts(org_life_cutoff(tree)))
-    .push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS no_org_life");
-    member_from(&mut sql, tree, period, false);
-    sql.push(" GROUP BY m.org_id, m.category, m.is_cadre");
+         CAST(COALESCE(SUM({credit}), 0) AS BIGINT) AS credit, {} AS met, {} AS on_track \
+         FROM stats_member_years y",
+        count_sql(&active_sql(period)),
+        count_sql(&format!("{credit} >= {quota}")),
+        count_sql(&format!("{credit} < {quota} AND {credit} >= {expected}")),
+    ));
+    in_subtree(&mut sql, "y", tree);
+    sql.push(" AND y.year = ")
+        .bind(Bind::Int(period.year()))
+        .push(" GROUP BY y.org_path, y.org_id, y.category, y.is_cadre");
     Ok(sql.load(conn)?)
 }
 
@@ -256,7 +282,9 @@ struct Acc {
 }
 
 impl Acc {
-    fn add_members(&mut self, g: &MemberGroup, tree: &Subtree) {
+    /// Adds one group: its roster and its year rows (`None` when none of its members has
+    /// a row for the year).
+    fn add_members(&mut self, g: &RosterGroup, y: Option<&YearGroup>, tree: &Subtree, year: i32) {
         let m = &mut self.members;
         m.total += g.members;
         match g.category.as_str() {
@@ -268,18 +296,31 @@ impl Acc {
         if g.is_cadre && !activist {
             m.cadres += g.members;
         }
-        self.active += g.active;
         let q = tree.quotas.get(&g.org_id).copied().unwrap_or_default();
         let quota = match (activist, g.is_cadre) {
             (true, _) => q[2],
             (false, true) => q[1],
             _ => q[0],
         };
-        self.credit.earned_centi += g.credit;
+        // Members without a year row earned nothing.
+        let without_row = (g.members - y.map_or(0, |y| y.members)).max(0);
+        let (met0, on_track0) = if quota <= 0 {
+            (without_row, 0)
+        } else if expected_by(quota, year, tree.today) <= 0 {
+            (0, without_row)
+        } else {
+            (0, 0)
+        };
+        let (met, on_track) = (
+            y.map_or(0, |y| y.met) + met0,
+            y.map_or(0, |y| y.on_track) + on_track0,
+        );
+        self.active += y.map_or(0, |y| y.active);
+        self.credit.earned_centi += y.map_or(0, |y| y.credit);
         self.credit.quota_centi += quota * g.members;
-        self.credit.met += g.met;
-        self.credit.on_track += g.on_track;
-        self.credit.behind += g.members - g.met - g.on_track;
+        self.credit.met += met;
+        self.credit.on_track += on_track;
+        self.credit.behind += g.members - met - on_track;
         self.required.done += g.required_done;
         self.required.total +=
             g.members * tree.required.get(&g.org_id).map_or(0, |r| r.len() as i64);
@@ -346,10 +387,18 @@ pub fn compute(
             .and_then(|p| tree.child_of(&children, p))
             .map(|c| c.id)
     };
-    for g in member_groups(conn, tree, period)? {
-        root.add_members(&g, tree);
+    let years: HashMap<GroupKey, YearGroup> = year_groups(conn, tree, period)?
+        .into_iter()
+        .map(|y| ((y.org_id, y.category.clone(), y.is_cadre), y))
+        .collect();
+    for g in roster_groups(conn, tree)? {
+        let y = years.get(&(g.org_id, g.category.clone(), g.is_cadre));
+        root.add_members(&g, y, tree, period.year());
         if let Some(c) = child_id(g.org_id) {
-            per_child.entry(c).or_default().add_members(&g, tree);
+            per_child
+                .entry(c)
+                .or_default()
+                .add_members(&g, y, tree, period.year());
         }
     }
     for g in occurrence_groups(conn, tree, period)? {

@@ -632,21 +632,31 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
             };
             use diesel::prelude::*;
             let mut out = Vec::new();
-            let years: Vec<(i64, i32, i64, i32, i32, i32, i32, i32, i32, i32, i32, i32)> = y::table
+            type YearRow = (
+                (i64, i32, Option<i64>, Option<String>, String, bool),
+                (i64, i32, i64, i64, i64, i64, i64, i64),
+            );
+            let years: Vec<YearRow> = y::table
                 .order((y::user_id, y::year))
                 .select((
-                    y::user_id,
-                    y::year,
-                    y::credit_centi,
-                    y::lessons_completed,
-                    y::present,
-                    y::late,
-                    y::proxy,
-                    y::made_up,
-                    y::absent,
-                    y::leave,
-                    y::org_life,
-                    y::active_months,
+                    (
+                        y::user_id,
+                        y::year,
+                        y::org_id,
+                        y::org_path,
+                        y::category,
+                        y::is_cadre,
+                    ),
+                    (
+                        y::credit_centi,
+                        y::active_months,
+                        y::days_01_02,
+                        y::days_03_04,
+                        y::days_05_06,
+                        y::days_07_08,
+                        y::days_09_10,
+                        y::days_11_12,
+                    ),
                 ))
                 .load(c)?;
             out.extend(years.iter().map(|r| format!("y {r:?}")));
@@ -673,20 +683,27 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
                 ))
                 .load(c)?;
             out.extend(months.iter().map(|r| format!("m {r:?}")));
-            let members: Vec<(
-                i64,
-                i32,
-                Option<chrono::NaiveDateTime>,
-                Option<chrono::NaiveDateTime>,
-                Option<chrono::NaiveDateTime>,
-            )> = s::table
+            type MemberRow = (
+                (
+                    i64,
+                    i32,
+                    Option<chrono::NaiveDateTime>,
+                    Option<chrono::NaiveDateTime>,
+                    Option<chrono::NaiveDateTime>,
+                ),
+                (Option<i64>, Option<String>, String, bool),
+            );
+            let members: Vec<MemberRow> = s::table
                 .order(s::user_id)
                 .select((
-                    s::user_id,
-                    s::required_done,
-                    s::last_study_at,
-                    s::last_active_at,
-                    s::last_org_life_at,
+                    (
+                        s::user_id,
+                        s::required_done,
+                        s::last_study_at,
+                        s::last_active_at,
+                        s::last_org_life_at,
+                    ),
+                    (s::org_id, s::org_path, s::category, s::is_cadre),
                 ))
                 .load(c)?;
             out.extend(members.iter().map(|r| format!("s {r:?}")));
@@ -711,4 +728,100 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
         })
         .await
         .unwrap()
+}
+
+/// The roll-ups carry each member's zone-dated days and placement: a new time zone re-dates
+/// study done near midnight, and a category change or a member leaving moves the figures at
+/// once — each time the same rows a rebuild computes.
+#[tokio::test]
+async fn a_new_zone_re_dates_study_and_placement_changes_move_the_figures() {
+    let app = spawn().await;
+    app.clock.set(sh(2026, 11, 30, 9, 0));
+    let w = app.world().await;
+    let (_course, lesson) = township_course(&w).await;
+    let late = add(&app, &w, w.branch_a, "13900000020", "夜读", "full").await;
+    let c_late = app.login_as("13900000020").await;
+    // Finished at 01:30 on 1 December in Beijing time: 23:30 on 30 November in Urumqi.
+    app.clock.set(sh(2026, 12, 1, 9, 0));
+    read_article(&c_late, lesson, "late-1", sh(2026, 12, 1, 1, 30)).await;
+    let active_on = |day: &'static str| {
+        let admin = &w.admin;
+        let branch = w.branch_a;
+        async move { stats(admin, branch, &format!("from={day}&to={day}")).await["active"].clone() }
+    };
+    assert_eq!(active_on("2026-11-30").await, 0);
+    assert_eq!(active_on("2026-12-01").await, 1);
+    let rebuilt_equals_incremental = || async {
+        let incremental = snapshot(&app).await;
+        app.app_state
+            .db
+            .write(dangke::stats::rollup::rebuild)
+            .await
+            .unwrap();
+        assert_eq!(snapshot(&app).await, incremental);
+    };
+    rebuilt_equals_incremental().await;
+
+    w.admin
+        .patch(
+            &format!("/v1/orgs/{}/settings", w.branch_a),
+            json!({"time_zone": "Asia/Urumqi"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(active_on("2026-11-30").await, 1);
+    assert_eq!(active_on("2026-12-01").await, 0);
+    rebuilt_equals_incremental().await;
+
+    // A category change moves the member between the counts of the summary and the table.
+    let before = stats(&w.admin, w.branch_a, "period=2026").await;
+    w.admin
+        .patch(
+            &format!("/v1/members/{late}"),
+            json!({"category": "probationary"}),
+        )
+        .await
+        .expect(200);
+    let after = stats(&w.admin, w.branch_a, "period=2026").await;
+    let n = |s: &Value, k: &str| s["members"][k].as_i64().unwrap();
+    assert_eq!(n(&after, "full"), n(&before, "full") - 1);
+    assert_eq!(n(&after, "probationary"), n(&before, "probationary") + 1);
+    let page = w
+        .admin
+        .get(&format!(
+            "/v1/orgs/{}/stats/members?period=2026&limit=100",
+            w.branch_a
+        ))
+        .await
+        .json();
+    let row = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user_id"] == late)
+        .cloned()
+        .unwrap();
+    assert_eq!(row["category"], "probationary");
+    assert_eq!(row["name"], "夜读");
+    assert_eq!(row["credit_centi"], 100);
+    rebuilt_equals_incremental().await;
+
+    // Leaving takes the member and their credit out of the branch and the county.
+    let county_before = stats(&w.admin, w.county, "period=2026").await;
+    w.admin
+        .put(
+            &format!("/v1/members/{late}/status"),
+            json!({"status": "left", "date": "2026-12-01"}),
+        )
+        .await
+        .expect(204);
+    for (org, was) in [(w.branch_a, &after), (w.county, &county_before)] {
+        let now = stats(&w.admin, org, "period=2026").await;
+        assert_eq!(n(&now, "total"), n(was, "total") - 1);
+        assert_eq!(
+            now["credit"]["earned_centi"].as_i64().unwrap(),
+            was["credit"]["earned_centi"].as_i64().unwrap() - 100
+        );
+    }
+    rebuilt_equals_incremental().await;
 }

@@ -208,7 +208,18 @@ pub fn apply(
     let joined: HashSet<i64> = sql::insert_memberships(conn, now, &joinings)?
         .into_iter()
         .collect();
-    crate::stats::rollup::members_changed(conn, &joined.iter().copied().collect::<Vec<_>>())?;
+    // New members join the roster; a changed category or cadre flag is carried by the
+    // roll-ups too.
+    let mut changed: Vec<i64> = joined.iter().copied().collect();
+    changed.extend(rows.iter().filter_map(|r| match &r.decision {
+        Decision::Change {
+            user_id,
+            membership: Some(_),
+            ..
+        } => Some(*user_id),
+        _ => None,
+    }));
+    crate::stats::rollup::members_changed(conn, &changed)?;
 
     Ok(rows
         .into_iter()
