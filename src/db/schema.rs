@@ -408,6 +408,8 @@ diesel::table! {
         org_path -> Nullable<Text>,
         category -> Text,
         is_cadre -> Bool,
+        latest_year -> Nullable<Integer>,
+        latest_credit_centi -> BigInt,
     }
 }
 

@@ -91,13 +91,23 @@ pub struct MemberStatsRow {
     pub no_org_life_6m: bool,
 }
 
+/// Phase one of a page: the members in order, with the sort values only.
+#[derive(Debug, QueryableByName)]
+struct KeyRow {
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    /// Only when sorting by name.
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    credit: i64,
+}
+
+/// Phase two: the figures of the page's members.
 #[derive(Debug, QueryableByName)]
 struct Row {
     #[diesel(sql_type = BigInt)]
     user_id: i64,
-    /// Only when sorting by name (otherwise loaded for the page's rows afterwards).
-    #[diesel(sql_type = Nullable<Text>)]
-    name: Option<String>,
     #[diesel(sql_type = BigInt)]
     org_id: i64,
     #[diesel(sql_type = Text)]
@@ -202,7 +212,20 @@ impl MembersQuery {
     }
 }
 
-/// One page of the member table (`limit: None` for every row, as exports do).
+/// SQL: the member's credit in `year`, from the roster row (which carries the latest year
+/// with data) — the year row is looked up only for members with data in a later year.
+fn credit_sql(year: i32) -> String {
+    format!(
+        "(CASE WHEN s.latest_year = {year} THEN s.latest_credit_centi \
+         WHEN s.latest_year > {year} THEN COALESCE((SELECT yc.credit_centi \
+         FROM stats_member_years yc WHERE yc.user_id = s.user_id AND yc.year = {year}), 0) \
+         ELSE 0 END)"
+    )
+}
+
+/// One page of the member table (`all` for every row, as exports do), in two phases: the
+/// page's members in order from one scan of the roster (the sort value and the id only),
+/// then their figures by id.
 pub fn page(
     conn: &mut DbConnection,
     tree: &Subtree,
@@ -212,21 +235,12 @@ pub fn page(
     all: bool,
 ) -> ApiResult<Page<MemberStatsRow>> {
     let cursor: Option<Cursor> = cursor.map(decode_cursor).transpose()?;
-    let credit = "COALESCE(y.credit_centi, 0)";
-    let (quota, expected) = (tree.quota_sql("s"), tree.expected_sql("s", period.year()));
-    let active = active_sql(period);
+    let credit = credit_sql(period.year());
+    let expected = tree.expected_sql("s", period.year());
     let by_name = opts.sort == Sort::Name;
     let mut sql = Sql::default();
-    // The roster (one row per current member, carrying the home org) and the member's
-    // year row; users only when sorting by name.
     sql.push(&format!(
-        "SELECT s.user_id AS user_id, {} AS name, s.org_id AS org_id, \
-         s.category AS category, s.is_cadre AS is_cadre, \
-         CAST({credit} AS BIGINT) AS credit, CAST({quota} AS BIGINT) AS quota, \
-         CAST({expected} AS BIGINT) AS expected, \
-         CAST(s.required_done AS BIGINT) AS required_done, \
-         s.last_active_at AS last_active_at, s.last_org_life_at AS last_org_life_at, \
-         CAST(CASE WHEN {active} THEN 1 ELSE 0 END AS BIGINT) AS active \
+        "SELECT s.user_id AS user_id, {} AS name, CAST({credit} AS BIGINT) AS credit \
          FROM stats_members s",
         if by_name {
             "u.name"
@@ -237,8 +251,10 @@ pub fn page(
     if by_name {
         sql.push(" JOIN users u ON u.id = s.user_id");
     }
-    sql.push(" LEFT JOIN stats_member_years y ON y.user_id = s.user_id AND y.year = ")
-        .bind(Bind::Int(period.year()));
+    if opts.filter == Filter::Inactive {
+        sql.push(" LEFT JOIN stats_member_years y ON y.user_id = s.user_id AND y.year = ")
+            .bind(Bind::Int(period.year()));
+    }
     in_subtree(&mut sql, "s", tree);
     match opts.filter {
         Filter::All => {}
@@ -246,7 +262,7 @@ pub fn page(
             sql.push(&format!(" AND {credit} < {expected}"));
         }
         Filter::Inactive => {
-            sql.push(&format!(" AND NOT {active}"));
+            sql.push(&format!(" AND NOT {}", active_sql(period)));
         }
     }
     if let Some(c) = &cursor {
@@ -295,9 +311,9 @@ pub fn page(
     if !all {
         sql.push(&format!(" LIMIT {}", opts.limit + 1));
     }
-    let rows: Vec<Row> = sql.load(conn)?;
-    let limit = if all { rows.len() as i64 } else { opts.limit };
-    let page = Page::from_rows(rows, limit, |r| match opts.sort {
+    let keys: Vec<KeyRow> = sql.load(conn)?;
+    let limit = if all { keys.len() as i64 } else { opts.limit };
+    let page = Page::from_rows(keys, limit, |r| match opts.sort {
         Sort::Name => Cursor {
             c: None,
             n: r.name.clone(),
@@ -310,11 +326,17 @@ pub fn page(
         },
     });
     let ids: Vec<i64> = page.items.iter().map(|r| r.user_id).collect();
+    let mut rows = figures_of(conn, tree, period, &ids)?;
     let attendance = attendance_of(conn, &ids, period)?;
     let people = names_and_statuses(conn, &ids)?;
     let org_names: HashMap<i64, &str> = tree.orgs.iter().map(|o| (o.id, o.name.as_str())).collect();
     let cutoff = org_life_cutoff(tree);
-    Ok(page.map(|r| {
+    let mut items = Vec::with_capacity(page.items.len());
+    for key in page.items {
+        // A member whose roster row went between the two phases is left out.
+        let Some(r) = rows.remove(&key.user_id) else {
+            continue;
+        };
         let pace = if r.credit >= r.quota {
             Pace::Met
         } else if r.credit >= r.expected {
@@ -323,7 +345,7 @@ pub fn page(
             Pace::Behind
         };
         let (name, status) = people.get(&r.user_id).cloned().unwrap_or_default();
-        MemberStatsRow {
+        items.push(MemberStatsRow {
             user_id: r.user_id,
             required_total: tree.required.get(&r.org_id).map_or(0, |s| s.len() as i64),
             attendance: attendance.get(&r.user_id).cloned().unwrap_or_default(),
@@ -346,8 +368,47 @@ pub fn page(
             active: r.active != 0,
             last_active_at: r.last_active_at.map(|t| t.and_utc()),
             last_org_life_at: r.last_org_life_at.map(|t| t.and_utc()),
-        }
-    }))
+        });
+    }
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Phase two of a page: the figures of `users` from their roster and year rows.
+fn figures_of(
+    conn: &mut DbConnection,
+    tree: &Subtree,
+    period: &Period,
+    users: &[i64],
+) -> ApiResult<HashMap<i64, Row>> {
+    let (quota, expected) = (tree.quota_sql("s"), tree.expected_sql("s", period.year()));
+    let active = active_sql(period);
+    let mut out = HashMap::with_capacity(users.len());
+    for chunk in users.chunks(500) {
+        let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
+        let mut sql = Sql::default();
+        sql.push(&format!(
+            "SELECT s.user_id AS user_id, s.org_id AS org_id, \
+             s.category AS category, s.is_cadre AS is_cadre, \
+             CAST(COALESCE(y.credit_centi, 0) AS BIGINT) AS credit, \
+             CAST({quota} AS BIGINT) AS quota, CAST({expected} AS BIGINT) AS expected, \
+             CAST(s.required_done AS BIGINT) AS required_done, \
+             s.last_active_at AS last_active_at, s.last_org_life_at AS last_org_life_at, \
+             CAST(CASE WHEN {active} THEN 1 ELSE 0 END AS BIGINT) AS active \
+             FROM stats_members s \
+             LEFT JOIN stats_member_years y ON y.user_id = s.user_id AND y.year = "
+        ))
+        .bind(Bind::Int(period.year()))
+        .push(&format!(
+            " WHERE s.org_id IS NOT NULL AND s.user_id IN ({})",
+            ids.join(",")
+        ));
+        let rows: Vec<Row> = sql.load(conn)?;
+        out.extend(rows.into_iter().map(|r| (r.user_id, r)));
+    }
+    Ok(out)
 }
 
 /// Names and membership statuses of `users` (the rows of one page).

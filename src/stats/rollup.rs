@@ -391,6 +391,19 @@ fn write_members(
             && m.last_study_at.is_none()
             && m.last_active_at.is_none()
             && m.last_org_life_at.is_none();
+        // The latest year with data, and its credit, on the roster row too.
+        let latest_year = m
+            .months
+            .iter()
+            .rev()
+            .find(|(_, v)| !v.is_empty())
+            .map(|((y, _), _)| *y);
+        let latest_credit: i64 = m
+            .months
+            .iter()
+            .filter(|((y, _), v)| Some(*y) == latest_year && !v.is_empty())
+            .map(|(_, v)| v.credit_centi)
+            .sum();
         if place.is_some() || !blank {
             member_rows.push((
                 stats_members::user_id.eq(*user),
@@ -402,6 +415,8 @@ fn write_members(
                 stats_members::org_path.eq(org_path),
                 stats_members::category.eq(category),
                 stats_members::is_cadre.eq(is_cadre),
+                stats_members::latest_year.eq(latest_year),
+                stats_members::latest_credit_centi.eq(latest_credit),
             ));
         }
         let mut years: BTreeMap<i32, Year> = BTreeMap::new();

@@ -3,7 +3,9 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
-use chrono::{Datelike, NaiveDate};
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -17,6 +19,7 @@ use super::members::{self, MemberStatsRow, MembersQuery};
 use super::period::Period;
 use super::summary::{self, OrgStats};
 use crate::auth::Caller;
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem, Text};
 use crate::http::pagination::Page;
 use crate::orgs::access::{Right, authorize};
@@ -62,6 +65,21 @@ pub async fn operated_org(state: &AppState, user_id: i64, id: i64) -> ApiResult<
         .await
 }
 
+/// The org's subtree with its settings, and the period asked for in its zone.
+async fn subtree_and_period(
+    db: &Db,
+    org: Org,
+    now: NaiveDateTime,
+    q: PeriodQuery,
+) -> ApiResult<(Arc<Subtree>, Period)> {
+    db.read(move |c| {
+        let tree = Subtree::load(c, org, now)?;
+        let period = q.parse(tree.today)?;
+        Ok((Arc::new(tree), period))
+    })
+    .await
+}
+
 /// A cache key that also rolls over every hour ("on track" moves with the date).
 fn key(state: &AppState, parts: &str) -> String {
     format!("{}|{}", state.clock.now().format("%Y%m%d%H"), parts)
@@ -84,12 +102,8 @@ pub async fn get_org_stats(
     let db = state.db.clone();
     let k = key(&state, &format!("summary|{id}|{}", q.key()));
     let (stats, _) = cache::cached(&state.kv, &k, || async move {
-        db.read(move |c| {
-            let tree = Subtree::load(c, org, now)?;
-            let period = q.parse(tree.today)?;
-            Ok(summary::compute(c, &tree, &period)?.0)
-        })
-        .await
+        let (tree, period) = subtree_and_period(&db, org, now, q).await?;
+        Ok(summary::compute(&db, tree, period).await?.0)
     })
     .await?;
     Ok(web::Json(stats))
@@ -116,18 +130,14 @@ pub async fn get_children_stats(
     let label = sort.unwrap_or_else(|| "-behind_rate".into());
     let k = key(&state, &format!("children|{id}|{}|{label}", q.key()));
     let (stats, _) = cache::cached(&state.kv, &k, || async move {
-        db.read(move |c| {
-            let tree = Subtree::load(c, org, now)?;
-            let period = q.parse(tree.today)?;
-            let (_, mut items) = summary::compute(c, &tree, &period)?;
-            children::rank(&mut items, key_by, desc);
-            Ok(ChildrenStats {
-                org_id: id,
-                sort: label,
-                items,
-            })
+        let (tree, period) = subtree_and_period(&db, org, now, q).await?;
+        let (_, mut items) = summary::compute(&db, tree, period).await?;
+        children::rank(&mut items, key_by, desc);
+        Ok(ChildrenStats {
+            org_id: id,
+            sort: label,
+            items,
         })
-        .await
     })
     .await?;
     Ok(web::Json(stats))

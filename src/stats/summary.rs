@@ -4,6 +4,7 @@
 //! org's own figures and each child's.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
@@ -14,7 +15,7 @@ use utoipa::ToSchema;
 use super::context::{Bind, Sql, Subtree};
 use super::period::{Period, six_months_before, start_of};
 use super::rollup::{days_column, days_column_name};
-use crate::db::DbConnection;
+use crate::db::{Db, DbConnection};
 use crate::error::ApiResult;
 use crate::orgs::model::{Org, subtree_range};
 use crate::progress::study::expected_by;
@@ -371,12 +372,42 @@ impl Acc {
     }
 }
 
-/// The root's figures and each direct child's, from one pass over the groups.
-pub fn compute(
-    conn: &mut DbConnection,
-    tree: &Subtree,
-    period: &Period,
+/// What the three scans return.
+struct Groups {
+    years: Vec<YearGroup>,
+    roster: Vec<RosterGroup>,
+    occurrences: Vec<OccurrenceGroup>,
+}
+
+/// The root's figures and each direct child's. The three scans (year rows, roster,
+/// occurrences) are independent and run at once on three reader connections; they may see
+/// commits a few milliseconds apart, which the next read (after the cache version moves)
+/// corrects.
+pub async fn compute(
+    db: &Db,
+    tree: Arc<Subtree>,
+    period: Period,
 ) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
+    let (t, p) = (tree.clone(), period.clone());
+    let years = db.read(move |c| year_groups(c, &t, &p));
+    let t = tree.clone();
+    let roster = db.read(move |c| roster_groups(c, &t));
+    let (t, p) = (tree.clone(), period.clone());
+    let occurrences = db.read(move |c| occurrence_groups(c, &t, &p));
+    let (years, roster, occurrences) = tokio::try_join!(years, roster, occurrences)?;
+    Ok(combine(
+        &tree,
+        &period,
+        Groups {
+            years,
+            roster,
+            occurrences,
+        },
+    ))
+}
+
+/// Sums the groups into the root's figures and each direct child's, in one pass.
+fn combine(tree: &Subtree, period: &Period, groups: Groups) -> (OrgStats, Vec<OrgStats>) {
     let children = tree.children();
     let path_of: HashMap<i64, &str> = tree.orgs.iter().map(|o| (o.id, o.path.as_str())).collect();
     let mut root = Acc::default();
@@ -387,11 +418,12 @@ pub fn compute(
             .and_then(|p| tree.child_of(&children, p))
             .map(|c| c.id)
     };
-    let years: HashMap<GroupKey, YearGroup> = year_groups(conn, tree, period)?
+    let years: HashMap<GroupKey, YearGroup> = groups
+        .years
         .into_iter()
         .map(|y| ((y.org_id, y.category.clone(), y.is_cadre), y))
         .collect();
-    for g in roster_groups(conn, tree)? {
+    for g in groups.roster {
         let y = years.get(&(g.org_id, g.category.clone(), g.is_cadre));
         root.add_members(&g, y, tree, period.year());
         if let Some(c) = child_id(g.org_id) {
@@ -401,7 +433,7 @@ pub fn compute(
                 .add_members(&g, y, tree, period.year());
         }
     }
-    for g in occurrence_groups(conn, tree, period)? {
+    for g in groups.occurrences {
         root.add_occurrences(&g);
         if let Some(c) = child_id(g.org_id) {
             per_child.entry(c).or_default().add_occurrences(&g);
@@ -416,5 +448,5 @@ pub fn compute(
                 .finish(c, period)
         })
         .collect();
-    Ok((root.finish(&tree.root, period), rows))
+    (root.finish(&tree.root, period), rows)
 }

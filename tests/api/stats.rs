@@ -691,7 +691,7 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
                     Option<chrono::NaiveDateTime>,
                     Option<chrono::NaiveDateTime>,
                 ),
-                (Option<i64>, Option<String>, String, bool),
+                (Option<i64>, Option<String>, String, bool, Option<i32>, i64),
             );
             let members: Vec<MemberRow> = s::table
                 .order(s::user_id)
@@ -703,7 +703,14 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
                         s::last_active_at,
                         s::last_org_life_at,
                     ),
-                    (s::org_id, s::org_path, s::category, s::is_cadre),
+                    (
+                        s::org_id,
+                        s::org_path,
+                        s::category,
+                        s::is_cadre,
+                        s::latest_year,
+                        s::latest_credit_centi,
+                    ),
                 ))
                 .load(c)?;
             out.extend(members.iter().map(|r| format!("s {r:?}")));
@@ -824,4 +831,70 @@ async fn a_new_zone_re_dates_study_and_placement_changes_move_the_figures() {
         );
     }
     rebuilt_equals_incremental().await;
+}
+
+/// The member table of an earlier year reads that year's rows, not the latest year's that
+/// the roster carries; the summary agrees.
+#[tokio::test]
+async fn the_member_table_of_an_earlier_year_reads_that_year() {
+    let app = spawn().await;
+    app.clock.set(sh(2025, 12, 30, 9, 0));
+    let w = app.world().await;
+    let (_, first) = township_course(&w).await;
+    let (_, second) = township_course(&w).await;
+    let id = add(&app, &w, w.branch_a, "13900000021", "跨年", "full").await;
+    let c = app.login_as("13900000021").await;
+    read_article(&c, first, "y-1", sh(2025, 12, 30, 8, 0)).await;
+    read_article(&c, second, "y-2", sh(2025, 12, 30, 8, 30)).await;
+    app.clock.set(sh(2026, 1, 5, 9, 0));
+    let (_, third) = township_course(&w).await;
+    read_article(&c, third, "y-3", sh(2026, 1, 5, 8, 0)).await;
+    // On 5 January an even pace asks for 3200 × 5 / 365 = 43 hundredths: 2026 is on track.
+    for (year, credit, pace) in [
+        (2025, 200, "behind"),
+        (2026, 100, "on_track"),
+        (2024, 0, "behind"),
+    ] {
+        for filter in ["all", "behind"] {
+            let page = w
+                .admin
+                .get(&format!(
+                    "/v1/orgs/{}/stats/members?period={year}&filter={filter}&limit=100",
+                    w.branch_a
+                ))
+                .await
+                .json();
+            let row = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["user_id"] == id)
+                .cloned();
+            if filter == "behind" && pace != "behind" {
+                assert!(row.is_none(), "{year} {filter}: {page}");
+                continue;
+            }
+            let row = row.unwrap_or_else(|| panic!("{year} {filter}: {page}"));
+            assert_eq!(row["credit_centi"], credit, "{year} {filter}");
+            assert_eq!(row["pace"], pace, "{year} {filter}");
+        }
+        let s = stats(&w.admin, w.branch_a, &format!("period={year}")).await;
+        assert_eq!(s["credit"]["earned_centi"], credit, "{year}");
+    }
+    // Sorted by credit, highest first: the member leads the branch in 2025 only.
+    let top = |year: i32| {
+        let admin = &w.admin;
+        let branch = w.branch_a;
+        async move {
+            admin
+                .get(&format!(
+                    "/v1/orgs/{branch}/stats/members?period={year}&sort=-credit&limit=1"
+                ))
+                .await
+                .json()["items"][0]["credit_centi"]
+                .clone()
+        }
+    };
+    assert_eq!(top(2025).await, 200);
+    assert_eq!(top(2026).await, 100);
 }

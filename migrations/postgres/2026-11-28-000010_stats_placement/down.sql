@@ -19,6 +19,8 @@ CREATE TABLE stats_member_years (
 );
 CREATE INDEX stats_member_years_year ON stats_member_years (year, user_id);
 DROP INDEX stats_members_place;
+ALTER TABLE stats_members DROP COLUMN latest_credit_centi;
+ALTER TABLE stats_members DROP COLUMN latest_year;
 ALTER TABLE stats_members DROP COLUMN is_cadre;
 ALTER TABLE stats_members DROP COLUMN category;
 ALTER TABLE stats_members DROP COLUMN org_path;

@@ -5,7 +5,8 @@
 -- org move. `org_path` is NULL when the member has no current membership.
 --
 -- `stats_members` becomes the roster: one row for every member with a current membership
--- (and for former members with something to show).
+-- (and for former members with something to show), with the credit of the member's latest
+-- year with data, so the member table of the current year is one scan without a join.
 --
 -- `stats_member_years` keeps what the org figures read: the year's credit, the active
 -- months (bit m-1 for month m) and the active days of every month (bit d-1 for day d; two
@@ -17,6 +18,8 @@ ALTER TABLE stats_members ADD COLUMN org_id BIGINT REFERENCES orgs (id);
 ALTER TABLE stats_members ADD COLUMN org_path TEXT;
 ALTER TABLE stats_members ADD COLUMN category TEXT NOT NULL DEFAULT 'full';
 ALTER TABLE stats_members ADD COLUMN is_cadre BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE stats_members ADD COLUMN latest_year INTEGER;
+ALTER TABLE stats_members ADD COLUMN latest_credit_centi BIGINT NOT NULL DEFAULT 0;
 
 INSERT INTO stats_members (user_id, required_done)
 SELECT m.user_id, 0 FROM memberships m
@@ -62,8 +65,14 @@ SELECT p.user_id, p.year, s.org_id, s.org_path, COALESCE(s.category, 'full'),
 FROM stats_member_months p LEFT JOIN stats_members s ON s.user_id = p.user_id
 GROUP BY p.user_id, p.year, s.org_id, s.org_path, s.category, s.is_cadre;
 
+UPDATE stats_members SET latest_year =
+    (SELECT MAX(y.year) FROM stats_member_years y WHERE y.user_id = stats_members.user_id);
+UPDATE stats_members SET latest_credit_centi = COALESCE((SELECT y.credit_centi
+    FROM stats_member_years y
+    WHERE y.user_id = stats_members.user_id AND y.year = stats_members.latest_year), 0);
+
 -- The summary and the member table scan these in path order without visiting the tables.
-CREATE INDEX stats_members_place ON stats_members
-    (org_path, org_id, category, is_cadre, required_done, last_org_life_at, last_active_at, user_id);
+CREATE INDEX stats_members_place ON stats_members (org_path, org_id, category, is_cadre,
+    required_done, last_org_life_at, latest_year, latest_credit_centi, user_id);
 CREATE INDEX stats_member_years_place ON stats_member_years
     (year, org_path, org_id, category, is_cadre, credit_centi, active_months);
