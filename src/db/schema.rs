@@ -427,6 +427,7 @@ diesel::table! {
         made_up -> Integer,
         absent -> Integer,
         leave -> Integer,
+        org_path -> Nullable<Text>,
     }
 }
 

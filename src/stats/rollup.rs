@@ -79,10 +79,24 @@ pub fn settings_changed(conn: &mut DbConnection, org: &Org, zone_changed: bool) 
     Ok(())
 }
 
-/// After an org moved: its members' required courses may differ under the new ancestors.
+/// After an org moved: its members' rows carry the new paths (and their required courses
+/// may differ under the new ancestors); so do the occurrences of the orgs that moved.
 pub fn org_moved(conn: &mut DbConnection, org: &Org) -> ApiResult<()> {
     let ids = current_members_under(conn, &org.path)?;
-    members_changed(conn, &ids)
+    members_changed(conn, &ids)?;
+    let (lo, hi) = subtree_range(&org.path);
+    let moved = orgs::table
+        .filter(orgs::path.ge(&lo))
+        .filter(orgs::path.lt(&hi))
+        .select(orgs::id);
+    let ids: Vec<i64> = stats_occurrences::table
+        .filter(stats_occurrences::org_id.eq_any(moved))
+        .select(stats_occurrences::occurrence_id)
+        .load(conn)?;
+    for chunk in ids.chunks(CHUNK) {
+        refresh_occurrences(conn, chunk)?;
+    }
+    Ok(())
 }
 
 /// After an assignment of `course_id` to `org` changed: members under the org who completed
@@ -528,8 +542,9 @@ pub fn days_column_name(month: u32) -> &'static str {
 fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
     diesel::delete(stats_occurrences::table.filter(stats_occurrences::occurrence_id.eq_any(ids)))
         .execute(conn)?;
-    let occs: Vec<(i64, i64, String, NaiveDateTime, bool)> = ao::table
+    let occs: Vec<(i64, i64, String, NaiveDateTime, bool, String)> = ao::table
         .inner_join(activities::table)
+        .inner_join(orgs::table.on(orgs::id.eq(ao::org_id)))
         .filter(ao::id.eq_any(ids))
         .filter(ao::status.ne("cancelled"))
         .filter(ao::invitees_frozen_at.is_not_null())
@@ -539,6 +554,7 @@ fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
             activities::kind,
             ao::starts_at,
             ao::held_at.is_not_null(),
+            orgs::path,
         ))
         .load(conn)?;
     if occs.is_empty() {
@@ -571,7 +587,7 @@ fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
     }
     let rows: Vec<_> = occs
         .iter()
-        .map(|(id, org_id, kind, starts_at, held)| {
+        .map(|(id, org_id, kind, starts_at, held, path)| {
             let c = counts.get(id).copied().unwrap_or_default();
             (
                 stats_occurrences::occurrence_id.eq(*id),
@@ -586,6 +602,7 @@ fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
                 stats_occurrences::made_up.eq(c[4]),
                 stats_occurrences::absent.eq(c[5]),
                 stats_occurrences::leave.eq(c[6]),
+                stats_occurrences::org_path.eq(path.as_str()),
             )
         })
         .collect();

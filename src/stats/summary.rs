@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
+use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -133,27 +134,17 @@ struct YearGroup {
 type GroupKey = (i64, String, bool);
 
 /// One kind of occurrence at one org.
-#[derive(Debug, QueryableByName)]
+#[derive(Debug, Default)]
 struct OccurrenceGroup {
-    #[diesel(sql_type = BigInt)]
     org_id: i64,
-    #[diesel(sql_type = Text)]
     kind: String,
-    #[diesel(sql_type = BigInt)]
     occurrences: i64,
-    #[diesel(sql_type = BigInt)]
     invited: i64,
-    #[diesel(sql_type = BigInt)]
     present: i64,
-    #[diesel(sql_type = BigInt)]
     late: i64,
-    #[diesel(sql_type = BigInt)]
     proxy: i64,
-    #[diesel(sql_type = BigInt)]
     made_up: i64,
-    #[diesel(sql_type = BigInt)]
     absent: i64,
-    #[diesel(sql_type = BigInt)]
     leave: i64,
 }
 
@@ -240,35 +231,56 @@ fn year_groups(
     Ok(sql.load(conn)?)
 }
 
+/// Attendance per org and kind at the occurrences that started in the period: the period's
+/// rows read in time order from a covering index (their org's path is on the row) and summed
+/// here — cheaper than SQLite's `GROUP BY`, which would sort them.
 fn occurrence_groups(
     conn: &mut DbConnection,
     tree: &Subtree,
     period: &Period,
 ) -> ApiResult<Vec<OccurrenceGroup>> {
+    use crate::db::schema::stats_occurrences as so;
     let (lo, hi) = subtree_range(&tree.root.path);
     let (from, to) = period.utc_range(tree.tz);
-    let sum = |c: &str| format!("CAST(COALESCE(SUM(so.{c}), 0) AS BIGINT) AS {c}");
-    let cols: Vec<String> = [
-        "invited", "present", "late", "proxy", "made_up", "absent", "leave",
-    ]
-    .iter()
-    .map(|c| sum(c))
-    .collect();
-    let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT so.org_id AS org_id, so.kind AS kind, COUNT(*) AS occurrences, {} \
-         FROM stats_occurrences so JOIN orgs o ON o.id = so.org_id WHERE o.path >= ",
-        cols.join(", ")
-    ))
-    .bind(Bind::Text(lo))
-    .push(" AND o.path < ")
-    .bind(Bind::Text(hi))
-    .push(" AND so.starts_at >= ")
-    .bind(Bind::Ts(from))
-    .push(" AND so.starts_at < ")
-    .bind(Bind::Ts(to))
-    .push(" GROUP BY so.org_id, so.kind");
-    Ok(sql.load(conn)?)
+    type Counts = (i32, i32, i32, i32, i32, i32, i32);
+    let rows: Vec<(i64, String, Counts)> = so::table
+        .filter(so::starts_at.ge(from))
+        .filter(so::starts_at.lt(to))
+        .filter(so::org_path.ge(lo))
+        .filter(so::org_path.lt(hi))
+        .select((
+            so::org_id,
+            so::kind,
+            (
+                so::invited,
+                so::present,
+                so::late,
+                so::proxy,
+                so::made_up,
+                so::absent,
+                so::leave,
+            ),
+        ))
+        .load(conn)?;
+    let mut groups: HashMap<(i64, String), OccurrenceGroup> = HashMap::new();
+    for (org_id, kind, c) in rows {
+        let g = groups
+            .entry((org_id, kind))
+            .or_insert_with_key(|(org_id, kind)| OccurrenceGroup {
+                org_id: *org_id,
+                kind: kind.clone(),
+                ..OccurrenceGroup::default()
+            });
+        g.occurrences += 1;
+        g.invited += i64::from(c.0);
+        g.present += i64::from(c.1);
+        g.late += i64::from(c.2);
+        g.proxy += i64::from(c.3);
+        g.made_up += i64::from(c.4);
+        g.absent += i64::from(c.5);
+        g.leave += i64::from(c.6);
+    }
+    Ok(groups.into_values().collect())
 }
 
 /// Sums groups into figures.

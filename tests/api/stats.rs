@@ -618,10 +618,56 @@ async fn the_next_read_sees_a_completion_and_rebuild_changes_nothing() {
     assert_eq!(snapshot(&d.app).await, incremental);
     let rebuilt = stats(&w.admin, w.township, "period=2026-11").await;
     assert_eq!(figures(&rebuilt), figures(&after));
+
+    // Branch B (its members and its theme party day) moves to another township: the new
+    // township's figures are the branch's own, the old township keeps the rest, and the
+    // moved rows are what a rebuild computes.
+    let branch_b = stats(&w.admin, w.branch_b, "period=2026-11").await;
+    let town2 = d
+        .app
+        .create_org(&w.admin, w.county, "河口镇党委", "township_committee")
+        .await;
+    w.admin
+        .post(
+            &format!("/v1/orgs/{}/move", w.branch_b),
+            json!({"new_parent_id": town2}),
+        )
+        .await
+        .expect(200);
+    let moved = stats(&w.admin, town2, "period=2026-11").await;
+    assert_eq!(
+        figures(&moved),
+        figures(&stats(&w.admin, w.branch_b, "period=2026-11").await)
+    );
+    for k in [
+        "members",
+        "active",
+        "credit",
+        "attendance",
+        "no_org_life_6m",
+    ] {
+        assert_eq!(moved[k], branch_b[k], "{k}");
+    }
+    // The township's required course no longer applies under the new township.
+    assert_eq!(moved["required_courses"]["total"], 0);
+    let old_town = stats(&w.admin, w.township, "period=2026-11").await;
+    assert_eq!(
+        old_town["members"]["total"].as_i64().unwrap(),
+        after["members"]["total"].as_i64().unwrap()
+            - branch_b["members"]["total"].as_i64().unwrap()
+    );
+    assert_eq!(old_town["attendance"], json!([]));
+    let incremental = snapshot(&d.app).await;
+    d.app
+        .app_state
+        .db
+        .write(dangke::stats::rollup::rebuild)
+        .await
+        .unwrap();
+    assert_eq!(snapshot(&d.app).await, incremental);
 }
 
 /// Every roll-up row, in a stable order and text form.
-#[expect(clippy::type_complexity, reason = "one tuple per roll-up row")]
 pub async fn snapshot(app: &TestApp) -> Vec<String> {
     app.app_state
         .db
@@ -714,20 +760,23 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
                 ))
                 .load(c)?;
             out.extend(members.iter().map(|r| format!("s {r:?}")));
-            let occs: Vec<(i64, i64, String, bool, i32, i32, i32, i32, i32, i32, i32)> = o::table
+            type OccurrenceRow = (
+                (i64, i64, String, bool, Option<String>),
+                (i32, i32, i32, i32, i32, i32, i32),
+            );
+            let occs: Vec<OccurrenceRow> = o::table
                 .order(o::occurrence_id)
                 .select((
-                    o::occurrence_id,
-                    o::org_id,
-                    o::kind,
-                    o::held,
-                    o::invited,
-                    o::present,
-                    o::late,
-                    o::proxy,
-                    o::made_up,
-                    o::absent,
-                    o::leave,
+                    (o::occurrence_id, o::org_id, o::kind, o::held, o::org_path),
+                    (
+                        o::invited,
+                        o::present,
+                        o::late,
+                        o::proxy,
+                        o::made_up,
+                        o::absent,
+                        o::leave,
+                    ),
                 ))
                 .load(c)?;
             out.extend(occs.iter().map(|r| format!("o {r:?}")));

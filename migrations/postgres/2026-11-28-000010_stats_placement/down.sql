@@ -18,6 +18,8 @@ CREATE TABLE stats_member_years (
     PRIMARY KEY (user_id, year)
 );
 CREATE INDEX stats_member_years_year ON stats_member_years (year, user_id);
+DROP INDEX stats_occurrences_time;
+ALTER TABLE stats_occurrences DROP COLUMN org_path;
 DROP INDEX stats_members_place;
 ALTER TABLE stats_members DROP COLUMN latest_credit_centi;
 ALTER TABLE stats_members DROP COLUMN latest_year;

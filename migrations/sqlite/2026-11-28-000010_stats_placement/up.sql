@@ -71,6 +71,14 @@ UPDATE stats_members SET latest_credit_centi = COALESCE((SELECT y.credit_centi
     FROM stats_member_years y
     WHERE y.user_id = stats_members.user_id AND y.year = stats_members.latest_year), 0);
 
+-- Occurrences carry their org's path too; the summary reads the period's occurrences in
+-- time order from one covering index and sums them per org and kind.
+ALTER TABLE stats_occurrences ADD COLUMN org_path TEXT;
+UPDATE stats_occurrences SET org_path =
+    (SELECT o.path FROM orgs o WHERE o.id = stats_occurrences.org_id);
+CREATE INDEX stats_occurrences_time ON stats_occurrences (starts_at, org_path, org_id, kind,
+    invited, present, late, proxy, made_up, absent, leave);
+
 -- The summary and the member table scan these in path order without visiting the tables.
 CREATE INDEX stats_members_place ON stats_members (org_path, org_id, category, is_cadre,
     required_done, last_org_life_at, latest_year, latest_credit_centi, user_id);
