@@ -138,6 +138,16 @@ impl Subtree {
             .unwrap_or_else(|| kind.default_frequency())
     }
 
+    /// The yearly quota of a member of `org_id` with this category and cadre flag.
+    pub fn quota_of(&self, org_id: i64, category: &str, is_cadre: bool) -> i64 {
+        let q = self.quotas.get(&org_id).copied().unwrap_or_default();
+        match (category == "activist", is_cadre) {
+            (true, _) => q[2],
+            (false, true) => q[1],
+            _ => q[0],
+        }
+    }
+
     /// The direct children of the root, by path.
     pub fn children(&self) -> Vec<&Org> {
         self.orgs

@@ -5,11 +5,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -92,9 +93,10 @@ pub struct OrgStats {
     pub no_org_life_6m: i64,
 }
 
-/// The roster of one group of members: an org, a category and the cadre flag.
+/// Roster rows with the same org, category, cadre flag, required courses done and last
+/// organizational life.
 #[derive(Debug, QueryableByName)]
-struct RosterGroup {
+struct RosterRow {
     #[diesel(sql_type = BigInt)]
     org_id: i64,
     #[diesel(sql_type = Text)]
@@ -102,32 +104,49 @@ struct RosterGroup {
     #[diesel(sql_type = Bool)]
     is_cadre: bool,
     #[diesel(sql_type = BigInt)]
+    required_done: i64,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    last_org_life_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = BigInt)]
+    members: i64,
+}
+
+/// Year rows with the same org, category, cadre flag and credit.
+#[derive(Debug, QueryableByName)]
+struct YearRow {
+    #[diesel(sql_type = BigInt)]
+    org_id: i64,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Bool)]
+    is_cadre: bool,
+    #[diesel(sql_type = BigInt)]
+    credit: i64,
+    #[diesel(sql_type = BigInt)]
     members: i64,
     #[diesel(sql_type = BigInt)]
+    active: i64,
+}
+
+/// The roster of one group of members: an org, a category and the cadre flag.
+#[derive(Debug, Default)]
+struct RosterGroup {
+    org_id: i64,
+    category: String,
+    is_cadre: bool,
+    members: i64,
     required_done: i64,
-    #[diesel(sql_type = BigInt)]
     no_org_life: i64,
 }
 
 /// The year rows of one group of members (members without a row earned nothing and were
 /// not active).
-#[derive(Debug, QueryableByName)]
+#[derive(Debug, Default)]
 struct YearGroup {
-    #[diesel(sql_type = BigInt)]
-    org_id: i64,
-    #[diesel(sql_type = Text)]
-    category: String,
-    #[diesel(sql_type = Bool)]
-    is_cadre: bool,
-    #[diesel(sql_type = BigInt)]
     members: i64,
-    #[diesel(sql_type = BigInt)]
     active: i64,
-    #[diesel(sql_type = BigInt)]
     credit: i64,
-    #[diesel(sql_type = BigInt)]
     met: i64,
-    #[diesel(sql_type = BigInt)]
     on_track: i64,
 }
 
@@ -185,50 +204,81 @@ pub fn org_life_cutoff(tree: &Subtree) -> NaiveDateTime {
     start_of(six_months_before(tree.today), tree.tz)
 }
 
-fn count_sql(cond: &str) -> String {
-    format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT)")
-}
-
 /// Members, required courses done and members without recent organizational life, per
-/// group, from the roster.
-fn roster_groups(conn: &mut DbConnection, tree: &Subtree) -> ApiResult<Vec<RosterGroup>> {
+/// group, from the roster: SQLite streams the groups of the covering index (comparisons
+/// with the cut-off are made here, per group, rather than per row in SQL).
+fn roster_groups(
+    conn: &mut DbConnection,
+    tree: &Subtree,
+) -> ApiResult<HashMap<GroupKey, RosterGroup>> {
     let mut sql = Sql::default();
     sql.push(
         "SELECT s.org_id AS org_id, s.category AS category, s.is_cadre AS is_cadre, \
-         COUNT(*) AS members, \
-         CAST(COALESCE(SUM(s.required_done), 0) AS BIGINT) AS required_done, ",
-    )
-    .push("CAST(COALESCE(SUM(CASE WHEN s.last_org_life_at IS NULL OR s.last_org_life_at < ")
-    .bind(Bind::Ts(org_life_cutoff(tree)))
-    .push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS no_org_life FROM stats_members s");
+         CAST(s.required_done AS BIGINT) AS required_done, \
+         s.last_org_life_at AS last_org_life_at, COUNT(*) AS members FROM stats_members s",
+    );
     in_subtree(&mut sql, "s", tree);
-    sql.push(" GROUP BY s.org_path, s.org_id, s.category, s.is_cadre");
-    Ok(sql.load(conn)?)
+    sql.push(
+        " GROUP BY s.org_path, s.org_id, s.category, s.is_cadre, s.required_done, \
+         s.last_org_life_at",
+    );
+    let cutoff = org_life_cutoff(tree);
+    let mut groups: HashMap<GroupKey, RosterGroup> = HashMap::new();
+    for r in sql.load::<RosterRow>(conn)? {
+        let g = groups
+            .entry((r.org_id, r.category.clone(), r.is_cadre))
+            .or_insert_with(|| RosterGroup {
+                org_id: r.org_id,
+                category: r.category,
+                is_cadre: r.is_cadre,
+                ..RosterGroup::default()
+            });
+        g.members += r.members;
+        g.required_done += r.required_done * r.members;
+        if r.last_org_life_at.is_none_or(|t| t < cutoff) {
+            g.no_org_life += r.members;
+        }
+    }
+    Ok(groups)
 }
 
-/// Credit, pace and activity per group, from the year rows of the period's year.
+/// Credit, pace and activity per group, from the year rows of the period's year, grouped by
+/// credit in SQL (streamed from the covering index) and compared with each group's quota
+/// and even pace here.
 fn year_groups(
     conn: &mut DbConnection,
     tree: &Subtree,
     period: &Period,
-) -> ApiResult<Vec<YearGroup>> {
-    let credit = "y.credit_centi";
-    let (quota, expected) = (tree.quota_sql("y"), tree.expected_sql("y", period.year()));
+) -> ApiResult<HashMap<GroupKey, YearGroup>> {
     let mut sql = Sql::default();
     sql.push(&format!(
         "SELECT y.org_id AS org_id, y.category AS category, y.is_cadre AS is_cadre, \
-         COUNT(*) AS members, {} AS active, \
-         CAST(COALESCE(SUM({credit}), 0) AS BIGINT) AS credit, {} AS met, {} AS on_track \
+         y.credit_centi AS credit, COUNT(*) AS members, \
+         CAST(COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS active \
          FROM stats_member_years y",
-        count_sql(&active_sql(period)),
-        count_sql(&format!("{credit} >= {quota}")),
-        count_sql(&format!("{credit} < {quota} AND {credit} >= {expected}")),
+        active_sql(period),
     ));
     in_subtree(&mut sql, "y", tree);
     sql.push(" AND y.year = ")
         .bind(Bind::Int(period.year()))
-        .push(" GROUP BY y.org_path, y.org_id, y.category, y.is_cadre");
-    Ok(sql.load(conn)?)
+        .push(" GROUP BY y.org_path, y.org_id, y.category, y.is_cadre, y.credit_centi");
+    let year = period.year();
+    let mut groups: HashMap<GroupKey, YearGroup> = HashMap::new();
+    for r in sql.load::<YearRow>(conn)? {
+        let quota = tree.quota_of(r.org_id, &r.category, r.is_cadre);
+        let g = groups
+            .entry((r.org_id, r.category, r.is_cadre))
+            .or_default();
+        g.members += r.members;
+        g.active += r.active;
+        g.credit += r.credit * r.members;
+        if r.credit >= quota {
+            g.met += r.members;
+        } else if r.credit >= expected_by(quota, year, tree.today) {
+            g.on_track += r.members;
+        }
+    }
+    Ok(groups)
 }
 
 /// Attendance per org and kind at the occurrences that started in the period: the period's
@@ -309,12 +359,7 @@ impl Acc {
         if g.is_cadre && !activist {
             m.cadres += g.members;
         }
-        let q = tree.quotas.get(&g.org_id).copied().unwrap_or_default();
-        let quota = match (activist, g.is_cadre) {
-            (true, _) => q[2],
-            (false, true) => q[1],
-            _ => q[0],
-        };
+        let quota = tree.quota_of(g.org_id, &g.category, g.is_cadre);
         // Members without a year row earned nothing.
         let without_row = (g.members - y.map_or(0, |y| y.members)).max(0);
         let (met0, on_track0) = if quota <= 0 {
@@ -386,8 +431,8 @@ impl Acc {
 
 /// What the three scans return.
 struct Groups {
-    years: Vec<YearGroup>,
-    roster: Vec<RosterGroup>,
+    years: HashMap<GroupKey, YearGroup>,
+    roster: HashMap<GroupKey, RosterGroup>,
     occurrences: Vec<OccurrenceGroup>,
 }
 
@@ -400,13 +445,31 @@ pub async fn compute(
     tree: Arc<Subtree>,
     period: Period,
 ) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
+    let timed = |f: Instant| f.elapsed().as_secs_f64() * 1000.0;
     let (t, p) = (tree.clone(), period.clone());
-    let years = db.read(move |c| year_groups(c, &t, &p));
+    let years = db.read(move |c| {
+        let start = Instant::now();
+        Ok((year_groups(c, &t, &p)?, timed(start)))
+    });
     let t = tree.clone();
-    let roster = db.read(move |c| roster_groups(c, &t));
+    let roster = db.read(move |c| {
+        let start = Instant::now();
+        Ok((roster_groups(c, &t)?, timed(start)))
+    });
     let (t, p) = (tree.clone(), period.clone());
-    let occurrences = db.read(move |c| occurrence_groups(c, &t, &p));
-    let (years, roster, occurrences) = tokio::try_join!(years, roster, occurrences)?;
+    let occurrences = db.read(move |c| {
+        let start = Instant::now();
+        Ok((occurrence_groups(c, &t, &p)?, timed(start)))
+    });
+    let ((years, years_ms), (roster, roster_ms), (occurrences, occurrences_ms)) =
+        tokio::try_join!(years, roster, occurrences)?;
+    tracing::debug!(
+        org_id = tree.root.id,
+        years_ms,
+        roster_ms,
+        occurrences_ms,
+        "statistics scans"
+    );
     Ok(combine(
         &tree,
         &period,
@@ -430,12 +493,8 @@ fn combine(tree: &Subtree, period: &Period, groups: Groups) -> (OrgStats, Vec<Or
             .and_then(|p| tree.child_of(&children, p))
             .map(|c| c.id)
     };
-    let years: HashMap<GroupKey, YearGroup> = groups
-        .years
-        .into_iter()
-        .map(|y| ((y.org_id, y.category.clone(), y.is_cadre), y))
-        .collect();
-    for g in groups.roster {
+    let years = groups.years;
+    for g in groups.roster.into_values() {
         let y = years.get(&(g.org_id, g.category.clone(), g.is_cadre));
         root.add_members(&g, y, tree, period.year());
         if let Some(c) = child_id(g.org_id) {
