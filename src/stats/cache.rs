@@ -9,10 +9,12 @@
 use std::future::Future;
 use std::time::Duration;
 
+use actix_web::body::BoxBody;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::kv::Kv;
 
 const VERSION_KEY: &str = "stats:version";
@@ -28,32 +30,45 @@ pub async fn bump(kv: &Kv) {
     }
 }
 
-/// The cached value of `key` under the current version, else `compute()`'s, stored.
-/// Returns the value and whether it came from the cache.
-pub async fn cached<T, F, Fut>(kv: &Kv, key: &str, compute: F) -> ApiResult<(T, bool)>
+/// A statistics response body as JSON, served as stored (a hit is not parsed back).
+#[derive(Debug)]
+pub struct CachedJson(pub String);
+
+impl Responder for CachedJson {
+    type Body = BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(self.0)
+    }
+}
+
+/// The cached JSON of `key` under the current version, else `compute()`'s, stored.
+pub async fn cached<T, F, Fut>(kv: &Kv, key: &str, compute: F) -> ApiResult<CachedJson>
 where
-    T: Serialize + DeserializeOwned,
+    T: Serialize,
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult<T>>,
 {
+    let json = |value: &T| {
+        serde_json::to_string(value)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("statistics response: {e}")))
+    };
     let version = match kv.get(VERSION_KEY).await {
         Ok(v) => v.unwrap_or_else(|| "0".into()),
         Err(e) => {
             tracing::warn!(error = %e, "statistics cache unavailable");
-            return Ok((compute().await?, false));
+            return Ok(CachedJson(json(&compute().await?)?));
         }
     };
     let full = format!("stats:{version}:{key}");
-    if let Ok(Some(hit)) = kv.get(&full).await
-        && let Ok(value) = serde_json::from_str::<T>(&hit)
-    {
-        return Ok((value, true));
+    if let Ok(Some(hit)) = kv.get(&full).await {
+        return Ok(CachedJson(hit));
     }
-    let value = compute().await?;
-    if let Ok(json) = serde_json::to_string(&value)
-        && let Err(e) = kv.set(&full, &json, Some(ENTRY_TTL)).await
-    {
+    let body = json(&compute().await?)?;
+    if let Err(e) = kv.set(&full, &body, Some(ENTRY_TTL)).await {
         tracing::warn!(error = %e, "cannot cache statistics");
     }
-    Ok((value, false))
+    Ok(CachedJson(body))
 }

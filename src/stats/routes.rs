@@ -95,18 +95,17 @@ pub async fn get_org_stats(
     caller: Caller,
     id: web::Path<i64>,
     q: web::Query<PeriodQuery>,
-) -> ApiResult<web::Json<OrgStats>> {
+) -> ApiResult<cache::CachedJson> {
     let (id, q) = (id.into_inner(), q.into_inner());
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
     let db = state.db.clone();
     let k = key(&state, &format!("summary|{id}|{}", q.key()));
-    let (stats, _) = cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state.kv, &k, || async move {
         let (tree, period) = subtree_and_period(&db, org, now, q).await?;
         Ok(summary::compute(&db, tree, period).await?.0)
     })
-    .await?;
-    Ok(web::Json(stats))
+    .await
 }
 
 /// The same figures for each direct child org, ranked.
@@ -120,7 +119,7 @@ pub async fn get_children_stats(
     id: web::Path<i64>,
     q: web::Query<PeriodQuery>,
     sort: web::Query<ChildrenQuery>,
-) -> ApiResult<web::Json<ChildrenStats>> {
+) -> ApiResult<cache::CachedJson> {
     let (id, q) = (id.into_inner(), q.into_inner());
     let sort = sort.into_inner().sort;
     let (key_by, desc) = children::parse_sort(sort.as_deref())?;
@@ -129,7 +128,7 @@ pub async fn get_children_stats(
     let db = state.db.clone();
     let label = sort.unwrap_or_else(|| "-behind_rate".into());
     let k = key(&state, &format!("children|{id}|{}|{label}", q.key()));
-    let (stats, _) = cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state.kv, &k, || async move {
         let (tree, period) = subtree_and_period(&db, org, now, q).await?;
         let (_, mut items) = summary::compute(&db, tree, period).await?;
         children::rank(&mut items, key_by, desc);
@@ -139,8 +138,7 @@ pub async fn get_children_stats(
             items,
         })
     })
-    .await?;
-    Ok(web::Json(stats))
+    .await
 }
 
 /// The members of the subtree with their figures: filtered, sorted, cursor-paginated.
@@ -153,7 +151,7 @@ pub async fn list_member_stats(
     caller: Caller,
     id: web::Path<i64>,
     q: web::Query<MembersQuery>,
-) -> ApiResult<web::Json<Page<MemberStatsRow>>> {
+) -> ApiResult<cache::CachedJson> {
     let (id, q) = (id.into_inner(), q.into_inner());
     let opts = q.options()?;
     let org = operated_org(&state, caller.user_id, id).await?;
@@ -166,7 +164,7 @@ pub async fn list_member_stats(
             q.period, q.from, q.to, q.filter, q.sort, q.limit, q.cursor
         ),
     );
-    let (page, _) = cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state.kv, &k, || async move {
         db.read(move |c| {
             let tree = Subtree::load(c, org, now)?;
             let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
@@ -174,8 +172,7 @@ pub async fn list_member_stats(
         })
         .await
     })
-    .await?;
-    Ok(web::Json(page))
+    .await
 }
 
 /// The year of a compliance grid.
@@ -197,14 +194,14 @@ pub async fn get_compliance(
     caller: Caller,
     id: web::Path<i64>,
     q: web::Query<YearQuery>,
-) -> ApiResult<web::Json<Compliance>> {
+) -> ApiResult<cache::CachedJson> {
     let (id, year) = (id.into_inner(), q.into_inner().year);
     check_year(year)?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
     let db = state.db.clone();
     let k = key(&state, &format!("compliance|{id}|{year:?}"));
-    let (grid, _) = cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state.kv, &k, || async move {
         db.read(move |c| {
             let tree = Subtree::load(c, org, now)?;
             let year = year.unwrap_or(tree.today.year());
@@ -212,8 +209,7 @@ pub async fn get_compliance(
         })
         .await
     })
-    .await?;
-    Ok(web::Json(grid))
+    .await
 }
 
 fn check_year(year: Option<i32>) -> ApiResult<()> {
@@ -251,7 +247,7 @@ pub async fn get_course_stats(
     caller: Caller,
     id: web::Path<i64>,
     q: web::Query<FunnelQuery>,
-) -> ApiResult<web::Json<CourseFunnel>> {
+) -> ApiResult<cache::CachedJson> {
     let (id, org_id) = (id.into_inner(), q.into_inner().org_id);
     let user_id = caller.user_id;
     let (course, org) = state
@@ -269,11 +265,10 @@ pub async fn get_course_stats(
         .await?;
     let db = state.db.clone();
     let k = key(&state, &format!("funnel|{id}|{}", org.id));
-    let (funnel, _) = cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state.kv, &k, || async move {
         db.read(move |c| funnel::funnel(c, &course, &org)).await
     })
-    .await?;
-    Ok(web::Json(funnel))
+    .await
 }
 
 /// The format of an export.

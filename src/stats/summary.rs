@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use chrono::NaiveDateTime;
 use diesel::QueryableByName;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -293,7 +294,7 @@ fn occurrence_groups(
     let (lo, hi) = subtree_range(&tree.root.path);
     let (from, to) = period.utc_range(tree.tz);
     type Counts = (i32, i32, i32, i32, i32, i32, i32);
-    let rows: Vec<(i64, String, Counts)> = so::table
+    let query = so::table
         .filter(so::starts_at.ge(from))
         .filter(so::starts_at.lt(to))
         .filter(so::org_path.ge(lo))
@@ -310,10 +311,9 @@ fn occurrence_groups(
                 so::absent,
                 so::leave,
             ),
-        ))
-        .load(conn)?;
+        ));
     let mut groups: HashMap<(i64, String), OccurrenceGroup> = HashMap::new();
-    for (org_id, kind, c) in rows {
+    let mut add = |(org_id, kind, c): (i64, String, Counts)| {
         let g = groups
             .entry((org_id, kind))
             .or_insert_with_key(|(org_id, kind)| OccurrenceGroup {
@@ -329,7 +329,14 @@ fn occurrence_groups(
         g.made_up += i64::from(c.4);
         g.absent += i64::from(c.5);
         g.leave += i64::from(c.6);
-    }
+    };
+    // Streamed, not collected: a county's year is tens of thousands of rows.
+    let streamed: QueryResult<()> = crate::with_backend!(conn, |c| {
+        query
+            .load_iter::<(i64, String, Counts), DefaultLoadingMode>(c)?
+            .try_for_each(|row| row.map(&mut add))
+    });
+    streamed?;
     Ok(groups.into_values().collect())
 }
 

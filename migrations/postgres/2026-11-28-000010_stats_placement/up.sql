@@ -15,7 +15,7 @@
 -- status per month stays in `stats_member_months`.
 
 ALTER TABLE stats_members ADD COLUMN org_id BIGINT REFERENCES orgs (id);
-ALTER TABLE stats_members ADD COLUMN org_path TEXT;
+ALTER TABLE stats_members ADD COLUMN org_path TEXT COLLATE "C";
 ALTER TABLE stats_members ADD COLUMN category TEXT NOT NULL DEFAULT 'full';
 ALTER TABLE stats_members ADD COLUMN is_cadre BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE stats_members ADD COLUMN latest_year INTEGER;
@@ -37,7 +37,7 @@ CREATE TABLE stats_member_years (
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     year INTEGER NOT NULL,
     org_id BIGINT REFERENCES orgs (id),
-    org_path TEXT,
+    org_path TEXT COLLATE "C",
     category TEXT NOT NULL,
     is_cadre BOOLEAN NOT NULL,
     credit_centi BIGINT NOT NULL,
@@ -73,7 +73,7 @@ UPDATE stats_members SET latest_credit_centi = COALESCE((SELECT y.credit_centi
 
 -- Occurrences carry their org's path too; the summary reads the period's occurrences in
 -- time order from one covering index and sums them per org and kind.
-ALTER TABLE stats_occurrences ADD COLUMN org_path TEXT;
+ALTER TABLE stats_occurrences ADD COLUMN org_path TEXT COLLATE "C";
 UPDATE stats_occurrences SET org_path =
     (SELECT o.path FROM orgs o WHERE o.id = stats_occurrences.org_id);
 CREATE INDEX stats_occurrences_time ON stats_occurrences (starts_at, org_path, org_id, kind,
@@ -83,4 +83,5 @@ CREATE INDEX stats_occurrences_time ON stats_occurrences (starts_at, org_path, o
 CREATE INDEX stats_members_place ON stats_members (org_path, org_id, category, is_cadre,
     required_done, last_org_life_at, latest_year, latest_credit_centi, user_id);
 CREATE INDEX stats_member_years_place ON stats_member_years
-    (year, org_path, org_id, category, is_cadre, credit_centi, active_months);
+    (year, org_path, org_id, category, is_cadre, credit_centi, active_months,
+    days_01_02, days_03_04, days_05_06, days_07_08, days_09_10, days_11_12);

@@ -83,4 +83,5 @@ CREATE INDEX stats_occurrences_time ON stats_occurrences (starts_at, org_path, o
 CREATE INDEX stats_members_place ON stats_members (org_path, org_id, category, is_cadre,
     required_done, last_org_life_at, latest_year, latest_credit_centi, user_id);
 CREATE INDEX stats_member_years_place ON stats_member_years
-    (year, org_path, org_id, category, is_cadre, credit_centi, active_months);
+    (year, org_path, org_id, category, is_cadre, credit_centi, active_months,
+    days_01_02, days_03_04, days_05_06, days_07_08, days_09_10, days_11_12);
