@@ -657,14 +657,7 @@ async fn the_next_read_sees_a_completion_and_rebuild_changes_nothing() {
             - branch_b["members"]["total"].as_i64().unwrap()
     );
     assert_eq!(old_town["attendance"], json!([]));
-    let incremental = snapshot(&d.app).await;
-    d.app
-        .app_state
-        .db
-        .write(dangke::stats::rollup::rebuild)
-        .await
-        .unwrap();
-    assert_eq!(snapshot(&d.app).await, incremental);
+    assert_rebuild_changes_nothing(&d.app).await;
 }
 
 /// Every roll-up row, in a stable order and text form.
@@ -786,6 +779,31 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
         .unwrap()
 }
 
+/// `stats rebuild` recomputes exactly the roll-ups the writes maintained.
+pub async fn assert_rebuild_changes_nothing(app: &TestApp) {
+    let incremental = snapshot(app).await;
+    app.app_state
+        .db
+        .write(dangke::stats::rollup::rebuild)
+        .await
+        .unwrap();
+    assert_eq!(snapshot(app).await, incremental);
+}
+
+/// The member table's row of `user` (`None` when the page does not list them).
+async fn member_row(c: &Client, org: i64, query: &str, user: i64) -> Option<Value> {
+    let page = c
+        .get(&format!("/v1/orgs/{org}/stats/members?{query}&limit=100"))
+        .await
+        .json();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user_id"] == user)
+        .cloned()
+}
+
 /// The roll-ups carry each member's zone-dated days and placement: a new time zone re-dates
 /// study done near midnight, and a category change or a member leaving moves the figures at
 /// once — each time the same rows a rebuild computes.
@@ -807,16 +825,7 @@ async fn a_new_zone_re_dates_study_and_placement_changes_move_the_figures() {
     };
     assert_eq!(active_on("2026-11-30").await, 0);
     assert_eq!(active_on("2026-12-01").await, 1);
-    let rebuilt_equals_incremental = || async {
-        let incremental = snapshot(&app).await;
-        app.app_state
-            .db
-            .write(dangke::stats::rollup::rebuild)
-            .await
-            .unwrap();
-        assert_eq!(snapshot(&app).await, incremental);
-    };
-    rebuilt_equals_incremental().await;
+    assert_rebuild_changes_nothing(&app).await;
 
     w.admin
         .patch(
@@ -827,7 +836,7 @@ async fn a_new_zone_re_dates_study_and_placement_changes_move_the_figures() {
         .expect(200);
     assert_eq!(active_on("2026-11-30").await, 1);
     assert_eq!(active_on("2026-12-01").await, 0);
-    rebuilt_equals_incremental().await;
+    assert_rebuild_changes_nothing(&app).await;
 
     // A category change moves the member between the counts of the summary and the table.
     let before = stats(&w.admin, w.branch_a, "period=2026").await;
@@ -842,25 +851,13 @@ async fn a_new_zone_re_dates_study_and_placement_changes_move_the_figures() {
     let n = |s: &Value, k: &str| s["members"][k].as_i64().unwrap();
     assert_eq!(n(&after, "full"), n(&before, "full") - 1);
     assert_eq!(n(&after, "probationary"), n(&before, "probationary") + 1);
-    let page = w
-        .admin
-        .get(&format!(
-            "/v1/orgs/{}/stats/members?period=2026&limit=100",
-            w.branch_a
-        ))
+    let row = member_row(&w.admin, w.branch_a, "period=2026", late)
         .await
-        .json();
-    let row = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["user_id"] == late)
-        .cloned()
         .unwrap();
     assert_eq!(row["category"], "probationary");
     assert_eq!(row["name"], "夜读");
     assert_eq!(row["credit_centi"], 100);
-    rebuilt_equals_incremental().await;
+    assert_rebuild_changes_nothing(&app).await;
 
     // Leaving takes the member and their credit out of the branch and the county.
     let county_before = stats(&w.admin, w.county, "period=2026").await;
@@ -879,7 +876,7 @@ async fn a_new_zone_re_dates_study_and_placement_changes_move_the_figures() {
             was["credit"]["earned_centi"].as_i64().unwrap() - 100
         );
     }
-    rebuilt_equals_incremental().await;
+    assert_rebuild_changes_nothing(&app).await;
 }
 
 /// The member table of an earlier year reads that year's rows, not the latest year's that
@@ -905,25 +902,13 @@ async fn the_member_table_of_an_earlier_year_reads_that_year() {
         (2024, 0, "behind"),
     ] {
         for filter in ["all", "behind"] {
-            let page = w
-                .admin
-                .get(&format!(
-                    "/v1/orgs/{}/stats/members?period={year}&filter={filter}&limit=100",
-                    w.branch_a
-                ))
-                .await
-                .json();
-            let row = page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["user_id"] == id)
-                .cloned();
+            let query = format!("period={year}&filter={filter}");
+            let row = member_row(&w.admin, w.branch_a, &query, id).await;
             if filter == "behind" && pace != "behind" {
-                assert!(row.is_none(), "{year} {filter}: {page}");
+                assert!(row.is_none(), "{query}");
                 continue;
             }
-            let row = row.unwrap_or_else(|| panic!("{year} {filter}: {page}"));
+            let row = row.unwrap_or_else(|| panic!("{query}: not listed"));
             assert_eq!(row["credit_centi"], credit, "{year} {filter}");
             assert_eq!(row["pace"], pace, "{year} {filter}");
         }

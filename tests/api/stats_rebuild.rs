@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::activities::{sh, spawn};
 use crate::helpers::Client;
-use crate::stats::{snapshot, township_course};
+use crate::stats::{assert_rebuild_changes_nothing, township_course};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -155,13 +155,7 @@ async fn run(ops: Vec<Op>) {
         .get(&format!("/v1/orgs/{}/stats?period=2026-11", w.county))
         .await
         .json();
-    let incremental = snapshot(&app).await;
-    app.app_state
-        .db
-        .write(dangke::stats::rollup::rebuild)
-        .await
-        .unwrap();
-    assert_eq!(snapshot(&app).await, incremental);
+    assert_rebuild_changes_nothing(&app).await;
     let after = w
         .admin
         .get(&format!("/v1/orgs/{}/stats?period=2026-11", w.county))
