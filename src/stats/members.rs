@@ -266,34 +266,11 @@ pub fn page(
         }
     }
     if let Some(c) = &cursor {
-        match (opts.sort, &c.c, &c.n) {
-            (Sort::Credit, Some(v), _) => {
-                sql.push(&format!(" AND ({credit} > "))
-                    .bind(Bind::BigInt(*v))
-                    .push(&format!(" OR ({credit} = "))
-                    .bind(Bind::BigInt(*v))
-                    .push(" AND s.user_id > ")
-                    .bind(Bind::BigInt(c.u))
-                    .push("))");
-            }
-            (Sort::CreditDesc, Some(v), _) => {
-                sql.push(&format!(" AND ({credit} < "))
-                    .bind(Bind::BigInt(*v))
-                    .push(&format!(" OR ({credit} = "))
-                    .bind(Bind::BigInt(*v))
-                    .push(" AND s.user_id > ")
-                    .bind(Bind::BigInt(c.u))
-                    .push("))");
-            }
-            (Sort::Name, _, Some(n)) => {
-                sql.push(" AND (u.name > ")
-                    .bind(Bind::Text(n.clone()))
-                    .push(" OR (u.name = ")
-                    .bind(Bind::Text(n.clone()))
-                    .push(" AND s.user_id > ")
-                    .bind(Bind::BigInt(c.u))
-                    .push("))");
-            }
+        // Keyset: past the last row's sort value, or at it with a higher user id.
+        let (column, op, value) = match (opts.sort, &c.c, &c.n) {
+            (Sort::Credit, Some(v), _) => (credit.as_str(), ">", Bind::BigInt(*v)),
+            (Sort::CreditDesc, Some(v), _) => (credit.as_str(), "<", Bind::BigInt(*v)),
+            (Sort::Name, _, Some(n)) => ("u.name", ">", Bind::Text(n.clone())),
             _ => {
                 return Err(bad(
                     "cursor",
@@ -301,7 +278,14 @@ pub fn page(
                     "The cursor does not match the sort",
                 ));
             }
-        }
+        };
+        sql.push(&format!(" AND ({column} {op} "))
+            .bind(value.clone())
+            .push(&format!(" OR ({column} = "))
+            .bind(value)
+            .push(" AND s.user_id > ")
+            .bind(Bind::BigInt(c.u))
+            .push("))");
     }
     sql.push(match opts.sort {
         Sort::Credit => " ORDER BY credit ASC, s.user_id ASC",

@@ -405,34 +405,6 @@ fn write_members(
             && m.last_study_at.is_none()
             && m.last_active_at.is_none()
             && m.last_org_life_at.is_none();
-        // The latest year with data, and its credit, on the roster row too.
-        let latest_year = m
-            .months
-            .iter()
-            .rev()
-            .find(|(_, v)| !v.is_empty())
-            .map(|((y, _), _)| *y);
-        let latest_credit: i64 = m
-            .months
-            .iter()
-            .filter(|((y, _), v)| Some(*y) == latest_year && !v.is_empty())
-            .map(|(_, v)| v.credit_centi)
-            .sum();
-        if place.is_some() || !blank {
-            member_rows.push((
-                stats_members::user_id.eq(*user),
-                stats_members::required_done.eq(m.required_done),
-                stats_members::last_study_at.eq(m.last_study_at),
-                stats_members::last_active_at.eq(m.last_active_at),
-                stats_members::last_org_life_at.eq(m.last_org_life_at),
-                stats_members::org_id.eq(org_id),
-                stats_members::org_path.eq(org_path),
-                stats_members::category.eq(category),
-                stats_members::is_cadre.eq(is_cadre),
-                stats_members::latest_year.eq(latest_year),
-                stats_members::latest_credit_centi.eq(latest_credit),
-            ));
-        }
         let mut years: BTreeMap<i32, Year> = BTreeMap::new();
         for ((year, month), v) in &m.months {
             if v.is_empty() {
@@ -454,6 +426,23 @@ fn write_members(
                 stats_member_months::active_days.eq(v.active_days),
             ));
             years.entry(*year).or_default().add(*month, v);
+        }
+        // The latest year with data, and its credit, on the roster row too.
+        let latest = years.last_key_value();
+        if place.is_some() || !blank {
+            member_rows.push((
+                stats_members::user_id.eq(*user),
+                stats_members::required_done.eq(m.required_done),
+                stats_members::last_study_at.eq(m.last_study_at),
+                stats_members::last_active_at.eq(m.last_active_at),
+                stats_members::last_org_life_at.eq(m.last_org_life_at),
+                stats_members::org_id.eq(org_id),
+                stats_members::org_path.eq(org_path),
+                stats_members::category.eq(category),
+                stats_members::is_cadre.eq(is_cadre),
+                stats_members::latest_year.eq(latest.map(|(year, _)| *year)),
+                stats_members::latest_credit_centi.eq(latest.map_or(0, |(_, y)| y.credit_centi)),
+            ));
         }
         for (year, y) in years {
             year_rows.push((

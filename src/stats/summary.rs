@@ -129,12 +129,9 @@ struct YearRow {
     active: i64,
 }
 
-/// The roster of one group of members: an org, a category and the cadre flag.
+/// The roster of one group of members (keyed by org, category and cadre flag).
 #[derive(Debug, Default)]
 struct RosterGroup {
-    org_id: i64,
-    category: String,
-    is_cadre: bool,
     members: i64,
     required_done: i64,
     no_org_life: i64,
@@ -227,13 +224,8 @@ fn roster_groups(
     let mut groups: HashMap<GroupKey, RosterGroup> = HashMap::new();
     for r in sql.load::<RosterRow>(conn)? {
         let g = groups
-            .entry((r.org_id, r.category.clone(), r.is_cadre))
-            .or_insert_with(|| RosterGroup {
-                org_id: r.org_id,
-                category: r.category,
-                is_cadre: r.is_cadre,
-                ..RosterGroup::default()
-            });
+            .entry((r.org_id, r.category, r.is_cadre))
+            .or_default();
         g.members += r.members;
         g.required_done += r.required_done * r.members;
         if r.last_org_life_at.is_none_or(|t| t < cutoff) {
@@ -354,19 +346,26 @@ struct Acc {
 impl Acc {
     /// Adds one group: its roster and its year rows (`None` when none of its members has
     /// a row for the year).
-    fn add_members(&mut self, g: &RosterGroup, y: Option<&YearGroup>, tree: &Subtree, year: i32) {
+    fn add_members(
+        &mut self,
+        (org_id, category, is_cadre): &GroupKey,
+        g: &RosterGroup,
+        y: Option<&YearGroup>,
+        tree: &Subtree,
+        year: i32,
+    ) {
+        let (org_id, is_cadre) = (*org_id, *is_cadre);
         let m = &mut self.members;
         m.total += g.members;
-        match g.category.as_str() {
+        match category.as_str() {
             "full" => m.full += g.members,
             "probationary" => m.probationary += g.members,
             _ => m.activist += g.members,
         }
-        let activist = g.category == "activist";
-        if g.is_cadre && !activist {
+        if is_cadre && category != "activist" {
             m.cadres += g.members;
         }
-        let quota = tree.quota_of(g.org_id, &g.category, g.is_cadre);
+        let quota = tree.quota_of(org_id, category, is_cadre);
         // Members without a year row earned nothing.
         let without_row = (g.members - y.map_or(0, |y| y.members)).max(0);
         let (met0, on_track0) = if quota <= 0 {
@@ -387,8 +386,7 @@ impl Acc {
         self.credit.on_track += on_track;
         self.credit.behind += g.members - met - on_track;
         self.required.done += g.required_done;
-        self.required.total +=
-            g.members * tree.required.get(&g.org_id).map_or(0, |r| r.len() as i64);
+        self.required.total += g.members * tree.required.get(&org_id).map_or(0, |r| r.len() as i64);
         self.no_org_life += g.no_org_life;
     }
 
@@ -452,22 +450,12 @@ pub async fn compute(
     tree: Arc<Subtree>,
     period: Period,
 ) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
-    let timed = |f: Instant| f.elapsed().as_secs_f64() * 1000.0;
     let (t, p) = (tree.clone(), period.clone());
-    let years = db.read(move |c| {
-        let start = Instant::now();
-        Ok((year_groups(c, &t, &p)?, timed(start)))
-    });
+    let years = db.read(move |c| timed(|| year_groups(c, &t, &p)));
     let t = tree.clone();
-    let roster = db.read(move |c| {
-        let start = Instant::now();
-        Ok((roster_groups(c, &t)?, timed(start)))
-    });
+    let roster = db.read(move |c| timed(|| roster_groups(c, &t)));
     let (t, p) = (tree.clone(), period.clone());
-    let occurrences = db.read(move |c| {
-        let start = Instant::now();
-        Ok((occurrence_groups(c, &t, &p)?, timed(start)))
-    });
+    let occurrences = db.read(move |c| timed(|| occurrence_groups(c, &t, &p)));
     let ((years, years_ms), (roster, roster_ms), (occurrences, occurrences_ms)) =
         tokio::try_join!(years, roster, occurrences)?;
     tracing::debug!(
@@ -488,6 +476,12 @@ pub async fn compute(
     ))
 }
 
+/// `f`'s result and how long it took, in milliseconds (for the debug log).
+fn timed<T>(f: impl FnOnce() -> ApiResult<T>) -> ApiResult<(T, f64)> {
+    let start = Instant::now();
+    Ok((f()?, start.elapsed().as_secs_f64() * 1000.0))
+}
+
 /// Sums the groups into the root's figures and each direct child's, in one pass.
 fn combine(tree: &Subtree, period: &Period, groups: Groups) -> (OrgStats, Vec<OrgStats>) {
     let children = tree.children();
@@ -500,15 +494,14 @@ fn combine(tree: &Subtree, period: &Period, groups: Groups) -> (OrgStats, Vec<Or
             .and_then(|p| tree.child_of(&children, p))
             .map(|c| c.id)
     };
-    let years = groups.years;
-    for g in groups.roster.into_values() {
-        let y = years.get(&(g.org_id, g.category.clone(), g.is_cadre));
-        root.add_members(&g, y, tree, period.year());
-        if let Some(c) = child_id(g.org_id) {
+    for (key, g) in &groups.roster {
+        let y = groups.years.get(key);
+        root.add_members(key, g, y, tree, period.year());
+        if let Some(c) = child_id(key.0) {
             per_child
                 .entry(c)
                 .or_default()
-                .add_members(&g, y, tree, period.year());
+                .add_members(key, g, y, tree, period.year());
         }
     }
     for g in groups.occurrences {
