@@ -48,6 +48,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_CHECKIN_CODE_STEP",
     "DANGKE_CHECKIN_LATE_GRACE",
     "DANGKE_CHECKIN_RATE",
+    "DANGKE_STATS_REFRESH",
     "DANGKE_MAKEUP_WINDOW",
 ];
 
@@ -227,6 +228,9 @@ pub struct Config {
     /// Default time after an occurrence in which completing its linked course makes an
     /// absence `made_up` (each activity keeps its own copy, in whole days).
     pub makeup_window: Duration,
+    /// How often stale statistics digests are rebuilt in the background (zero: only when
+    /// read).
+    pub stats_refresh: Duration,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -389,6 +393,7 @@ impl Config {
             checkin_late_grace: dur("DANGKE_CHECKIN_LATE_GRACE", 10 * 60)?,
             checkin_rate: rate("DANGKE_CHECKIN_RATE", "10/5m")?,
             makeup_window: dur("DANGKE_MAKEUP_WINDOW", 30 * 86400)?,
+            stats_refresh: dur("DANGKE_STATS_REFRESH", 60)?,
         };
         if config.checkin_code_step > Duration::from_secs(300) {
             return Err(err(

@@ -173,6 +173,7 @@ impl Application {
         let listener =
             TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("DANGKE_BIND {bind}: {e}"))?;
         let port = listener.local_addr()?.port();
+        stats::digest::refresh_in_background(state.db.clone(), state.config.stats_refresh);
         let spec = http::openapi::document();
         let table = web::Data::new(RouteTable::from_openapi(&spec));
         let spec_json = web::Data::new(OpenApiJson(spec.to_json().unwrap_or_default()));

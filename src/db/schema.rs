@@ -361,6 +361,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    stats_digests (org_id, part, year) {
+        org_id -> BigInt,
+        part -> Integer,
+        year -> Integer,
+        org_path -> Text,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    stats_stale_orgs (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        org_path -> Text,
+    }
+}
+
+diesel::table! {
     stats_member_months (user_id, year, month) {
         user_id -> BigInt,
         year -> Integer,
@@ -532,10 +550,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     quizzes,
     refresh_families,
     refresh_tokens,
+    stats_digests,
     stats_member_months,
     stats_member_years,
     stats_members,
     stats_occurrences,
+    stats_stale_orgs,
     study_events,
     users,
 );

@@ -312,6 +312,18 @@ pub fn end_memberships(
     Ok(out)
 }
 
+/// Serializes rebuilds of statistics digests until the transaction ends (PostgreSQL: an
+/// advisory lock keyed by schema; SQLite's single writer already serializes them).
+pub fn lock_stats_digests(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) => c.batch_execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('dangke.stats_digests.' || \
+             coalesce(current_schema(), ''), 0))",
+        ),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::values_placeholders;

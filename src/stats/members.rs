@@ -3,21 +3,25 @@
 //! sorted, cursor-paginated (keyset on the sort value and the user id).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::QueryableByName;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::context::{Bind, Sql, Subtree};
+use super::digest::{self, Roster, YearEntry, Years};
 use super::period::Period;
 use super::summary::{active_sql, in_subtree, org_life_cutoff, rate};
-use crate::db::DbConnection;
 use crate::db::schema::stats_member_months as smm;
+use crate::db::{Db, DbConnection};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text as Msg};
 use crate::http::pagination::{Page, decode_cursor};
+use crate::progress::study::expected_by;
 
 /// Most rows per page of the member table.
 pub const MAX_LIMIT: i64 = 1000;
@@ -91,43 +95,15 @@ pub struct MemberStatsRow {
     pub no_org_life_6m: bool,
 }
 
-/// Phase one of a page: the members in order, with the sort values only.
+/// Phase one sorted by name: the members in order.
 #[derive(Debug, QueryableByName)]
 struct KeyRow {
-    #[diesel(sql_type = BigInt)]
-    user_id: i64,
-    /// Only when sorting by name.
-    #[diesel(sql_type = Nullable<Text>)]
-    name: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    credit: i64,
-}
-
-/// Phase two: the figures of the page's members.
-#[derive(Debug, QueryableByName)]
-struct Row {
     #[diesel(sql_type = BigInt)]
     user_id: i64,
     #[diesel(sql_type = BigInt)]
     org_id: i64,
     #[diesel(sql_type = Text)]
-    category: String,
-    #[diesel(sql_type = Bool)]
-    is_cadre: bool,
-    #[diesel(sql_type = BigInt)]
-    credit: i64,
-    #[diesel(sql_type = BigInt)]
-    quota: i64,
-    #[diesel(sql_type = BigInt)]
-    expected: i64,
-    #[diesel(sql_type = BigInt)]
-    required_done: i64,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    last_active_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    last_org_life_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = BigInt)]
-    active: i64,
+    name: String,
 }
 
 /// The position after the last row: the sort value and the user id.
@@ -223,34 +199,147 @@ fn credit_sql(year: i32) -> String {
     )
 }
 
-/// One page of the member table (`all` for every row, as exports do), in two phases: the
-/// page's members in order from one scan of the roster (the sort value and the id only),
-/// then their figures by id.
-pub fn page(
+/// One page of the member table (`all` for every row, as exports do). Sorted by credit, the
+/// page comes from the org digests of the subtree (rosters and years read at once, then
+/// filtered, sorted and cut here); sorted by name, from one scan of the roster joined to the
+/// names, with the page's figures from the digests of their home orgs. Then the page's
+/// attendance and names, at once. Digests must be fresh ([`digest::ensure_fresh`]).
+pub async fn page(
+    db: &Db,
+    tree: Arc<Subtree>,
+    period: Period,
+    opts: Options,
+    cursor: Option<String>,
+    all: bool,
+) -> ApiResult<Page<MemberStatsRow>> {
+    let cursor: Option<Cursor> = cursor.as_deref().map(decode_cursor).transpose()?;
+    let started = Instant::now();
+    let page = if opts.sort == Sort::Name {
+        let (t, p) = (tree.clone(), period.clone());
+        db.read(move |c| page_by_name(c, &t, &p, opts, cursor.as_ref(), all))
+            .await?
+    } else {
+        let (t, p) = (tree.clone(), period.clone());
+        let rosters = db.read(move |c| digest::rosters(c, &t.root.path));
+        let (t, p2) = (tree.clone(), period.clone());
+        let years = db.read(move |c| digest::years(c, &t.root.path, &p2));
+        let (rosters, years) = tokio::try_join!(rosters, years)?;
+        let t = tree.clone();
+        tokio::task::spawn_blocking(move || {
+            let figures = figures_of(&t, &p, &rosters, &years);
+            let page = by_credit(&figures, opts, cursor.as_ref(), all)?;
+            Ok::<_, ApiError>(Page {
+                items: page.items.into_iter().cloned().collect::<Vec<_>>(),
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await
+        .map_err(ApiError::internal)??
+    };
+    let ordered = started.elapsed();
+    let ids: Arc<Vec<i64>> = Arc::new(page.items.iter().map(|r| r.user_id).collect());
+    let (i, p) = (ids.clone(), period.clone());
+    let attendance = db.read(move |c| attendance_of(c, &i, &p));
+    let i = ids.clone();
+    let people = db.read(move |c| people_of(c, &i));
+    let (attendance, people) = tokio::try_join!(attendance, people)?;
+    tracing::debug!(
+        org_id = tree.root.id,
+        rows = ids.len(),
+        order_ms = ordered.as_secs_f64() * 1000.0,
+        rows_ms = (started.elapsed() - ordered).as_secs_f64() * 1000.0,
+        "member table page"
+    );
+    let org_names: HashMap<i64, &str> = tree.orgs.iter().map(|o| (o.id, o.name.as_str())).collect();
+    let cutoff = org_life_cutoff(&tree);
+    let items = page
+        .items
+        .into_iter()
+        .map(|r| {
+            let who = people.get(&r.user_id).cloned().unwrap_or_default();
+            MemberStatsRow {
+                user_id: r.user_id,
+                required_total: tree.required.get(&r.org_id).map_or(0, |s| s.len() as i64),
+                attendance: attendance.get(&r.user_id).cloned().unwrap_or_default(),
+                no_org_life_6m: who.last_org_life_at.is_none_or(|t| t < cutoff),
+                name: who.name,
+                org_id: r.org_id,
+                org_name: org_names
+                    .get(&r.org_id)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string(),
+                category: r.category.to_string(),
+                is_cadre: r.is_cadre,
+                status: who.status,
+                credit_centi: r.credit,
+                quota_centi: r.quota,
+                expected_centi: r.expected,
+                pace: r.pace(),
+                required_done: r.required_done,
+                active: r.active,
+                last_active_at: who.last_active_at.map(|t| t.and_utc()),
+                last_org_life_at: who.last_org_life_at.map(|t| t.and_utc()),
+            }
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Sorted by name: the page's members from the roster joined to the names, their figures
+/// from the digests of their home orgs.
+fn page_by_name(
     conn: &mut DbConnection,
     tree: &Subtree,
     period: &Period,
     opts: Options,
-    cursor: Option<&str>,
+    cursor: Option<&Cursor>,
     all: bool,
-) -> ApiResult<Page<MemberStatsRow>> {
-    let cursor: Option<Cursor> = cursor.map(decode_cursor).transpose()?;
+) -> ApiResult<Page<Figures>> {
+    let keys = keys_by_name(conn, tree, period, opts, cursor, all)?;
+    let mut orgs: Vec<i64> = keys.iter().map(|k| k.org_id).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    let (rosters, years) = digest::of_orgs(conn, &orgs, period)?;
+    let figures = figures_of(tree, period, &rosters, &years);
+    let limit = if all { keys.len() as i64 } else { opts.limit };
+    let page = Page::from_rows(keys, limit, |r| Cursor {
+        c: None,
+        n: Some(r.name.clone()),
+        u: r.user_id,
+    });
+    let by_id: HashMap<i64, &Figures> = figures.iter().map(|f| (f.user_id, f)).collect();
+    Ok(Page {
+        // A member who left between the two reads is left out.
+        items: page
+            .items
+            .iter()
+            .filter_map(|k| by_id.get(&k.user_id).map(|f| (*f).clone()))
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Phase one sorted by name: the page's members in order from one scan of the roster
+/// joined to their names.
+fn keys_by_name(
+    conn: &mut DbConnection,
+    tree: &Subtree,
+    period: &Period,
+    opts: Options,
+    cursor: Option<&Cursor>,
+    all: bool,
+) -> ApiResult<Vec<KeyRow>> {
     let credit = credit_sql(period.year());
     let expected = tree.expected_sql("s", period.year());
-    let by_name = opts.sort == Sort::Name;
     let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT s.user_id AS user_id, {} AS name, CAST({credit} AS BIGINT) AS credit \
-         FROM stats_members s",
-        if by_name {
-            "u.name"
-        } else {
-            "CAST(NULL AS TEXT)"
-        }
-    ));
-    if by_name {
-        sql.push(" JOIN users u ON u.id = s.user_id");
-    }
+    sql.push(
+        "SELECT s.user_id AS user_id, s.org_id AS org_id, u.name AS name \
+         FROM stats_members s JOIN users u ON u.id = s.user_id",
+    );
     if opts.filter == Filter::Inactive {
         sql.push(" LEFT JOIN stats_member_years y ON y.user_id = s.user_id AND y.year = ")
             .bind(Bind::Int(period.year()));
@@ -265,153 +354,210 @@ pub fn page(
             sql.push(&format!(" AND NOT {}", active_sql(period)));
         }
     }
-    if let Some(c) = &cursor {
-        // Keyset: past the last row's sort value, or at it with a higher user id.
-        let (column, op, value) = match (opts.sort, &c.c, &c.n) {
-            (Sort::Credit, Some(v), _) => (credit.as_str(), ">", Bind::BigInt(*v)),
-            (Sort::CreditDesc, Some(v), _) => (credit.as_str(), "<", Bind::BigInt(*v)),
-            (Sort::Name, _, Some(n)) => ("u.name", ">", Bind::Text(n.clone())),
-            _ => {
-                return Err(bad(
-                    "cursor",
-                    "cursor 与排序不符",
-                    "The cursor does not match the sort",
-                ));
-            }
+    if let Some(c) = cursor {
+        let Some(n) = &c.n else {
+            return Err(cursor_mismatch());
         };
-        sql.push(&format!(" AND ({column} {op} "))
-            .bind(value.clone())
-            .push(&format!(" OR ({column} = "))
-            .bind(value)
+        // Keyset: past the last row's name, or at it with a higher user id.
+        sql.push(" AND (u.name > ")
+            .bind(Bind::Text(n.clone()))
+            .push(" OR (u.name = ")
+            .bind(Bind::Text(n.clone()))
             .push(" AND s.user_id > ")
             .bind(Bind::BigInt(c.u))
             .push("))");
     }
-    sql.push(match opts.sort {
-        Sort::Credit => " ORDER BY credit ASC, s.user_id ASC",
-        Sort::CreditDesc => " ORDER BY credit DESC, s.user_id ASC",
-        Sort::Name => " ORDER BY u.name ASC, s.user_id ASC",
-    });
+    sql.push(" ORDER BY u.name ASC, s.user_id ASC");
     if !all {
         sql.push(&format!(" LIMIT {}", opts.limit + 1));
     }
-    let keys: Vec<KeyRow> = sql.load(conn)?;
-    let limit = if all { keys.len() as i64 } else { opts.limit };
-    let page = Page::from_rows(keys, limit, |r| match opts.sort {
-        Sort::Name => Cursor {
-            c: None,
-            n: r.name.clone(),
-            u: r.user_id,
-        },
-        _ => Cursor {
-            c: Some(r.credit),
-            n: None,
-            u: r.user_id,
-        },
-    });
-    let ids: Vec<i64> = page.items.iter().map(|r| r.user_id).collect();
-    let mut rows = figures_of(conn, tree, period, &ids)?;
-    let attendance = attendance_of(conn, &ids, period)?;
-    let people = names_and_statuses(conn, &ids)?;
-    let org_names: HashMap<i64, &str> = tree.orgs.iter().map(|o| (o.id, o.name.as_str())).collect();
-    let cutoff = org_life_cutoff(tree);
-    let mut items = Vec::with_capacity(page.items.len());
-    for key in page.items {
-        // A member whose roster row went between the two phases is left out.
-        let Some(r) = rows.remove(&key.user_id) else {
-            continue;
+    Ok(sql.load(conn)?)
+}
+
+fn cursor_mismatch() -> ApiError {
+    bad(
+        "cursor",
+        "cursor 与排序不符",
+        "The cursor does not match the sort",
+    )
+}
+
+/// Sorted by credit: every member of the subtree filtered, ordered by credit (then user id)
+/// and cut after the cursor.
+fn by_credit<'a>(
+    figures: &'a [Figures],
+    opts: Options,
+    cursor: Option<&Cursor>,
+    all: bool,
+) -> ApiResult<Page<&'a Figures>> {
+    let after = match cursor {
+        None => None,
+        Some(Cursor { c: Some(c), u, .. }) => Some((*c, *u)),
+        Some(_) => return Err(cursor_mismatch()),
+    };
+    let desc = opts.sort == Sort::CreditDesc;
+    let mut rows: Vec<&Figures> = figures
+        .iter()
+        .filter(|f| match opts.filter {
+            Filter::All => true,
+            Filter::Behind => f.credit < f.expected,
+            Filter::Inactive => !f.active,
+        })
+        .filter(|f| match after {
+            None => true,
+            Some((c, u)) if desc => f.credit < c || (f.credit == c && f.user_id > u),
+            Some((c, u)) => f.credit > c || (f.credit == c && f.user_id > u),
+        })
+        .collect();
+    let order = |a: &&Figures, b: &&Figures| {
+        let by_credit = if desc {
+            b.credit.cmp(&a.credit)
+        } else {
+            a.credit.cmp(&b.credit)
         };
-        let pace = if r.credit >= r.quota {
+        by_credit.then(a.user_id.cmp(&b.user_id))
+    };
+    let limit = if all { rows.len() } else { opts.limit as usize };
+    if rows.len() > limit + 1 {
+        // Only the first `limit + 1` need to be in order.
+        rows.select_nth_unstable_by(limit, order);
+        rows.truncate(limit + 1);
+    }
+    rows.sort_unstable_by(order);
+    Ok(Page::from_rows(rows, limit as i64, |f| Cursor {
+        c: Some(f.credit),
+        n: None,
+        u: f.user_id,
+    }))
+}
+
+/// A member's figures for the period, from the digests of their home org.
+#[derive(Debug, Clone)]
+struct Figures {
+    user_id: i64,
+    org_id: i64,
+    category: Arc<str>,
+    is_cadre: bool,
+    credit: i64,
+    quota: i64,
+    expected: i64,
+    required_done: i64,
+    active: bool,
+}
+
+impl Figures {
+    fn pace(&self) -> Pace {
+        if self.credit >= self.quota {
             Pace::Met
-        } else if r.credit >= r.expected {
+        } else if self.credit >= self.expected {
             Pace::OnTrack
         } else {
             Pace::Behind
-        };
-        let (name, status) = people.get(&r.user_id).cloned().unwrap_or_default();
-        items.push(MemberStatsRow {
-            user_id: r.user_id,
-            required_total: tree.required.get(&r.org_id).map_or(0, |s| s.len() as i64),
-            attendance: attendance.get(&r.user_id).cloned().unwrap_or_default(),
-            no_org_life_6m: r.last_org_life_at.is_none_or(|t| t < cutoff),
-            name,
-            org_id: r.org_id,
-            org_name: org_names
-                .get(&r.org_id)
-                .copied()
-                .unwrap_or_default()
-                .to_string(),
-            category: r.category,
-            is_cadre: r.is_cadre,
-            status,
-            credit_centi: r.credit,
-            quota_centi: r.quota,
-            expected_centi: r.expected,
-            pace,
-            required_done: r.required_done,
-            active: r.active != 0,
-            last_active_at: r.last_active_at.map(|t| t.and_utc()),
-            last_org_life_at: r.last_org_life_at.map(|t| t.and_utc()),
-        });
+        }
     }
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-    })
 }
 
-/// Phase two of a page: the figures of `users` from their roster and year rows.
+/// The figures of every member of `rosters` (members without a year entry earned nothing
+/// and were not active).
 fn figures_of(
-    conn: &mut DbConnection,
     tree: &Subtree,
     period: &Period,
-    users: &[i64],
-) -> ApiResult<HashMap<i64, Row>> {
-    let (quota, expected) = (tree.quota_sql("s"), tree.expected_sql("s", period.year()));
-    let active = active_sql(period);
-    let mut out = HashMap::with_capacity(users.len());
-    for chunk in users.chunks(500) {
-        let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        let mut sql = Sql::default();
-        sql.push(&format!(
-            "SELECT s.user_id AS user_id, s.org_id AS org_id, \
-             s.category AS category, s.is_cadre AS is_cadre, \
-             CAST(COALESCE(y.credit_centi, 0) AS BIGINT) AS credit, \
-             CAST({quota} AS BIGINT) AS quota, CAST({expected} AS BIGINT) AS expected, \
-             CAST(s.required_done AS BIGINT) AS required_done, \
-             s.last_active_at AS last_active_at, s.last_org_life_at AS last_org_life_at, \
-             CAST(CASE WHEN {active} THEN 1 ELSE 0 END AS BIGINT) AS active \
-             FROM stats_members s \
-             LEFT JOIN stats_member_years y ON y.user_id = s.user_id AND y.year = "
-        ))
-        .bind(Bind::Int(period.year()))
-        .push(&format!(
-            " WHERE s.org_id IS NOT NULL AND s.user_id IN ({})",
-            ids.join(",")
-        ));
-        let rows: Vec<Row> = sql.load(conn)?;
-        out.extend(rows.into_iter().map(|r| (r.user_id, r)));
+    rosters: &[Roster],
+    years: &[Years],
+) -> Vec<Figures> {
+    let year = period.year();
+    let years_of: HashMap<i64, &[YearEntry]> = years
+        .iter()
+        .map(|y| (y.org_id, y.members.as_slice()))
+        .collect();
+    let mut out = Vec::with_capacity(rosters.iter().map(|r| r.members.len()).sum());
+    for r in rosters {
+        // Quota and even pace per category and cadre flag, at `category * 2 + cadre`.
+        let quotas: Vec<(i64, i64)> = (0..r.categories.len() * 2)
+            .map(|i| {
+                let quota = tree.quota_of(r.org_id, &r.categories[i / 2], i % 2 == 1);
+                (quota, expected_by(quota, year, tree.today))
+            })
+            .collect();
+        // Both lists are in user id order: one pass over each.
+        let ys = years_of.get(&r.org_id).copied().unwrap_or_default();
+        let categories: Vec<Arc<str>> =
+            r.categories.iter().map(|c| Arc::from(c.as_str())).collect();
+        let mut j = 0;
+        for m in &r.members {
+            let category = categories[usize::from(m.category)].clone();
+            let (quota, expected) = quotas[usize::from(m.category) * 2 + usize::from(m.is_cadre)];
+            while ys.get(j).is_some_and(|y| y.user_id < m.user_id) {
+                j += 1;
+            }
+            let (credit, active) = match ys.get(j) {
+                Some(y) if y.user_id == m.user_id => (y.credit_centi, y.active),
+                _ => (0, false),
+            };
+            out.push(Figures {
+                user_id: m.user_id,
+                org_id: r.org_id,
+                category,
+                is_cadre: m.is_cadre,
+                credit,
+                quota,
+                expected,
+                required_done: m.required_done,
+                active,
+            });
+        }
     }
-    Ok(out)
+    out
 }
 
-/// Names and membership statuses of `users` (the rows of one page).
-fn names_and_statuses(
-    conn: &mut DbConnection,
-    users: &[i64],
-) -> ApiResult<HashMap<i64, (String, String)>> {
-    use crate::db::schema::{memberships, users as u};
-    let mut out = HashMap::new();
-    for chunk in users.chunks(500) {
-        let rows: Vec<(i64, String, String)> = u::table
+/// Who a member of a page is: name, membership status, last activity and organizational
+/// life (exact).
+#[derive(Debug, Clone, Default)]
+struct Person {
+    name: String,
+    status: String,
+    last_active_at: Option<NaiveDateTime>,
+    last_org_life_at: Option<NaiveDateTime>,
+}
+
+/// The people of `users` (the rows of one page).
+fn people_of(conn: &mut DbConnection, users: &[i64]) -> ApiResult<HashMap<i64, Person>> {
+    use crate::db::schema::{memberships, stats_members as sm, users as u};
+    let mut out = HashMap::with_capacity(users.len());
+    for chunk in users.chunks(1000) {
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+        );
+        let rows: Vec<Row> = u::table
             .inner_join(memberships::table.on(memberships::user_id.eq(u::id)))
+            .left_join(sm::table.on(sm::user_id.eq(u::id)))
             .filter(u::id.eq_any(chunk))
             .filter(memberships::to_date.is_null())
-            .select((u::id, u::name, memberships::status))
+            .select((
+                u::id,
+                u::name,
+                memberships::status,
+                sm::last_active_at.nullable(),
+                sm::last_org_life_at.nullable(),
+            ))
             .load(conn)?;
         out.extend(
             rows.into_iter()
-                .map(|(id, name, status)| (id, (name, status))),
+                .map(|(id, name, status, active, org_life)| {
+                    (
+                        id,
+                        Person {
+                            name,
+                            status,
+                            last_active_at: active,
+                            last_org_life_at: org_life,
+                        },
+                    )
+                }),
         );
     }
     Ok(out)
@@ -425,7 +571,7 @@ fn attendance_of(
 ) -> ApiResult<HashMap<i64, MemberAttendance>> {
     let (first, last) = period.months();
     let mut out: HashMap<i64, MemberAttendance> = HashMap::new();
-    for chunk in users.chunks(500) {
+    for chunk in users.chunks(1000) {
         let rows: Vec<(i64, i32, i32, i32, i32, i32, i32)> = smm::table
             .filter(smm::user_id.eq_any(chunk))
             .filter(smm::year.eq(period.year()))

@@ -12,6 +12,9 @@
 //! category and cadre flag (rewritten with the rest after a transfer, a status or category
 //! change or an org move), so a transfer carries the whole year to the new home org and org
 //! figures are range scans over `org_path` without joins.
+//!
+//! Both mark the orgs whose rows they rewrote (before and after) stale in the same
+//! transaction, so the org digests ([`super::digest`]) are rebuilt before the next read.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -151,6 +154,7 @@ pub fn rebuild(conn: &mut DbConnection) -> ApiResult<(usize, usize)> {
     for chunk in occs.chunks(CHUNK) {
         refresh_occurrences(conn, chunk)?;
     }
+    super::digest::rebuild(conn)?;
     touch();
     Ok((users.len(), occs.len()))
 }
@@ -384,6 +388,20 @@ fn write_members(
     users: &[i64],
     out: &HashMap<i64, Member>,
 ) -> ApiResult<()> {
+    // The orgs whose digests change: where the members were and where they are now.
+    let mut stale: BTreeMap<i64, String> = stats_members::table
+        .filter(stats_members::user_id.eq_any(users))
+        .select((stats_members::org_id, stats_members::org_path))
+        .load::<(Option<i64>, Option<String>)>(conn)?
+        .into_iter()
+        .filter_map(|(id, path)| Some((id?, path?)))
+        .collect();
+    for m in out.values() {
+        if let Some(p) = &m.place {
+            stale.insert(p.org_id, p.org_path.clone());
+        }
+    }
+    super::digest::mark_stale(conn, &stale)?;
     diesel::delete(stats_member_months::table.filter(stats_member_months::user_id.eq_any(users)))
         .execute(conn)?;
     diesel::delete(stats_member_years::table.filter(stats_member_years::user_id.eq_any(users)))
@@ -529,6 +547,13 @@ pub fn days_column_name(month: u32) -> &'static str {
 /// Recomputes the rows of occurrences: those that started (invitees frozen) and are not
 /// cancelled have one; the others none.
 fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
+    let mut stale: BTreeMap<i64, String> = stats_occurrences::table
+        .filter(stats_occurrences::occurrence_id.eq_any(ids))
+        .select((stats_occurrences::org_id, stats_occurrences::org_path))
+        .load::<(i64, Option<String>)>(conn)?
+        .into_iter()
+        .filter_map(|(id, path)| Some((id, path?)))
+        .collect();
     diesel::delete(stats_occurrences::table.filter(stats_occurrences::occurrence_id.eq_any(ids)))
         .execute(conn)?;
     let occs: Vec<(i64, i64, String, NaiveDateTime, bool, String)> = ao::table
@@ -546,6 +571,10 @@ fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
             orgs::path,
         ))
         .load(conn)?;
+    for o in &occs {
+        stale.insert(o.1, o.5.clone());
+    }
+    super::digest::mark_stale(conn, &stale)?;
     if occs.is_empty() {
         return Ok(());
     }

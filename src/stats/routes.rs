@@ -13,6 +13,7 @@ use super::cache;
 use super::children::{self, ChildrenStats};
 use super::compliance::{self, Compliance};
 use super::context::Subtree;
+use super::digest;
 use super::export::{self, FileFormat};
 use super::funnel::{self, CourseFunnel};
 use super::members::{self, MemberStatsRow, MembersQuery};
@@ -75,6 +76,21 @@ async fn subtree_and_period(
     db.read(move |c| {
         let tree = Subtree::load(c, org, now)?;
         let period = q.parse(tree.today)?;
+        Ok((Arc::new(tree), period))
+    })
+    .await
+}
+
+/// The org's subtree and the period of a member-table query.
+async fn members_subtree(
+    db: &Db,
+    org: Org,
+    now: NaiveDateTime,
+    q: MembersQuery,
+) -> ApiResult<(Arc<Subtree>, Period)> {
+    db.read(move |c| {
+        let tree = Subtree::load(c, org, now)?;
+        let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
         Ok((Arc::new(tree), period))
     })
     .await
@@ -165,12 +181,10 @@ pub async fn list_member_stats(
         ),
     );
     cache::cached(&state.kv, &k, || async move {
-        db.read(move |c| {
-            let tree = Subtree::load(c, org, now)?;
-            let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
-            members::page(c, &tree, &period, opts, q.cursor.as_deref(), false)
-        })
-        .await
+        digest::ensure_fresh(&db, &org.path).await?;
+        let cursor = q.cursor.clone();
+        let (tree, period) = members_subtree(&db, org, now, q).await?;
+        members::page(&db, tree, period, opts, cursor, false).await
     })
     .await
 }
@@ -309,34 +323,35 @@ pub async fn export_member_stats(
     let opts = q.options()?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
-    let (body, label) = state
-        .db
-        .read(move |c| {
-            let tree = Subtree::load(c, org, now)?;
-            let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
-            let rows = members::page(c, &tree, &period, opts, None, true)?.items;
-            let children = tree.children();
-            let groups: Vec<(String, Vec<&MemberStatsRow>)> = if children.len() > 1 {
-                children
-                    .iter()
-                    .map(|child| {
-                        let ids: std::collections::HashSet<i64> = tree
-                            .orgs
-                            .iter()
-                            .filter(|o| o.path.starts_with(&child.path))
-                            .map(|o| o.id)
-                            .collect();
-                        let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
-                        (child.name.clone(), mine)
-                    })
-                    .filter(|(_, m): &(String, Vec<&MemberStatsRow>)| !m.is_empty())
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            Ok((export::members_file(format, &rows, &groups)?, period.label))
-        })
-        .await?;
+    digest::ensure_fresh(&state.db, &org.path).await?;
+    let (tree, period) = members_subtree(&state.db, org, now, q).await?;
+    let rows = members::page(&state.db, tree.clone(), period.clone(), opts, None, true)
+        .await?
+        .items;
+    let (body, label) = tokio::task::spawn_blocking(move || {
+        let children = tree.children();
+        let groups: Vec<(String, Vec<&MemberStatsRow>)> = if children.len() > 1 {
+            children
+                .iter()
+                .map(|child| {
+                    let ids: std::collections::HashSet<i64> = tree
+                        .orgs
+                        .iter()
+                        .filter(|o| o.path.starts_with(&child.path))
+                        .map(|o| o.id)
+                        .collect();
+                    let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
+                    (child.name.clone(), mine)
+                })
+                .filter(|(_, m): &(String, Vec<&MemberStatsRow>)| !m.is_empty())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok::<_, ApiError>((export::members_file(format, &rows, &groups)?, period.label))
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(attachment(format, &format!("members-{id}-{label}"), body))
 }
 

@@ -7,15 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::NaiveDateTime;
-use diesel::QueryableByName;
-use diesel::connection::DefaultLoadingMode;
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::context::{Bind, Sql, Subtree};
+use super::digest;
 use super::period::{Period, six_months_before, start_of};
 use super::rollup::{days_column, days_column_name};
 use crate::db::{Db, DbConnection};
@@ -94,41 +91,6 @@ pub struct OrgStats {
     pub no_org_life_6m: i64,
 }
 
-/// Roster rows with the same org, category, cadre flag, required courses done and last
-/// organizational life.
-#[derive(Debug, QueryableByName)]
-struct RosterRow {
-    #[diesel(sql_type = BigInt)]
-    org_id: i64,
-    #[diesel(sql_type = Text)]
-    category: String,
-    #[diesel(sql_type = Bool)]
-    is_cadre: bool,
-    #[diesel(sql_type = BigInt)]
-    required_done: i64,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    last_org_life_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = BigInt)]
-    members: i64,
-}
-
-/// Year rows with the same org, category, cadre flag and credit.
-#[derive(Debug, QueryableByName)]
-struct YearRow {
-    #[diesel(sql_type = BigInt)]
-    org_id: i64,
-    #[diesel(sql_type = Text)]
-    category: String,
-    #[diesel(sql_type = Bool)]
-    is_cadre: bool,
-    #[diesel(sql_type = BigInt)]
-    credit: i64,
-    #[diesel(sql_type = BigInt)]
-    members: i64,
-    #[diesel(sql_type = BigInt)]
-    active: i64,
-}
-
 /// The roster of one group of members (keyed by org, category and cadre flag).
 #[derive(Debug, Default)]
 struct RosterGroup {
@@ -203,132 +165,144 @@ pub fn org_life_cutoff(tree: &Subtree) -> NaiveDateTime {
 }
 
 /// Members, required courses done and members without recent organizational life, per
-/// group, from the roster: SQLite streams the groups of the covering index (comparisons
-/// with the cut-off are made here, per group, rather than per row in SQL).
+/// group, from the roster digests of the subtree.
 fn roster_groups(
     conn: &mut DbConnection,
     tree: &Subtree,
 ) -> ApiResult<HashMap<GroupKey, RosterGroup>> {
-    let mut sql = Sql::default();
-    sql.push(
-        "SELECT s.org_id AS org_id, s.category AS category, s.is_cadre AS is_cadre, \
-         CAST(s.required_done AS BIGINT) AS required_done, \
-         s.last_org_life_at AS last_org_life_at, COUNT(*) AS members FROM stats_members s",
-    );
-    in_subtree(&mut sql, "s", tree);
-    sql.push(
-        " GROUP BY s.org_path, s.org_id, s.category, s.is_cadre, s.required_done, \
-         s.last_org_life_at",
-    );
-    let cutoff = org_life_cutoff(tree);
+    let cutoff = org_life_cutoff(tree).and_utc().timestamp();
     let mut groups: HashMap<GroupKey, RosterGroup> = HashMap::new();
-    for r in sql.load::<RosterRow>(conn)? {
-        let g = groups
-            .entry((r.org_id, r.category, r.is_cadre))
-            .or_default();
-        g.members += r.members;
-        g.required_done += r.required_done * r.members;
-        if r.last_org_life_at.is_none_or(|t| t < cutoff) {
-            g.no_org_life += r.members;
+    for roster in digest::rosters(conn, &tree.root.path)? {
+        // Per category and cadre flag, at `category * 2 + cadre`.
+        let mut local: Vec<RosterGroup> = Vec::new();
+        local.resize_with(roster.categories.len() * 2, RosterGroup::default);
+        for m in &roster.members {
+            let g = &mut local[usize::from(m.category) * 2 + usize::from(m.is_cadre)];
+            g.members += 1;
+            g.required_done += m.required_done;
+            if m.last_org_life_s.is_none_or(|t| t < cutoff) {
+                g.no_org_life += 1;
+            }
+        }
+        for (i, l) in local.into_iter().enumerate() {
+            if l.members == 0 {
+                continue;
+            }
+            let key = (roster.org_id, roster.categories[i / 2].clone(), i % 2 == 1);
+            let g = groups.entry(key).or_default();
+            g.members += l.members;
+            g.required_done += l.required_done;
+            g.no_org_life += l.no_org_life;
         }
     }
     Ok(groups)
 }
 
-/// Credit, pace and activity per group, from the year rows of the period's year, grouped by
-/// credit in SQL (streamed from the covering index) and compared with each group's quota
-/// and even pace here.
+/// Credit, pace and activity per group, from the year digests of the period's year, each
+/// member compared with the group's quota and even pace.
 fn year_groups(
     conn: &mut DbConnection,
     tree: &Subtree,
     period: &Period,
 ) -> ApiResult<HashMap<GroupKey, YearGroup>> {
-    let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT y.org_id AS org_id, y.category AS category, y.is_cadre AS is_cadre, \
-         y.credit_centi AS credit, COUNT(*) AS members, \
-         CAST(COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS BIGINT) AS active \
-         FROM stats_member_years y",
-        active_sql(period),
-    ));
-    in_subtree(&mut sql, "y", tree);
-    sql.push(" AND y.year = ")
-        .bind(Bind::Int(period.year()))
-        .push(" GROUP BY y.org_path, y.org_id, y.category, y.is_cadre, y.credit_centi");
     let year = period.year();
     let mut groups: HashMap<GroupKey, YearGroup> = HashMap::new();
-    for r in sql.load::<YearRow>(conn)? {
-        let quota = tree.quota_of(r.org_id, &r.category, r.is_cadre);
-        let g = groups
-            .entry((r.org_id, r.category, r.is_cadre))
-            .or_default();
-        g.members += r.members;
-        g.active += r.active;
-        g.credit += r.credit * r.members;
-        if r.credit >= quota {
-            g.met += r.members;
-        } else if r.credit >= expected_by(quota, year, tree.today) {
-            g.on_track += r.members;
+    for digest in digest::years(conn, &tree.root.path, period)? {
+        // Per category and cadre flag, at `category * 2 + cadre`: quota, even pace by
+        // today, figures.
+        let mut local: Vec<(i64, i64, YearGroup)> = (0..digest.categories.len() * 2)
+            .map(|i| {
+                let quota = tree.quota_of(digest.org_id, &digest.categories[i / 2], i % 2 == 1);
+                (
+                    quota,
+                    expected_by(quota, year, tree.today),
+                    YearGroup::default(),
+                )
+            })
+            .collect();
+        for m in &digest.members {
+            let (quota, expected, g) =
+                &mut local[usize::from(m.category) * 2 + usize::from(m.is_cadre)];
+            g.members += 1;
+            g.credit += m.credit_centi;
+            if m.active {
+                g.active += 1;
+            }
+            if m.credit_centi >= *quota {
+                g.met += 1;
+            } else if m.credit_centi >= *expected {
+                g.on_track += 1;
+            }
+        }
+        for (i, (_, _, l)) in local.into_iter().enumerate() {
+            if l.members == 0 {
+                continue;
+            }
+            let key = (digest.org_id, digest.categories[i / 2].clone(), i % 2 == 1);
+            let g = groups.entry(key).or_default();
+            g.members += l.members;
+            g.active += l.active;
+            g.credit += l.credit;
+            g.met += l.met;
+            g.on_track += l.on_track;
         }
     }
     Ok(groups)
 }
 
-/// Attendance per org and kind at the occurrences that started in the period: the period's
-/// rows read in time order from a covering index (their org's path is on the row) and summed
-/// here — cheaper than SQLite's `GROUP BY`, which would sort them.
+/// Attendance per org and kind at the occurrences that started in the period, from the
+/// occurrence digests of the UTC years the period touches.
 fn occurrence_groups(
     conn: &mut DbConnection,
     tree: &Subtree,
     period: &Period,
 ) -> ApiResult<Vec<OccurrenceGroup>> {
-    use crate::db::schema::stats_occurrences as so;
-    let (lo, hi) = subtree_range(&tree.root.path);
     let (from, to) = period.utc_range(tree.tz);
-    type Counts = (i32, i32, i32, i32, i32, i32, i32);
-    let query = so::table
-        .filter(so::starts_at.ge(from))
-        .filter(so::starts_at.lt(to))
-        .filter(so::org_path.ge(lo))
-        .filter(so::org_path.lt(hi))
-        .select((
-            so::org_id,
-            so::kind,
-            (
-                so::invited,
-                so::present,
-                so::late,
-                so::proxy,
-                so::made_up,
-                so::absent,
-                so::leave,
-            ),
-        ));
+    let last = to - chrono::Duration::microseconds(1);
+    let (from_us, to_us) = (
+        from.and_utc().timestamp_micros(),
+        to.and_utc().timestamp_micros(),
+    );
     let mut groups: HashMap<(i64, String), OccurrenceGroup> = HashMap::new();
-    let mut add = |(org_id, kind, c): (i64, String, Counts)| {
-        let g = groups
-            .entry((org_id, kind))
-            .or_insert_with_key(|(org_id, kind)| OccurrenceGroup {
-                org_id: *org_id,
-                kind: kind.clone(),
-                ..OccurrenceGroup::default()
-            });
-        g.occurrences += 1;
-        g.invited += i64::from(c.0);
-        g.present += i64::from(c.1);
-        g.late += i64::from(c.2);
-        g.proxy += i64::from(c.3);
-        g.made_up += i64::from(c.4);
-        g.absent += i64::from(c.5);
-        g.leave += i64::from(c.6);
-    };
-    // Streamed, not collected: a county's year is tens of thousands of rows.
-    let streamed: QueryResult<()> = crate::with_backend!(conn, |c| {
-        query
-            .load_iter::<(i64, String, Counts), DefaultLoadingMode>(c)?
-            .try_for_each(|row| row.map(&mut add))
-    });
-    streamed?;
+    for digest in digest::occurrences(conn, &tree.root.path, from.year()..=last.year())? {
+        let mut local: Vec<OccurrenceGroup> = Vec::new();
+        local.resize_with(digest.kinds.len(), OccurrenceGroup::default);
+        for o in &digest.items {
+            if o.starts_at_us < from_us || o.starts_at_us >= to_us {
+                continue;
+            }
+            let g = &mut local[usize::from(o.kind)];
+            let c = &o.counts;
+            g.occurrences += 1;
+            g.invited += c[0];
+            g.present += c[1];
+            g.late += c[2];
+            g.proxy += c[3];
+            g.made_up += c[4];
+            g.absent += c[5];
+            g.leave += c[6];
+        }
+        for (kind, l) in local.into_iter().enumerate() {
+            if l.occurrences == 0 {
+                continue;
+            }
+            let g = groups
+                .entry((digest.org_id, digest.kinds[kind].clone()))
+                .or_insert_with_key(|(org_id, kind)| OccurrenceGroup {
+                    org_id: *org_id,
+                    kind: kind.clone(),
+                    ..OccurrenceGroup::default()
+                });
+            g.occurrences += l.occurrences;
+            g.invited += l.invited;
+            g.present += l.present;
+            g.late += l.late;
+            g.proxy += l.proxy;
+            g.made_up += l.made_up;
+            g.absent += l.absent;
+            g.leave += l.leave;
+        }
+    }
     Ok(groups.into_values().collect())
 }
 
@@ -450,6 +424,7 @@ pub async fn compute(
     tree: Arc<Subtree>,
     period: Period,
 ) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
+    digest::ensure_fresh(db, &tree.root.path).await?;
     let (t, p) = (tree.clone(), period.clone());
     let years = db.read(move |c| timed(|| year_groups(c, &t, &p)));
     let t = tree.clone();

@@ -109,10 +109,12 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         quizzes,
         refresh_families,
         refresh_tokens,
+        stats_digests,
         stats_member_months,
         stats_member_years,
         stats_members,
         stats_occurrences,
+        stats_stale_orgs,
         study_events,
         users,
     );

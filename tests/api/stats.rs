@@ -671,6 +671,16 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
             };
             use diesel::prelude::*;
             let mut out = Vec::new();
+            {
+                use dangke::db::schema::{stats_digests as d, stats_stale_orgs as st};
+                let stale: i64 = st::table.count().get_result(c)?;
+                out.push(format!("stale orgs {stale}"));
+                let digests: Vec<(i64, i32, i32, String, Vec<u8>)> = d::table
+                    .order((d::org_id, d::part, d::year))
+                    .select((d::org_id, d::part, d::year, d::org_path, d::data))
+                    .load(c)?;
+                out.extend(digests.iter().map(|r| format!("d {r:?}")));
+            }
             type YearRow = (
                 (i64, i32, Option<i64>, Option<String>, String, bool),
                 (i64, i32, i64, i64, i64, i64, i64, i64),
@@ -781,6 +791,12 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
 
 /// `stats rebuild` recomputes exactly the roll-ups the writes maintained.
 pub async fn assert_rebuild_changes_nothing(app: &TestApp) {
+    // The digests the writes marked stale are rebuilt first, as the next read would.
+    app.app_state
+        .db
+        .write(dangke::stats::digest::refresh_all_stale)
+        .await
+        .unwrap();
     let incremental = snapshot(app).await;
     app.app_state
         .db
@@ -931,4 +947,48 @@ async fn the_member_table_of_an_earlier_year_reads_that_year() {
     };
     assert_eq!(top(2025).await, 200);
     assert_eq!(top(2026).await, 100);
+}
+
+/// An occurrence counts from its start (invitees frozen), before anyone checks in: the start
+/// alone changes the next read at the branch and above, though no member's row changed.
+#[tokio::test]
+async fn an_occurrence_counts_from_its_start() {
+    let app = spawn().await;
+    app.clock.set(sh(2026, 11, 27, 9, 0));
+    let w = app.world().await;
+    add(&app, &w, w.branch_b, "13900000011", "孙一", "full").await;
+    let org = &w.organizer_b;
+    let r = org
+        .post(
+            &format!("/v1/orgs/{}/activities", w.branch_b),
+            json!({"kind": "branch_general_meeting", "title": "支部党员大会",
+            "start_local": "2026-11-27T10:00:00", "end_local": "2026-11-27T11:00:00"}),
+        )
+        .await;
+    r.expect(201);
+    let occ = r.json()["upcoming"][0]["id"].as_i64().unwrap();
+    for at in [w.branch_b, w.township] {
+        let s = stats(&w.admin, at, "period=2026-11").await;
+        assert_eq!(s["attendance"], json!([]), "{s}");
+    }
+    app.clock.set(sh(2026, 11, 27, 10, 0));
+    org.post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
+        .await
+        .expect(200);
+    let invited = stats(&w.admin, w.branch_b, "period=2026-11").await["members"]["total"].clone();
+    for at in [w.branch_b, w.township] {
+        let s = stats(&w.admin, at, "period=2026-11").await;
+        let k = &s["attendance"][0];
+        assert_eq!(
+            (&k["kind"], &k["occurrences"], &k["invited"], &k["present"]),
+            (
+                &json!("branch_general_meeting"),
+                &json!(1),
+                &invited,
+                &json!(0)
+            ),
+            "{s}"
+        );
+    }
+    assert_rebuild_changes_nothing(&app).await;
 }
