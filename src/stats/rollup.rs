@@ -388,11 +388,17 @@ fn write_members(
     users: &[i64],
     out: &HashMap<i64, Member>,
 ) -> ApiResult<()> {
+    diesel::delete(stats_member_months::table.filter(stats_member_months::user_id.eq_any(users)))
+        .execute(conn)?;
+    diesel::delete(stats_member_years::table.filter(stats_member_years::user_id.eq_any(users)))
+        .execute(conn)?;
     // The orgs whose digests change: where the members were and where they are now.
-    let mut stale: BTreeMap<i64, String> = stats_members::table
-        .filter(stats_members::user_id.eq_any(users))
-        .select((stats_members::org_id, stats_members::org_path))
-        .load::<(Option<i64>, Option<String>)>(conn)?
+    let were: Vec<(Option<i64>, Option<String>)> = crate::with_backend!(&mut *conn, |c| {
+        diesel::delete(stats_members::table.filter(stats_members::user_id.eq_any(users)))
+            .returning((stats_members::org_id, stats_members::org_path))
+            .get_results(c)
+    })?;
+    let mut stale: BTreeMap<i64, String> = were
         .into_iter()
         .filter_map(|(id, path)| Some((id?, path?)))
         .collect();
@@ -402,12 +408,6 @@ fn write_members(
         }
     }
     super::digest::mark_stale(conn, &stale)?;
-    diesel::delete(stats_member_months::table.filter(stats_member_months::user_id.eq_any(users)))
-        .execute(conn)?;
-    diesel::delete(stats_member_years::table.filter(stats_member_years::user_id.eq_any(users)))
-        .execute(conn)?;
-    diesel::delete(stats_members::table.filter(stats_members::user_id.eq_any(users)))
-        .execute(conn)?;
     let mut month_rows = Vec::new();
     let mut year_rows = Vec::new();
     let mut member_rows = Vec::new();
@@ -547,15 +547,18 @@ pub fn days_column_name(month: u32) -> &'static str {
 /// Recomputes the rows of occurrences: those that started (invitees frozen) and are not
 /// cancelled have one; the others none.
 fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
-    let mut stale: BTreeMap<i64, String> = stats_occurrences::table
-        .filter(stats_occurrences::occurrence_id.eq_any(ids))
-        .select((stats_occurrences::org_id, stats_occurrences::org_path))
-        .load::<(i64, Option<String>)>(conn)?
+    // The orgs whose digests change: where the occurrences were and where they are now.
+    let were: Vec<(i64, Option<String>)> = crate::with_backend!(&mut *conn, |c| {
+        diesel::delete(
+            stats_occurrences::table.filter(stats_occurrences::occurrence_id.eq_any(ids)),
+        )
+        .returning((stats_occurrences::org_id, stats_occurrences::org_path))
+        .get_results(c)
+    })?;
+    let mut stale: BTreeMap<i64, String> = were
         .into_iter()
         .filter_map(|(id, path)| Some((id, path?)))
         .collect();
-    diesel::delete(stats_occurrences::table.filter(stats_occurrences::occurrence_id.eq_any(ids)))
-        .execute(conn)?;
     let occs: Vec<(i64, i64, String, NaiveDateTime, bool, String)> = ao::table
         .inner_join(activities::table)
         .inner_join(orgs::table.on(orgs::id.eq(ao::org_id)))
