@@ -393,7 +393,10 @@ impl Config {
             checkin_late_grace: dur("DANGKE_CHECKIN_LATE_GRACE", 10 * 60)?,
             checkin_rate: rate("DANGKE_CHECKIN_RATE", "10/5m")?,
             makeup_window: dur("DANGKE_MAKEUP_WINDOW", 30 * 86400)?,
-            stats_refresh: dur("DANGKE_STATS_REFRESH", 60)?,
+            stats_refresh: match get("DANGKE_STATS_REFRESH") {
+                Some("0" | "off") => Duration::ZERO,
+                _ => dur("DANGKE_STATS_REFRESH", 60)?,
+            },
         };
         if config.checkin_code_step > Duration::from_secs(300) {
             return Err(err(
