@@ -166,6 +166,40 @@ impl Names {
     }
 }
 
+/// A digest: the format, the names its entries refer to, then the entries.
+fn frame(names: &Names, body: Enc) -> Vec<u8> {
+    let mut e = Enc::default();
+    e.uint(FORMAT);
+    names.encode(&mut e);
+    e.0.extend_from_slice(&body.0);
+    e.0
+}
+
+/// Opens a digest written by [`frame`]: its names (at most `limit`) and a reader at the
+/// first entry.
+fn open(bytes: &[u8], limit: usize) -> Result<(Vec<String>, Dec<'_>), DecodeError> {
+    let mut d = Dec::new(bytes);
+    start(&mut d)?;
+    let names = decode_names(&mut d, limit)?;
+    Ok((names, d))
+}
+
+/// User ids in increasing order, each written as the difference from the one before.
+#[derive(Default)]
+struct UserIds(i64);
+
+impl UserIds {
+    fn write(&mut self, e: &mut Enc, user_id: i64) {
+        e.int(user_id - self.0);
+        self.0 = user_id;
+    }
+
+    fn read(&mut self, d: &mut Dec) -> Result<i64, DecodeError> {
+        self.0 = self.0.wrapping_add(d.int()?);
+        Ok(self.0)
+    }
+}
+
 fn decode_names(d: &mut Dec, limit: usize) -> Result<Vec<String>, DecodeError> {
     let n = d.count()?;
     if n > limit {
@@ -196,32 +230,24 @@ fn encode_roster(rows: &[RosterRow]) -> Vec<u8> {
     let mut names = Names::default();
     let mut body = Enc::default();
     body.uint(rows.len() as u64);
-    let mut prev = 0_i64;
+    let mut ids = UserIds::default();
     for (user_id, category, is_cadre, required_done, last_org_life) in rows {
-        body.int(user_id - prev);
-        prev = *user_id;
+        ids.write(&mut body, *user_id);
         body.uint(names.of(category));
         body.bool(*is_cadre);
         body.int(i64::from(*required_done));
         body.seconds(*last_org_life);
     }
-    let mut e = Enc::default();
-    e.uint(FORMAT);
-    names.encode(&mut e);
-    e.0.extend_from_slice(&body.0);
-    e.0
+    frame(&names, body)
 }
 
 pub fn decode_roster(org_id: i64, bytes: &[u8]) -> Result<Roster, DecodeError> {
-    let mut d = Dec::new(bytes);
-    start(&mut d)?;
-    let categories = decode_names(&mut d, 256)?;
+    let (categories, mut d) = open(bytes, 256)?;
     let n = d.count()?;
     let mut members = Vec::with_capacity(n);
-    let mut prev = 0_i64;
+    let mut ids = UserIds::default();
     for _ in 0..n {
-        let user_id = prev.wrapping_add(d.int()?);
-        prev = user_id;
+        let user_id = ids.read(&mut d)?;
         members.push(RosterEntry {
             user_id,
             category: name_index(&mut d, categories.len())? as u8,
@@ -244,32 +270,24 @@ fn encode_years(rows: &[&YearRow]) -> Vec<u8> {
     let mut names = Names::default();
     let mut body = Enc::default();
     body.uint(rows.len() as u64);
-    let mut prev = 0_i64;
+    let mut ids = UserIds::default();
     for (user_id, _, category, is_cadre, credit, months, _) in rows {
-        body.int(user_id - prev);
-        prev = *user_id;
+        ids.write(&mut body, *user_id);
         body.uint(names.of(category));
         body.bool(*is_cadre);
         body.int(*credit);
         body.uint(u64::from((*months & 0x0fff) as u16));
     }
-    let mut e = Enc::default();
-    e.uint(FORMAT);
-    names.encode(&mut e);
-    e.0.extend_from_slice(&body.0);
-    e.0
+    frame(&names, body)
 }
 
 pub fn decode_years(org_id: i64, bytes: &[u8]) -> Result<Years, DecodeError> {
-    let mut d = Dec::new(bytes);
-    start(&mut d)?;
-    let categories = decode_names(&mut d, 256)?;
+    let (categories, mut d) = open(bytes, 256)?;
     let n = d.count()?;
     let mut members = Vec::with_capacity(n);
-    let mut prev = 0_i64;
+    let mut ids = UserIds::default();
     for _ in 0..n {
-        let user_id = prev.wrapping_add(d.int()?);
-        prev = user_id;
+        let user_id = ids.read(&mut d)?;
         members.push(YearEntry {
             user_id,
             category: name_index(&mut d, categories.len())? as u8,
@@ -302,27 +320,23 @@ fn encode_days(rows: &[&YearRow], month: u32) -> Option<Vec<u8>> {
     if active.is_empty() {
         return None;
     }
-    let mut e = Enc::default();
-    e.uint(FORMAT);
-    e.uint(active.len() as u64);
-    let mut prev = 0_i64;
+    let mut body = Enc::default();
+    body.uint(active.len() as u64);
+    let mut ids = UserIds::default();
     for (user_id, days) in active {
-        e.int(user_id - prev);
-        prev = user_id;
-        e.uint(u64::from(days));
+        ids.write(&mut body, user_id);
+        body.uint(u64::from(days));
     }
-    Some(e.0)
+    Some(frame(&Names::default(), body))
 }
 
 pub fn decode_days(bytes: &[u8]) -> Result<Vec<(i64, u32)>, DecodeError> {
-    let mut d = Dec::new(bytes);
-    start(&mut d)?;
+    let (_, mut d) = open(bytes, 0)?;
     let n = d.count()?;
     let mut out = Vec::with_capacity(n);
-    let mut prev = 0_i64;
+    let mut ids = UserIds::default();
     for _ in 0..n {
-        let user_id = prev.wrapping_add(d.int()?);
-        prev = user_id;
+        let user_id = ids.read(&mut d)?;
         out.push((user_id, (d.uint()? & 0x7fff_ffff) as u32));
     }
     Ok(out)
@@ -342,17 +356,11 @@ fn encode_occurrences(rows: &[&OccurrenceRow]) -> Vec<u8> {
             body.int(i64::from(*c));
         }
     }
-    let mut e = Enc::default();
-    e.uint(FORMAT);
-    names.encode(&mut e);
-    e.0.extend_from_slice(&body.0);
-    e.0
+    frame(&names, body)
 }
 
 pub fn decode_occurrences(org_id: i64, bytes: &[u8]) -> Result<Occurrences, DecodeError> {
-    let mut d = Dec::new(bytes);
-    start(&mut d)?;
-    let kinds = decode_names(&mut d, usize::from(u16::MAX))?;
+    let (kinds, mut d) = open(bytes, usize::from(u16::MAX))?;
     let n = d.count()?;
     let mut items = Vec::with_capacity(n);
     for _ in 0..n {

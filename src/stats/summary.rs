@@ -127,6 +127,19 @@ struct OccurrenceGroup {
     leave: i64,
 }
 
+impl OccurrenceGroup {
+    fn add(&mut self, o: &OccurrenceGroup) {
+        self.occurrences += o.occurrences;
+        self.invited += o.invited;
+        self.present += o.present;
+        self.late += o.late;
+        self.proxy += o.proxy;
+        self.made_up += o.made_up;
+        self.absent += o.absent;
+        self.leave += o.leave;
+    }
+}
+
 /// A ratio with three decimals, `None` over zero.
 pub fn rate(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| ((num as f64 / den as f64) * 1000.0).round() / 1000.0)
@@ -293,14 +306,7 @@ fn occurrence_groups(
                     kind: kind.clone(),
                     ..OccurrenceGroup::default()
                 });
-            g.occurrences += l.occurrences;
-            g.invited += l.invited;
-            g.present += l.present;
-            g.late += l.late;
-            g.proxy += l.proxy;
-            g.made_up += l.made_up;
-            g.absent += l.absent;
-            g.leave += l.leave;
+            g.add(&l);
         }
     }
     Ok(groups.into_values().collect())
