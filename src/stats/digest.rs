@@ -42,6 +42,8 @@ pub const OCCURRENCES: i32 = 2;
 pub const DAYS: i32 = 100;
 
 /// The first value of every digest; a digest of another format is an error, not a guess.
+/// Changing the format needs a migration that marks every org stale (as the one that added
+/// digests does), so the next read rebuilds them.
 const FORMAT: u64 = 1;
 
 /// Orgs (or rows) per round of statements.
