@@ -165,14 +165,6 @@ impl Subtree {
         self.orgs.iter().find(|o| o.id == id)
     }
 
-    /// SQL: the yearly quota of the member in row `t` (which carries the member's org,
-    /// category and cadre flag), with the org's
-    /// effective settings written in as literals (few distinct sets; the commonest is the
-    /// `ELSE`).
-    pub fn quota_sql(&self, t: &str) -> String {
-        self.per_org_sql(t, |q| *q)
-    }
-
     /// SQL: what an even pace would have earned by today in `year`.
     pub fn expected_sql(&self, t: &str, year: i32) -> String {
         let today = self.today;

@@ -650,30 +650,30 @@ fn build(conn: &mut DbConnection, org_ids: &[i64]) -> ApiResult<()> {
     Ok(())
 }
 
-/// The stored digests of one part and year in the path range `lo..hi`.
+/// The stored digests of `parts` and `years` of the orgs in the subtree at `path`: org,
+/// part, bytes.
 fn load_range(
     conn: &mut DbConnection,
-    lo: &str,
-    hi: &str,
-    part: i32,
+    path: &str,
+    parts: &[i32],
     years: std::ops::RangeInclusive<i32>,
-) -> ApiResult<Vec<(i64, Vec<u8>)>> {
+) -> ApiResult<Vec<(i64, i32, Vec<u8>)>> {
+    let (lo, hi) = subtree_range(path);
     Ok(sd::table
-        .filter(sd::part.eq(part))
+        .filter(sd::part.eq_any(parts))
         .filter(sd::year.ge(*years.start()))
         .filter(sd::year.le(*years.end()))
         .filter(sd::org_path.ge(lo))
         .filter(sd::org_path.lt(hi))
-        .select((sd::org_id, sd::data))
+        .select((sd::org_id, sd::part, sd::data))
         .load(conn)?)
 }
 
 /// The rosters of the orgs in the subtree at `path`.
 pub fn rosters(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<Roster>> {
-    let (lo, hi) = subtree_range(path);
-    load_range(conn, &lo, &hi, ROSTER, 0..=0)?
+    load_range(conn, path, &[ROSTER], 0..=0)?
         .into_iter()
-        .map(|(org, data)| decode_roster(org, &data).map_err(|e| decode_failed(org, e)))
+        .map(|(org, _, data)| decode_roster(org, &data).map_err(|e| decode_failed(org, e)))
         .collect()
 }
 
@@ -681,15 +681,9 @@ pub fn rosters(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<Roster>> {
 /// marked active or not in the period (whole months from the year digest, months the period
 /// covers in part from their day digests, read in the same statement).
 pub fn years(conn: &mut DbConnection, path: &str, period: &Period) -> ApiResult<Vec<Years>> {
-    let (lo, hi) = subtree_range(path);
     let months = PeriodMonths::new(period);
-    let rows: Vec<(i64, i32, Vec<u8>)> = sd::table
-        .filter(sd::part.eq_any(months.parts()))
-        .filter(sd::year.eq(period.year()))
-        .filter(sd::org_path.ge(&lo))
-        .filter(sd::org_path.lt(&hi))
-        .select((sd::org_id, sd::part, sd::data))
-        .load(conn)?;
+    let year = period.year();
+    let rows = load_range(conn, path, &months.parts(), year..=year)?;
     Ok(decode_for_period(rows, &months)?.1)
 }
 
@@ -749,10 +743,9 @@ pub fn occurrences(
     path: &str,
     utc_years: std::ops::RangeInclusive<i32>,
 ) -> ApiResult<Vec<Occurrences>> {
-    let (lo, hi) = subtree_range(path);
-    load_range(conn, &lo, &hi, OCCURRENCES, utc_years)?
+    load_range(conn, path, &[OCCURRENCES], utc_years)?
         .into_iter()
-        .map(|(org, data)| decode_occurrences(org, &data).map_err(|e| decode_failed(org, e)))
+        .map(|(org, _, data)| decode_occurrences(org, &data).map_err(|e| decode_failed(org, e)))
         .collect()
 }
 

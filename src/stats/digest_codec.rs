@@ -2,12 +2,21 @@
 //! timestamps as zigzagged microseconds since the epoch plus one (zero for none), strings as a length
 //! and UTF-8 bytes. Pure functions.
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
 
 /// A digest that does not decode (written by another version, or damaged).
 #[derive(Debug, thiserror::Error)]
 #[error("statistics digest does not decode: {0}")]
 pub struct DecodeError(pub &'static str);
+
+/// Signed to unsigned, small magnitudes small: 0, -1, 1, -2 … as 0, 1, 2, 3 …
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
+}
 
 /// Appends values to a digest.
 #[derive(Debug, Default)]
@@ -27,7 +36,7 @@ impl Enc {
     }
 
     pub fn int(&mut self, v: i64) {
-        self.uint(((v << 1) ^ (v >> 63)) as u64);
+        self.uint(zigzag(v));
     }
 
     pub fn bool(&mut self, v: bool) {
@@ -43,7 +52,7 @@ impl Enc {
     pub fn opt_int(&mut self, v: Option<i64>) {
         match v {
             None => self.uint(0),
-            Some(v) => self.uint((((v << 1) ^ (v >> 63)) as u64).wrapping_add(1)),
+            Some(v) => self.uint(zigzag(v).wrapping_add(1)),
         }
     }
 
@@ -70,6 +79,7 @@ impl<'a> Dec<'a> {
         Dec { bytes, at: 0 }
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.at >= self.bytes.len()
     }
@@ -91,8 +101,7 @@ impl<'a> Dec<'a> {
     }
 
     pub fn int(&mut self) -> Result<i64, DecodeError> {
-        let v = self.uint()?;
-        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+        Ok(unzigzag(self.uint()?))
     }
 
     pub fn bool(&mut self) -> Result<bool, DecodeError> {
@@ -120,25 +129,8 @@ impl<'a> Dec<'a> {
     pub fn opt_int(&mut self) -> Result<Option<i64>, DecodeError> {
         Ok(match self.uint()? {
             0 => None,
-            u => {
-                let u = u - 1;
-                Some(((u >> 1) as i64) ^ -((u & 1) as i64))
-            }
+            u => Some(unzigzag(u - 1)),
         })
-    }
-
-    pub fn time(&mut self) -> Result<Option<NaiveDateTime>, DecodeError> {
-        self.opt_int()?
-            .map(|v| DateTime::from_timestamp_micros(v).map(|t| t.naive_utc()))
-            .map(|t| t.ok_or(DecodeError("time out of range")))
-            .transpose()
-    }
-
-    pub fn seconds(&mut self) -> Result<Option<NaiveDateTime>, DecodeError> {
-        self.opt_int()?
-            .map(|v| DateTime::from_timestamp(v, 0).map(|t| t.naive_utc()))
-            .map(|t| t.ok_or(DecodeError("time out of range")))
-            .transpose()
     }
 
     /// A count of items to follow, bounded by the bytes left (each item takes at least one).
@@ -154,6 +146,7 @@ impl<'a> Dec<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     #[test]
     fn values_read_back_as_written() {
@@ -184,15 +177,15 @@ mod tests {
         }
         assert!(d.bool().unwrap());
         assert_eq!(d.str().unwrap(), "第一党支部");
-        assert_eq!(d.time().unwrap(), None);
-        assert_eq!(d.time().unwrap(), Some(t));
-        assert_eq!(d.time().unwrap(), Some(before_epoch));
-        // Truncated to the second, towards the past.
+        assert_eq!(d.opt_int().unwrap(), None);
+        assert_eq!(d.opt_int().unwrap(), Some(t.and_utc().timestamp_micros()));
         assert_eq!(
-            d.seconds().unwrap().unwrap().and_utc().timestamp(),
-            1_764_000_000
+            d.opt_int().unwrap(),
+            Some(before_epoch.and_utc().timestamp_micros())
         );
-        assert_eq!(d.seconds().unwrap().unwrap().and_utc().timestamp(), -1);
+        // Truncated to the second, towards the past.
+        assert_eq!(d.opt_int().unwrap(), Some(1_764_000_000));
+        assert_eq!(d.opt_int().unwrap(), Some(-1));
         assert!(d.is_empty());
     }
 

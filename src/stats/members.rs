@@ -203,7 +203,7 @@ fn credit_sql(year: i32) -> String {
 /// page comes from the org digests of the subtree (rosters and years read at once, then
 /// filtered, sorted and cut here); sorted by name, from one scan of the roster joined to the
 /// names, with the page's figures from the digests of their home orgs. Then the page's
-/// attendance and names, at once. Digests must be fresh ([`digest::ensure_fresh`]).
+/// attendance and names, at once. Stale digests of the subtree are rebuilt first.
 pub async fn page(
     db: &Db,
     tree: Arc<Subtree>,
@@ -213,6 +213,7 @@ pub async fn page(
     all: bool,
 ) -> ApiResult<Page<MemberStatsRow>> {
     let cursor: Option<Cursor> = cursor.as_deref().map(decode_cursor).transpose()?;
+    digest::ensure_fresh(db, &tree.root.path).await?;
     let started = Instant::now();
     let page = if opts.sort == Sort::Name {
         let (t, p) = (tree.clone(), period.clone());

@@ -13,7 +13,6 @@ use super::cache;
 use super::children::{self, ChildrenStats};
 use super::compliance::{self, Compliance};
 use super::context::Subtree;
-use super::digest;
 use super::export::{self, FileFormat};
 use super::funnel::{self, CourseFunnel};
 use super::members::{self, MemberStatsRow, MembersQuery};
@@ -48,6 +47,17 @@ pub struct ChildrenQuery {
     pub sort: Option<String>,
 }
 
+impl MembersQuery {
+    /// The period part of the query.
+    fn period_query(&self) -> PeriodQuery {
+        PeriodQuery {
+            period: self.period.clone(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
 impl PeriodQuery {
     pub fn parse(&self, today: NaiveDate) -> ApiResult<Period> {
         Period::parse(self.period.as_deref(), self.from, self.to, today)
@@ -76,21 +86,6 @@ async fn subtree_and_period(
     db.read(move |c| {
         let tree = Subtree::load(c, org, now)?;
         let period = q.parse(tree.today)?;
-        Ok((Arc::new(tree), period))
-    })
-    .await
-}
-
-/// The org's subtree and the period of a member-table query.
-async fn members_subtree(
-    db: &Db,
-    org: Org,
-    now: NaiveDateTime,
-    q: MembersQuery,
-) -> ApiResult<(Arc<Subtree>, Period)> {
-    db.read(move |c| {
-        let tree = Subtree::load(c, org, now)?;
-        let period = Period::parse(q.period.as_deref(), q.from, q.to, tree.today)?;
         Ok((Arc::new(tree), period))
     })
     .await
@@ -181,10 +176,8 @@ pub async fn list_member_stats(
         ),
     );
     cache::cached(&state.kv, &k, || async move {
-        digest::ensure_fresh(&db, &org.path).await?;
-        let cursor = q.cursor.clone();
-        let (tree, period) = members_subtree(&db, org, now, q).await?;
-        members::page(&db, tree, period, opts, cursor, false).await
+        let (tree, period) = subtree_and_period(&db, org, now, q.period_query()).await?;
+        members::page(&db, tree, period, opts, q.cursor, false).await
     })
     .await
 }
@@ -323,8 +316,7 @@ pub async fn export_member_stats(
     let opts = q.options()?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
-    digest::ensure_fresh(&state.db, &org.path).await?;
-    let (tree, period) = members_subtree(&state.db, org, now, q).await?;
+    let (tree, period) = subtree_and_period(&state.db, org, now, q.period_query()).await?;
     let rows = members::page(&state.db, tree.clone(), period.clone(), opts, None, true)
         .await?
         .items;

@@ -202,10 +202,8 @@ fn roster_groups(
                 continue;
             }
             let key = (roster.org_id, roster.categories[i / 2].clone(), i % 2 == 1);
-            let g = groups.entry(key).or_default();
-            g.members += l.members;
-            g.required_done += l.required_done;
-            g.no_org_life += l.no_org_life;
+            // One roster digest per org: every key is new.
+            groups.insert(key, l);
         }
     }
     Ok(groups)
@@ -252,12 +250,8 @@ fn year_groups(
                 continue;
             }
             let key = (digest.org_id, digest.categories[i / 2].clone(), i % 2 == 1);
-            let g = groups.entry(key).or_default();
-            g.members += l.members;
-            g.active += l.active;
-            g.credit += l.credit;
-            g.met += l.met;
-            g.on_track += l.on_track;
+            // One year digest per org and year: every key is new.
+            groups.insert(key, l);
         }
     }
     Ok(groups)
