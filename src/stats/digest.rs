@@ -202,6 +202,24 @@ impl UserIds {
     }
 }
 
+/// The names and the per-member entries of a digest (at most `limit` names), each entry
+/// read by `entry` from the member's user id, the reader and the number of names.
+fn decode_members<T>(
+    bytes: &[u8],
+    limit: usize,
+    mut entry: impl FnMut(i64, &mut Dec, usize) -> Result<T, DecodeError>,
+) -> Result<(Vec<String>, Vec<T>), DecodeError> {
+    let (names, mut d) = open(bytes, limit)?;
+    let n = d.count()?;
+    let mut out = Vec::with_capacity(n);
+    let mut ids = UserIds::default();
+    for _ in 0..n {
+        let user_id = ids.read(&mut d)?;
+        out.push(entry(user_id, &mut d, names.len())?);
+    }
+    Ok((names, out))
+}
+
 fn decode_names(d: &mut Dec, limit: usize) -> Result<Vec<String>, DecodeError> {
     let n = d.count()?;
     if n > limit {
@@ -244,20 +262,15 @@ fn encode_roster(rows: &[RosterRow]) -> Vec<u8> {
 }
 
 pub fn decode_roster(org_id: i64, bytes: &[u8]) -> Result<Roster, DecodeError> {
-    let (categories, mut d) = open(bytes, 256)?;
-    let n = d.count()?;
-    let mut members = Vec::with_capacity(n);
-    let mut ids = UserIds::default();
-    for _ in 0..n {
-        let user_id = ids.read(&mut d)?;
-        members.push(RosterEntry {
+    let (categories, members) = decode_members(bytes, 256, |user_id, d, names| {
+        Ok(RosterEntry {
             user_id,
-            category: name_index(&mut d, categories.len())? as u8,
+            category: name_index(d, names)? as u8,
             is_cadre: d.bool()?,
             required_done: d.int()?,
             last_org_life_s: d.opt_int()?,
-        });
-    }
+        })
+    })?;
     Ok(Roster {
         org_id,
         categories,
@@ -284,21 +297,16 @@ fn encode_years(rows: &[&YearRow]) -> Vec<u8> {
 }
 
 pub fn decode_years(org_id: i64, bytes: &[u8]) -> Result<Years, DecodeError> {
-    let (categories, mut d) = open(bytes, 256)?;
-    let n = d.count()?;
-    let mut members = Vec::with_capacity(n);
-    let mut ids = UserIds::default();
-    for _ in 0..n {
-        let user_id = ids.read(&mut d)?;
-        members.push(YearEntry {
+    let (categories, members) = decode_members(bytes, 256, |user_id, d, names| {
+        Ok(YearEntry {
             user_id,
-            category: name_index(&mut d, categories.len())? as u8,
+            category: name_index(d, names)? as u8,
             is_cadre: d.bool()?,
             credit_centi: d.int()?,
             active_months: (d.uint()? & 0x0fff) as u16,
             active: false,
-        });
-    }
+        })
+    })?;
     Ok(Years {
         org_id,
         categories,
@@ -333,15 +341,10 @@ fn encode_days(rows: &[&YearRow], month: u32) -> Option<Vec<u8>> {
 }
 
 pub fn decode_days(bytes: &[u8]) -> Result<Vec<(i64, u32)>, DecodeError> {
-    let (_, mut d) = open(bytes, 0)?;
-    let n = d.count()?;
-    let mut out = Vec::with_capacity(n);
-    let mut ids = UserIds::default();
-    for _ in 0..n {
-        let user_id = ids.read(&mut d)?;
-        out.push((user_id, (d.uint()? & 0x7fff_ffff) as u32));
-    }
-    Ok(out)
+    let (_, days) = decode_members(bytes, 0, |user_id, d, _| {
+        Ok((user_id, (d.uint()? & 0x7fff_ffff) as u32))
+    })?;
+    Ok(days)
 }
 
 /// An occurrence row: start, kind and the seven counts.
