@@ -231,6 +231,8 @@ pub struct Config {
     /// How often stale statistics digests are rebuilt in the background (zero: only when
     /// read).
     pub stats_refresh: Duration,
+    /// The bearer token `GET /metrics` requires; `None`: metrics are not served (404).
+    pub metrics_token: Option<Secret>,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -369,6 +371,15 @@ impl Config {
             ));
         }
         let media = MediaConfig::parse(&get, &data_dir)?;
+        let metrics_token = match get("DANGKE_METRICS_TOKEN") {
+            Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
+                return Err(err(
+                    "DANGKE_METRICS_TOKEN",
+                    "must be at least 16 visible ASCII characters".into(),
+                ));
+            }
+            t => t.map(Secret::new),
+        };
         let config = Config {
             bind,
             database_url,
@@ -397,6 +408,7 @@ impl Config {
                 Some("0" | "off") => Duration::ZERO,
                 _ => dur("DANGKE_STATS_REFRESH", 60)?,
             },
+            metrics_token,
         };
         if config.checkin_code_step > Duration::from_secs(300) {
             return Err(err(

@@ -124,6 +124,10 @@ error_codes! {
     OrgNotEmpty = (409, "org_not_empty", "组织下仍有下级组织或党员", "The organization still has children or members"),
     /// The user is already a member of an organization.
     AlreadyMember = (409, "already_member", "该用户已是党员（已有所属组织）", "The user already has a home organization"),
+    /// This phone cannot be enrolled here: it belongs to a person outside the caller's scope
+    /// (a member elsewhere, a role holder, an account with a password). Deliberately says
+    /// no more, so that it does not reveal whether or where the phone is known.
+    MemberNotAddable = (409, "member_not_addable", "无法在此添加该手机号。如此人已在其他组织，请由其所在组织办理组织关系转接", "This phone number cannot be added here. If the person belongs to another organization, ask it to transfer them"),
     /// No member with that phone exists (ask the branch secretary to add you).
     MemberNotFound = (404, "member_not_found", "未找到该手机号对应的党员，请联系所在支部书记", "No member with this phone number; ask your branch secretary"),
     // --- WeChat ---------------------------------------------------------------------------
@@ -133,6 +137,11 @@ error_codes! {
     BindTokenInvalid = (401, "bind_token_invalid", "绑定凭证无效或已过期，请重新登录", "The bind token is invalid or expired"),
     /// This WeChat account is bound to someone else.
     WechatAlreadyBound = (409, "wechat_already_bound", "该微信已绑定其他账号", "This WeChat account is bound to another user"),
+    /// The account holds a role or has a password: binding WeChat to it needs its password
+    /// or a one-time code issued to it.
+    WechatPasswordRequired = (403, "wechat_password_required", "此账号担任职务或设有密码，绑定微信需要输入账号密码或管理员发放的绑定码", "This account holds a role or has a password: give its password, or a one-time code from your administrator, to bind WeChat"),
+    /// The one-time bind code is wrong, expired or already used.
+    BindCodeInvalid = (403, "bind_code_invalid", "绑定码错误或已过期，请联系管理员重新获取", "The one-time bind code is wrong or has expired; ask your administrator for a new one"),
     /// WeChat login is not configured on this server.
     WechatNotConfigured = (503, "wechat_not_configured", "未配置微信登录", "WeChat login is not configured"),
     // --- courses --------------------------------------------------------------------------

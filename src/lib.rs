@@ -154,8 +154,16 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         http,
         instance_id,
         media,
+        media_uses: media::access::MediaUses(MEDIA_USES),
     })
 }
+
+/// The features that put media into what people see: a media object is visible to whoever
+/// sees a course that uses it or minutes that show it (see [`media::access`]).
+const MEDIA_USES: &[media::access::UseCheck] = &[
+    courses::media_use::visible_through_course,
+    activities::media_use::visible_through_minutes,
+];
 
 /// A bound, running server.
 pub struct Application {

@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -62,13 +65,31 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus metrics (text exposition format).
-#[utoipa::path(tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+/// Prometheus metrics (text exposition format), for the scraper holding
+/// `DANGKE_METRICS_TOKEN` as a bearer token. Without that setting metrics are not served.
+#[utoipa::path(tag = "ops", security(("metrics_token" = [])), responses(
+    (status = 200, content_type = "text/plain", body = String),
+    (status = 401, body = Problem, content_type = "application/problem+json", description = "token_missing / token_invalid"),
+    (status = 404, body = Problem, content_type = "application/problem+json", description = "not_found: DANGKE_METRICS_TOKEN is not set"),
+))]
 #[get("/metrics")]
-pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn get_metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let Some(expected) = state.config.metrics_token.as_ref() else {
+        return Err(ApiError::not_found());
+    };
+    let given = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenMissing))?;
+    // Compared as digests: how long the comparison takes says nothing about the token.
+    if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.expose().as_bytes()) {
+        return Err(ApiError::new(ErrorCode::TokenInvalid));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(state.metrics.render()))
 }
 
 /// The OpenAPI 3.1 document of this API.

@@ -24,4 +24,6 @@ pub struct AppState {
     pub instance_id: String,
     /// The media store and the signer of playback URLs.
     pub media: MediaState,
+    /// How the features that use media say who sees it through them.
+    pub media_uses: crate::media::access::MediaUses,
 }

@@ -26,7 +26,9 @@ pub struct Event {
     pub last_modified: DateTime<Utc>,
 }
 
-/// Escapes a TEXT value (backslash, semicolon, comma, newline).
+/// Escapes a TEXT value per RFC 5545 3.3.11: backslash, semicolon, comma and newline are
+/// escaped; other control characters (which TEXT does not allow) are dropped, so no value
+/// can end its content line and start a property of its own.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -35,11 +37,20 @@ pub fn escape(s: &str) -> String {
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            '\t' => out.push(' '),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {}
             c => out.push(c),
         }
     }
     out
+}
+
+/// A URI value as written: URI values are not escaped in iCalendar, so one that could end
+/// the line (white space, control characters) is left out rather than written. Input URLs
+/// are refused with such characters (see `crate::http::text::HttpUrl`); this guards rows
+/// stored before that.
+fn uri(u: &str) -> Option<&str> {
+    (!u.is_empty() && !u.chars().any(|c| c.is_whitespace() || c.is_control())).then_some(u)
 }
 
 /// Folds a content line at 75 octets (never inside a UTF-8 character) and ends it with CRLF.
@@ -204,7 +215,7 @@ fn event(e: &Event, stamp: DateTime<Utc>, out: &mut String) {
     if let Some(d) = e.description.as_deref().filter(|d| !d.is_empty()) {
         fold(&format!("DESCRIPTION:{}", escape(d)), out);
     }
-    if let Some(u) = &e.url {
+    if let Some(u) = e.url.as_deref().and_then(uri) {
         fold(&format!("URL:{u}"), out);
     }
     let status = if e.cancelled {
@@ -218,6 +229,17 @@ fn event(e: &Event, stamp: DateTime<Utc>, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn no_value_can_start_a_property_of_its_own() {
+        assert_eq!(escape("a\r\nX-INJ:1\u{0}"), "a\\nX-INJ:1");
+        assert_eq!(
+            uri("https://meet.example/a"),
+            Some("https://meet.example/a")
+        );
+        assert_eq!(uri("https://meet.example/a\r\nX-INJ:1"), None);
+        assert_eq!(uri("https://meet.example/a b"), None);
+    }
+
     use super::*;
 
     #[test]

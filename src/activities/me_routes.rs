@@ -12,6 +12,7 @@ use super::schedule_routes::DateRange;
 use super::views;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::text::Code;
 use crate::state::AppState;
 
 /// My activities between two dates (in my home org's zone; default the next 60 days):
@@ -93,7 +94,7 @@ pub async fn revoke_calendar_token(
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     /// The token from `POST /v1/me/calendar-token`.
-    pub token: String,
+    pub token: Code,
 }
 
 /// My iCalendar feed, for phone calendars to subscribe to (no bearer token: the token in

@@ -28,6 +28,7 @@ pub mod leave_routes;
 pub mod makeup;
 pub mod materialize;
 pub mod me_routes;
+pub mod media_use;
 pub mod minutes;
 pub mod model;
 pub mod occurrence_routes;

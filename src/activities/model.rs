@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{activities, activity_attendance, activity_leaves, activity_occurrences};
+use crate::http::text::{Body, Code, HttpUrl, Note, Title};
 pub use crate::orgs::settings::ActivityKind;
 use crate::text_enum;
 
@@ -221,16 +222,16 @@ pub struct Location {
 #[serde(deny_unknown_fields)]
 pub struct CreateActivityRequest {
     pub kind: ActivityKind,
-    pub title: String,
+    pub title: Title,
     #[serde(default)]
-    pub agenda: Option<String>,
+    pub agenda: Option<Note>,
     #[serde(default)]
-    pub place: Option<String>,
+    pub place: Option<Title>,
     /// Check-in must happen inside this circle when given.
     #[serde(default)]
     pub location: Option<Location>,
     #[serde(default)]
-    pub online_url: Option<String>,
+    pub online_url: Option<HttpUrl>,
     /// A course (e.g. the recorded mini party class) studied for make-up.
     #[serde(default)]
     pub course_id: Option<i64>,
@@ -242,7 +243,7 @@ pub struct CreateActivityRequest {
     /// RFC 5545 RRULE without DTSTART, e.g. `FREQ=MONTHLY;BYMONTHDAY=1`,
     /// `FREQ=MONTHLY;BYDAY=-1FR`, `FREQ=MONTHLY;INTERVAL=3`.
     #[serde(default)]
-    pub rrule: Option<String>,
+    pub rrule: Option<Title>,
     /// Attendance credit (present, late, proxy), hundredths of a credit hour (0–1000).
     #[serde(default)]
     pub credit_centi: Option<i32>,
@@ -258,15 +259,15 @@ pub struct CreateActivityRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateActivityRequest {
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<Title>,
     #[serde(default)]
-    pub agenda: Option<String>,
+    pub agenda: Option<Note>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
-    pub place: Option<Option<String>>,
+    pub place: Option<Option<Title>>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
     pub location: Option<Option<Location>>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
-    pub online_url: Option<Option<String>>,
+    pub online_url: Option<Option<HttpUrl>>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
     pub course_id: Option<Option<i64>>,
     #[serde(default)]
@@ -276,7 +277,7 @@ pub struct UpdateActivityRequest {
     #[schema(value_type = Option<String>)]
     pub end_local: Option<NaiveDateTime>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
-    pub rrule: Option<Option<String>>,
+    pub rrule: Option<Option<Title>>,
     #[serde(default)]
     pub credit_centi: Option<i32>,
     #[serde(default)]
@@ -390,7 +391,7 @@ pub struct MinutesView {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MinutesRequest {
-    pub text: String,
+    pub text: Body,
     /// Uploaded photos (media ids), at most 20.
     #[serde(default)]
     pub photo_media_ids: Vec<i64>,
@@ -438,7 +439,7 @@ pub struct MoveOccurrenceRequest {
     pub end_local: NaiveDateTime,
     /// A different place for this occurrence only.
     #[serde(default)]
-    pub place: Option<String>,
+    pub place: Option<Title>,
 }
 
 /// `POST /v1/occurrences/{id}/cancel`, `POST /v1/activities/{id}/cancel`
@@ -446,7 +447,7 @@ pub struct MoveOccurrenceRequest {
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     #[serde(default)]
-    pub reason: Option<String>,
+    pub reason: Option<Title>,
 }
 
 /// `GET /v1/occurrences/{id}/checkin/code`: what the organizer's screen shows.
@@ -466,7 +467,7 @@ pub struct CheckinCodeView {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckinRequest {
-    pub code: String,
+    pub code: Code,
     /// Required when the activity has a location.
     #[serde(default)]
     pub latitude: Option<f64>,
@@ -490,7 +491,7 @@ pub struct CheckinResult {
 pub struct ProxyRequest {
     pub user_id: i64,
     /// Why the member could not check in themself (no phone, working away, …).
-    pub reason: String,
+    pub reason: Title,
 }
 
 /// `PUT /v1/occurrences/{id}/attendance/{user_id}`: an audited correction.
@@ -499,7 +500,7 @@ pub struct ProxyRequest {
 pub struct CorrectionRequest {
     /// Any status except `made_up` (which only the linked course gives).
     pub status: AttendanceStatus,
-    pub reason: String,
+    pub reason: Title,
 }
 
 /// One invitee's attendance.
@@ -527,7 +528,7 @@ pub struct AttendanceList {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaveRequest {
-    pub reason: String,
+    pub reason: Title,
 }
 
 /// `POST /v1/leaves/{id}/decision`
@@ -536,7 +537,7 @@ pub struct LeaveRequest {
 pub struct LeaveDecisionRequest {
     pub approve: bool,
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<Title>,
 }
 
 /// A leave request.

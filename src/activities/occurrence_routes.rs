@@ -121,10 +121,16 @@ pub async fn put_minutes(
 ) -> ApiResult<web::Json<MinutesView>> {
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
+    let uses = state.media_uses;
     let view = state
         .db
         .write(move |c| {
             let ctx = access::occurrence(c, caller.user_id, id, Right::Operate)?;
+            // Only photos the organizer may see: an enumerated id of another branch's
+            // upload would otherwise become visible through these minutes.
+            let scope = crate::orgs::access::Scope::load(c, caller.user_id)?;
+            let photos = &req.photo_media_ids;
+            crate::media::access::require_usable(c, &scope, uses, "photo_media_ids", photos)?;
             let saved = minutes::save(c, now, &ctx, caller.user_id, &req)?;
             audit::record(
                 c,

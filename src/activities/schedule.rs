@@ -38,7 +38,7 @@ impl Fields {
         Fields {
             kind: req.kind,
             title: req.title.trim().to_string(),
-            agenda: req.agenda.clone().unwrap_or_default(),
+            agenda: req.agenda.clone().map(String::from).unwrap_or_default(),
             place: clean(req.place.clone()),
             location: req.location,
             online_url: clean(req.online_url.clone()),
@@ -74,7 +74,7 @@ impl Fields {
         Ok(Fields {
             kind: ActivityKind::from_db(&a.kind)?,
             title: req.title.as_deref().unwrap_or(&a.title).trim().to_string(),
-            agenda: req.agenda.clone().unwrap_or(d.agenda),
+            agenda: req.agenda.clone().map_or(d.agenda, String::from),
             place: req.place.clone().map(clean).unwrap_or(d.place),
             location: req.location.unwrap_or(d.location),
             online_url: req.online_url.clone().map(clean).unwrap_or(d.online_url),
@@ -92,8 +92,8 @@ impl Fields {
     }
 }
 
-fn clean(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+fn clean<T: Into<String>>(s: Option<T>) -> Option<String> {
+    s.map(Into::into).filter(|s: &String| !s.is_empty())
 }
 
 fn field(name: &str, code: &'static str, zh: &str, en: &str) -> FieldError {

@@ -2,6 +2,7 @@
 //! extractor, rate limits on login. Organizations, roles and WeChat login build on this.
 
 pub mod account;
+pub mod account_events;
 pub mod admin;
 pub mod caller;
 pub mod login;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{refresh_families, refresh_tokens, users};
+use crate::http::text::Code;
 
 /// A person who can log in.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -77,7 +78,7 @@ pub struct LoginRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    pub refresh_token: Code,
 }
 
 /// `PUT /v1/me/password`

@@ -3,12 +3,14 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 
 use super::account;
+use super::account_events::{self, AccountEvent};
 use super::caller::Caller;
 use super::login;
 use super::model::{ChangePasswordRequest, LoginRequest, MeView, RefreshRequest, TokenPair};
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
 use crate::http::client_ip::client_ip;
+use crate::http::pagination::{Page, PageParams};
 use crate::state::AppState;
 
 /// Log in with phone number and password.
@@ -46,7 +48,7 @@ pub async fn refresh_session(
     body: ApiJson<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let ip = client_ip(&req, &state.config.trusted_proxies);
-    login::refresh(&state, ip, body.into_inner().refresh_token)
+    login::refresh(&state, ip, body.into_inner().refresh_token.into_string())
         .await
         .map(web::Json)
 }
@@ -78,6 +80,28 @@ pub async fn get_me(
     crate::http::etag::json(&req, &me)
 }
 
+/// What happened to the caller's own account, newest first: a phone number changed by a
+/// secretary (which also ended every session and removed the WeChat binding), details
+/// edited, WeChat bound, password changed, logins.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), params(PageParams), responses(
+    (status = 200, body = Page<AccountEvent>),
+    (status = 400, body = Problem, description = "invalid_query: a bad limit or cursor"),
+    (status = 401, body = Problem),
+))]
+#[get("/me/account-events")]
+pub async fn list_my_account_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<AccountEvent>>> {
+    let (user_id, page) = (caller.user_id, page.into_inner());
+    let events = state
+        .db
+        .read(move |c| account_events::list(c, user_id, &page))
+        .await?;
+    Ok(web::Json(events))
+}
+
 /// Change (or first set) the caller's password. Revokes every session of the account and
 /// returns a fresh pair for this phone.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), request_body = ChangePasswordRequest, responses(
@@ -103,5 +127,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(refresh_session)
         .service(logout_session)
         .service(get_me)
+        .service(list_my_account_events)
         .service(change_my_password);
 }

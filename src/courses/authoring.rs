@@ -14,6 +14,7 @@ use super::model::{
 use crate::db::DbConnection;
 use crate::db::schema::{courses, lessons};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text};
+use crate::http::text::Title;
 
 /// Default share of unique seconds for completion, in thousandths.
 pub const DEFAULT_MIN_COVERAGE_PERMILLE: i32 = 900;
@@ -97,7 +98,7 @@ fn check_credit(errors: &mut Vec<FieldError>, credit: i32) {
     }
 }
 
-fn check_tags(errors: &mut Vec<FieldError>, tags: &[String]) {
+fn check_tags(errors: &mut Vec<FieldError>, tags: &[Title]) {
     if tags.len() > 10
         || tags
             .iter()
@@ -113,7 +114,7 @@ fn check_tags(errors: &mut Vec<FieldError>, tags: &[String]) {
     }
 }
 
-fn tags_json(tags: &[String]) -> String {
+fn tags_json(tags: &[Title]) -> String {
     serde_json::to_string(&tags.iter().map(|t| t.trim()).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".into())
 }
@@ -375,9 +376,9 @@ pub fn add_lesson(
     let fields = LessonFields {
         kind: req.kind,
         media_id: req.media_id,
-        external_url: req.external_url.clone(),
+        external_url: req.external_url.clone().map(String::from),
         duration_s: req.duration_s,
-        body: req.body.clone(),
+        body: req.body.clone().map(String::from),
         min_coverage: req.min_coverage,
         min_reading_s: req.min_reading_s,
     };
@@ -427,13 +428,17 @@ pub fn update_lesson(
         external_url: req
             .external_url
             .clone()
-            .unwrap_or_else(|| lesson.external_url.clone()),
+            .map_or_else(|| lesson.external_url.clone(), |u| u.map(String::from)),
         duration_s: req.duration_s.or(if req.media_id.is_some() {
             None
         } else {
             lesson.duration_s
         }),
-        body: req.body.clone().or_else(|| lesson.body.clone()),
+        body: req
+            .body
+            .clone()
+            .map(String::from)
+            .or_else(|| lesson.body.clone()),
         min_coverage: req
             .min_coverage
             .or(Some(f64::from(lesson.min_coverage_permille) / 1000.0)),

@@ -89,6 +89,16 @@ pub fn assigned_course_ids(
 /// Decides the caller's access to a course; 404 when they may neither manage nor study it.
 pub fn access(conn: &mut DbConnection, user_id: i64, course: &Course) -> ApiResult<CourseAccess> {
     let scope = Scope::load(conn, user_id)?;
+    access_in(conn, &scope, course)?.ok_or_else(ApiError::not_found)
+}
+
+/// The access of the caller with `scope` to a course, `None` when they may neither manage
+/// nor study it.
+pub fn access_in(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    course: &Course,
+) -> ApiResult<Option<CourseAccess>> {
     let owner_path: String = orgs::table
         .find(course.owner_org_id)
         .select(orgs::path)
@@ -103,9 +113,9 @@ pub fn access(conn: &mut DbConnection, user_id: i64, course: &Course) -> ApiResu
         None
     };
     if !manage && study.is_none() {
-        return Err(ApiError::not_found());
+        return Ok(None);
     }
-    Ok(CourseAccess { manage, study })
+    Ok(Some(CourseAccess { manage, study }))
 }
 
 /// Requires the right to manage the course: 403 for those who may only study it, 404 for

@@ -7,7 +7,7 @@ use super::catalog;
 use super::links::Links;
 use super::model::{CreateLessonRequest, LessonView, UpdateLessonRequest};
 use super::quiz::{self, AttemptResult, PutQuizRequest, QuizView, SubmitAttemptRequest};
-use super::{authoring, media_duration};
+use super::{authoring, usable_media};
 use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -30,12 +30,13 @@ pub async fn create_lesson(
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
     let links = Links::new(&state, now);
+    let uses = state.media_uses;
     let view = state
         .db
         .write(move |c| {
             let course = authoring::find(c, id)?;
             catalog::require_manage(c, caller.user_id, &course)?;
-            let from_media = media_duration(c, req.media_id)?;
+            let from_media = usable_media(c, caller.user_id, uses, "media_id", req.media_id)?;
             let lesson = authoring::add_lesson(c, now.naive_utc(), &course, &req, from_media)?;
             audit::record(
                 c,
@@ -97,6 +98,7 @@ pub async fn update_lesson(
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
     let links = Links::new(&state, now);
+    let uses = state.media_uses;
     let view = state
         .db
         .write(move |c| {
@@ -104,7 +106,8 @@ pub async fn update_lesson(
             if !access.manage {
                 return Err(ApiError::forbidden());
             }
-            let from_media = media_duration(c, req.media_id.flatten())?;
+            let media = req.media_id.flatten();
+            let from_media = usable_media(c, caller.user_id, uses, "media_id", media)?;
             let updated = authoring::update_lesson(c, now.naive_utc(), &lesson, &req, from_media)?;
             audit::record(
                 c,

@@ -9,12 +9,33 @@ pub mod catalog;
 pub mod demo;
 pub mod lesson_routes;
 pub mod links;
+pub mod media_use;
 pub mod model;
 pub mod quiz;
 pub mod routes;
 
 use crate::db::DbConnection;
 use crate::error::ApiResult;
+use crate::media::access::MediaUses;
+use crate::orgs::access::Scope;
+
+/// For a request that puts media into a course (a lesson's content, a cover): 422 on
+/// `field` unless the media exists and the caller may see it (uploaded for an org they
+/// organize, or used by something they see); returns its duration.
+pub fn usable_media(
+    conn: &mut DbConnection,
+    user_id: i64,
+    uses: MediaUses,
+    field: &str,
+    media_id: Option<i64>,
+) -> ApiResult<Option<i32>> {
+    let Some(id) = media_id else {
+        return Ok(None);
+    };
+    let scope = Scope::load(conn, user_id)?;
+    crate::media::access::require_usable(conn, &scope, uses, field, &[id])?;
+    media_duration(conn, Some(id))
+}
 
 /// Checks that an uploaded media exists (422 on `media_id` otherwise) and returns the
 /// duration the media feature read from the file, if any.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{course_assignments, courses, lessons, quiz_attempts};
+use crate::http::text::{Body, HttpUrl, Note, Title};
 use crate::text_enum;
 
 text_enum! {
@@ -124,18 +125,18 @@ pub struct QuizAttempt {
 pub struct CreateCourseRequest {
     pub owner_org_id: i64,
     pub kind: CourseKind,
-    pub title: String,
+    pub title: Title,
     #[serde(default)]
-    pub summary: String,
+    pub summary: Note,
     #[serde(default)]
     pub cover_media_id: Option<i64>,
     /// An external (CDN) cover image URL, instead of an uploaded one.
     #[serde(default)]
-    pub cover_url: Option<String>,
+    pub cover_url: Option<HttpUrl>,
     /// Total credit in hundredths of a credit hour, split evenly over the lessons.
     pub credit_centi: i32,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Vec<Title>,
 }
 
 /// `PATCH /v1/courses/{id}`: present fields change. Credit can change only in draft.
@@ -143,17 +144,17 @@ pub struct CreateCourseRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateCourseRequest {
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<Title>,
     #[serde(default)]
-    pub summary: Option<String>,
+    pub summary: Option<Note>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
     pub cover_media_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
-    pub cover_url: Option<Option<String>>,
+    pub cover_url: Option<Option<HttpUrl>>,
     #[serde(default)]
     pub credit_centi: Option<i32>,
     #[serde(default)]
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<Title>>,
 }
 
 /// `POST /v1/courses/{id}/lessons`
@@ -161,19 +162,19 @@ pub struct UpdateCourseRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateLessonRequest {
     pub kind: LessonKind,
-    pub title: String,
+    pub title: Title,
     /// Uploaded media (video/audio/pdf).
     #[serde(default)]
     pub media_id: Option<i64>,
     /// External media (a CDN URL), instead of an upload.
     #[serde(default)]
-    pub external_url: Option<String>,
+    pub external_url: Option<HttpUrl>,
     /// Seconds; taken from the media when it was read from the file.
     #[serde(default)]
     pub duration_s: Option<i32>,
     /// Article body (HTML; sanitized).
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: Option<Body>,
     /// Share of unique seconds to cover for completion (0.5–1.0, default 0.9).
     #[serde(default)]
     pub min_coverage: Option<f64>,
@@ -187,15 +188,15 @@ pub struct CreateLessonRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateLessonRequest {
     #[serde(default)]
-    pub title: Option<String>,
+    pub title: Option<Title>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
     pub media_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
-    pub external_url: Option<Option<String>>,
+    pub external_url: Option<Option<HttpUrl>>,
     #[serde(default)]
     pub duration_s: Option<i32>,
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: Option<Body>,
     #[serde(default)]
     pub min_coverage: Option<f64>,
     #[serde(default)]

@@ -15,6 +15,7 @@ use super::model::{Lesson, QuestionKind, QuizAttempt};
 use crate::db::DbConnection;
 use crate::db::schema::{quiz_attempts, quiz_options, quiz_questions, quizzes};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text};
+use crate::http::text::Note;
 
 /// `PUT /v1/lessons/{id}/quiz`
 #[derive(Debug, Deserialize, ToSchema)]
@@ -33,7 +34,7 @@ pub struct PutQuizRequest {
 #[serde(deny_unknown_fields)]
 pub struct QuestionInput {
     pub kind: QuestionKind,
-    pub text: String,
+    pub text: Note,
     /// 1–10, default 1.
     #[serde(default)]
     pub points: Option<i32>,
@@ -48,7 +49,7 @@ pub struct QuestionInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionInput {
-    pub text: String,
+    pub text: Note,
     #[serde(default)]
     pub correct: bool,
 }

@@ -32,10 +32,18 @@ pub async fn create_course(
     let req = body.into_inner();
     let now = state.clock.now();
     let links = Links::new(&state, now);
+    let uses = state.media_uses;
     let view = state
         .db
         .write(move |c| {
             let (org, _) = authorize(c, caller.user_id, req.owner_org_id, Right::Operate)?;
+            super::usable_media(
+                c,
+                caller.user_id,
+                uses,
+                "cover_media_id",
+                req.cover_media_id,
+            )?;
             let course = authoring::create(c, now.naive_utc(), caller.user_id, &req)?;
             audit::record(
                 c,
@@ -111,11 +119,14 @@ pub async fn update_course(
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
     let links = Links::new(&state, now);
+    let uses = state.media_uses;
     let view = state
         .db
         .write(move |c| {
             let course = authoring::find(c, id)?;
             catalog::require_manage(c, caller.user_id, &course)?;
+            let cover = req.cover_media_id.flatten();
+            super::usable_media(c, caller.user_id, uses, "cover_media_id", cover)?;
             let updated = authoring::update(c, now.naive_utc(), &course, &req)?;
             audit::record(
                 c,

@@ -240,6 +240,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    media_owners (media_id, org_id) {
+        media_id -> BigInt,
+        org_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -467,6 +475,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    wechat_bind_codes (user_id) {
+        user_id -> BigInt,
+        code_sha256 -> Text,
+        expires_at -> Timestamp,
+        issued_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         phone -> Text,
@@ -504,6 +522,8 @@ diesel::joinable!(course_assignments -> orgs (org_id));
 diesel::joinable!(courses -> orgs (owner_org_id));
 diesel::joinable!(lessons -> courses (course_id));
 diesel::joinable!(media -> users (uploaded_by));
+diesel::joinable!(media_owners -> media (media_id));
+diesel::joinable!(media_owners -> orgs (org_id));
 diesel::joinable!(memberships -> orgs (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_roles -> orgs (org_id));
@@ -540,6 +560,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lesson_progress,
     lessons,
     media,
+    media_owners,
     memberships,
     org_roles,
     org_settings,
@@ -558,4 +579,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     stats_stale_orgs,
     study_events,
     users,
+    wechat_bind_codes,
 );

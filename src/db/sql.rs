@@ -334,3 +334,31 @@ mod tests {
         assert_eq!(values_placeholders(1, 1, 1), "($1)");
     }
 }
+
+/// The escape character of [`like_contains`] patterns: pass it to diesel's `.escape()` so
+/// both backends read the pattern the same way (SQLite has no default escape).
+pub const LIKE_ESCAPE: char = '\\';
+
+/// A `LIKE` pattern matching values that contain `text` literally: `%`, `_` and the escape
+/// character itself are escaped, so a search for `%` finds a `%`, not everything.
+pub fn like_contains(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            p.push(LIKE_ESCAPE);
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+#[cfg(test)]
+mod like_tests {
+    #[test]
+    fn wildcards_and_the_escape_are_escaped() {
+        assert_eq!(super::like_contains("张%三_\\"), "%张\\%三\\_\\\\%");
+        assert_eq!(super::like_contains("王"), "%王%");
+    }
+}

@@ -84,6 +84,12 @@ pub fn query_error(
 ) -> actix_web::Error {
     let message = err.to_string();
     let field = message.split('`').nth(1).unwrap_or("query").to_string();
+    if let Some(problem) = crate::http::text::parse_serde_message(&message) {
+        let (zh, en) = problem.message();
+        return ApiError::new(ErrorCode::InvalidQuery)
+            .with_field(FieldError::new(field, problem.code(), Text::new(zh, en)))
+            .into();
+    }
     ApiError::new(ErrorCode::InvalidQuery)
         .with_field(FieldError::new(
             field,

@@ -98,12 +98,37 @@ pub async fn read_body_limited(
 
 /// Parses JSON into `T`, mapping serde failures to `malformed_json` (syntax) or
 /// `invalid_body` (shape) with the offending field's path.
+///
+/// Every request body of this API is a JSON object: a top-level array is refused, since
+/// serde would otherwise fill a struct's fields from an array by position.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(
+            ApiError::new(ErrorCode::InvalidBody).with_field(FieldError::new(
+                "",
+                "invalid_type",
+                Text::new(
+                    "请求体应为 JSON 对象",
+                    "The request body must be a JSON object",
+                ),
+            )),
+        );
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize::<_, T>(de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
+            // A value of the right type that breaks a text rule (control characters,
+            // length, URL form) is a validation failure, like the checks in the features.
+            serde_json::error::Category::Data
+                if crate::http::text::parse_serde_message(&inner.to_string()).is_some() =>
+            {
+                ApiError::new(ErrorCode::ValidationFailed).with_field(field_error(&path, &inner))
+            }
             serde_json::error::Category::Data => {
                 ApiError::new(ErrorCode::InvalidBody).with_field(field_error(&path, &inner))
             }
@@ -138,6 +163,10 @@ fn field_error(path: &str, err: &serde_json::Error) -> FieldError {
         }
     };
     let plain = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    if let Some(problem) = crate::http::text::parse_serde_message(&msg) {
+        let (zh, en) = problem.message();
+        return FieldError::new(join(""), problem.code(), Text::new(zh, en));
+    }
     if msg.starts_with("unknown field") {
         FieldError::new(
             join(&quoted),
@@ -224,5 +253,24 @@ mod tests {
 
         let e = parse_json::<Outer>(br#"{"items":[{"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::MalformedJson);
+
+        // A struct given as a positional array.
+        let e = parse_json::<Inner>(br#" ["1", 2]"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidBody);
+        assert_eq!(e.fields[0].code, "invalid_type");
+    }
+
+    #[test]
+    fn text_problems_name_the_field() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[expect(dead_code, reason = "fields exist to be deserialized")]
+        struct Named {
+            name: crate::http::text::Name,
+        }
+        let e = parse_json::<Named>(br#"{"name":"a\u0000b"}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValidationFailed);
+        assert_eq!(e.fields[0].field, "name");
+        assert_eq!(e.fields[0].code, "control_character");
     }
 }

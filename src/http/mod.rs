@@ -14,5 +14,6 @@ pub mod openapi;
 pub mod pagination;
 pub mod patch;
 pub mod ratelimit;
+pub mod text;
 
 pub use json::{ApiJson, BodyLimit};

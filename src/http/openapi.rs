@@ -54,6 +54,15 @@ pub fn document() -> OpenApi {
                 .build(),
         ),
     );
+    components.add_security_scheme(
+        "metrics_token",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("The value of DANGKE_METRICS_TOKEN"))
+                .build(),
+        ),
+    );
     use utoipa::PartialSchema;
     use utoipa::ToSchema;
     components
@@ -66,6 +75,9 @@ pub fn document() -> OpenApi {
         crate::error::FieldErrorBody::name().into_owned(),
         crate::error::FieldErrorBody::schema(),
     );
+    for (name, schema) in crate::http::text::schemas() {
+        components.schemas.insert(name, schema);
+    }
     api
 }
 

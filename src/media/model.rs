@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::media;
 use crate::error::ApiResult;
+use crate::http::text::FileName;
 use crate::text_enum;
 
 text_enum! {
@@ -135,7 +136,7 @@ pub struct UploadQuery {
     /// Duration in whole seconds, used when it cannot be read from the file.
     pub duration_s: Option<i32>,
     /// The original file name, for display.
-    pub file_name: Option<String>,
+    pub file_name: Option<FileName>,
 }
 
 /// The multipart form of `POST /v1/media` (what `wx.uploadFile` sends).

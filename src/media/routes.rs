@@ -40,7 +40,7 @@ pub async fn upload_media(
     let user_id = caller.user_id;
     state
         .db
-        .read(move |c| access::require_operator(c, user_id))
+        .read(move |c| access::require_operator(c, user_id).map(drop))
         .await?;
     let (received, meta) = form::receive(&state, &req, payload, query.into_inner()).await?;
     let saved = upload::save(&state, &caller, received, meta).await?;
@@ -54,13 +54,13 @@ pub async fn upload_media(
     })
 }
 
-/// A media file's metadata with a fresh signed URL (for organizers; members get signed URLs
-/// inside the lessons they may study).
+/// A media file's metadata with a fresh signed URL, for the organizers of an org it was
+/// uploaded for and for whoever may see something that uses it (a course's lesson or
+/// cover, a meeting's minutes). Anyone else gets 404.
 #[utoipa::path(tag = "media", security(("bearer" = [])), params(("id" = i64, Path)), responses(
     (status = 200, body = MediaView),
     (status = 401, body = Problem),
-    (status = 403, body = Problem, description = "the caller holds no role"),
-    (status = 404, body = Problem),
+    (status = 404, body = Problem, description = "no such media, or none the caller may see"),
 ))]
 #[get("/media/{id}")]
 pub async fn get_media(
@@ -69,10 +69,12 @@ pub async fn get_media(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<MediaView>> {
     let (user_id, id) = (caller.user_id, id.into_inner());
+    let uses = state.media_uses;
     let media = state
         .db
         .read(move |c| {
-            access::require_operator(c, user_id)?;
+            let scope = crate::orgs::access::Scope::load(c, user_id)?;
+            access::require_visible(c, &scope, uses, id)?;
             records::find(c, id)
         })
         .await?;

@@ -80,6 +80,12 @@ async fn save_as(
             );
             put(store, &existing.storage_key, &received).await?;
         }
+        // The same content from another org: it may see it now (it had the bytes anyway).
+        let (id, now) = (existing.id, state.clock.now_naive());
+        state
+            .db
+            .write(move |c| record_uploader(c, now, uploaded_by, id))
+            .await?;
         return Ok(Saved {
             media: existing,
             created: false,
@@ -119,6 +125,7 @@ async fn save_as(
         .db
         .write(move |c| {
             let (media, created) = records::insert_or_existing(c, &row)?;
+            record_uploader(c, now, uploaded_by, media.id)?;
             if created {
                 audit::record(
                     c,
@@ -139,6 +146,17 @@ async fn save_as(
         .await?;
     drop(received);
     Ok(saved)
+}
+
+/// Records the orgs where the uploader operates as orgs the media was uploaded for.
+fn record_uploader(
+    conn: &mut crate::db::DbConnection,
+    now: chrono::NaiveDateTime,
+    uploaded_by: i64,
+    media_id: i64,
+) -> ApiResult<()> {
+    let scope = crate::orgs::access::Scope::load(conn, uploaded_by)?;
+    super::access::record_upload(conn, now, &scope, media_id)
 }
 
 async fn put(store: &MediaStore, key: &str, received: &Received) -> ApiResult<()> {

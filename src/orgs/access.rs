@@ -134,7 +134,9 @@ pub fn authorize(
 
 /// Authorizes access to a member's records: the member themself may `View`; otherwise the
 /// caller needs `right` on the member's current home org (404 if the user is no member
-/// anyone in scope can see).
+/// anyone in scope can see). To `Administer` a member — edit, transfer, change status —
+/// the person must also lie wholly inside the caller's scope: a role they hold above it
+/// makes the member 403 (see [`super::identity`]).
 pub fn authorize_member(
     conn: &mut DbConnection,
     caller_id: i64,
@@ -162,5 +164,8 @@ pub fn authorize_member(
         right
     };
     scope.check(&home.path, needed)?;
+    if right == Right::Administer {
+        super::identity::require_manageable(conn, &scope, member_user_id)?;
+    }
     Ok(Some(home))
 }

@@ -42,12 +42,14 @@ pub async fn list_members(
 }
 
 /// Add a member to a branch or party group. Re-sending the same request returns the
-/// existing member (200) instead of creating a duplicate.
+/// existing member (200) instead of creating a duplicate. A phone of a person outside the
+/// caller's scope (a member elsewhere, a role holder above, an account with a password) is
+/// refused with `member_not_addable`, which does not say which or where.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("id" = i64, Path)), request_body = AddMemberRequest, responses(
     (status = 201, body = MemberView, description = "added"),
     (status = 200, body = MemberView, description = "already a member of this org"),
     (status = 403, body = Problem), (status = 404, body = Problem),
-    (status = 409, body = Problem, description = "already_member (elsewhere)"),
+    (status = 409, body = Problem, description = "member_not_addable: cannot add this phone here; already_member: a member of another org in the caller's scope (transfer them)"),
     (status = 422, body = Problem),
 ))]
 #[post("/orgs/{id}/members")]
@@ -62,9 +64,9 @@ pub async fn add_member(
     let added = state
         .db
         .write(move |c| {
-            let (org, _) = authorize(c, caller.user_id, id, Right::Administer)?;
+            let (org, scope) = authorize(c, caller.user_id, id, Right::Administer)?;
             let today = settings::today(c, &org, now)?;
-            let added = members::add(c, now.naive_utc(), today, &org, &req)?;
+            let added = members::add(c, now.naive_utc(), today, &org, &scope, &req)?;
             if let Added::Created(m) = &added {
                 audit::record(
                     c,
@@ -106,7 +108,10 @@ pub async fn get_member(
     Ok(web::Json(detail))
 }
 
-/// Edit a member's details (name, phone, category, cadre flag, dates).
+/// Edit a member's details (name, phone, category, cadre flag, dates). Only for a person
+/// wholly inside the caller's scope (403 when they hold a role above it). A new phone
+/// number ends every session of the person and removes their WeChat binding; they see it
+/// in `GET /v1/me/account-events`.
 #[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), request_body = UpdateMemberRequest, responses(
     (status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 409, body = Problem, description = "phone_taken"), (status = 422, body = Problem),
@@ -120,26 +125,44 @@ pub async fn update_member(
 ) -> ApiResult<web::Json<MemberView>> {
     let (user_id, req) = (user_id.into_inner(), body.into_inner());
     let now = state.clock.now();
-    let view = state
+    let (view, revoked) = state
         .db
         .write(move |c| {
             let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
                 .ok_or_else(ApiError::not_found)?;
             let today = settings::today(c, &home, now)?;
-            let changed = members::update(c, now.naive_utc(), today, user_id, &req)?;
-            if !changed.is_empty() {
+            let updated = members::update(c, now, today, user_id, &req)?;
+            if !updated.changed.is_empty() {
                 audit::record(
                     c,
                     now.naive_utc(),
                     &caller.actor(),
                     "member_updated",
                     &Target::new("user", user_id).in_org(home.id),
-                    serde_json::json!({"fields": changed}),
+                    serde_json::json!({"fields": updated.changed}),
                 )?;
             }
-            members::member_view(c, user_id)
+            let mut revoked = Vec::new();
+            if let Some(p) = updated.phone_change {
+                audit::record(
+                    c,
+                    now.naive_utc(),
+                    &caller.actor(),
+                    "phone_changed",
+                    &Target::new("user", user_id).in_org(home.id),
+                    serde_json::json!({
+                        "from": mask_phone(&p.from),
+                        "to": mask_phone(&p.to),
+                        "sessions_revoked": true,
+                        "wechat_unbound": p.wechat_unbound,
+                    }),
+                )?;
+                revoked = p.revoked;
+            }
+            Ok((members::member_view(c, user_id)?, revoked))
         })
         .await?;
+    crate::auth::sessions::denylist(&state.kv, now, &revoked).await;
     Ok(web::Json(view))
 }
 
@@ -221,6 +244,53 @@ pub async fn change_member_status(
         Some(v) => HttpResponse::Ok().json(v),
         None => HttpResponse::NoContent().finish(),
     })
+}
+
+/// A one-time code with which the member binds WeChat without a password (a secretary
+/// made from an imported member holds a role, so WeChat vouching for her phone number alone
+/// does not bind her). Valid 72 hours, once; issuing again replaces the earlier code. For
+/// administrators of a person wholly inside their scope.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), responses(
+    (status = 201, body = BindCodeView), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[post("/members/{user_id}/wechat-bind-code")]
+pub async fn issue_wechat_bind_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    user_id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let user_id = user_id.into_inner();
+    let now = state.clock.now_naive();
+    let view = state
+        .db
+        .write(move |c| {
+            let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
+                .ok_or_else(ApiError::not_found)?;
+            let (code, expires_at) =
+                crate::auth::wechat::bind_code::issue(c, now, user_id, caller.user_id)?;
+            audit::record(
+                c,
+                now,
+                &caller.actor(),
+                "wechat_bind_code_issued",
+                &Target::new("user", user_id).in_org(home.id),
+                serde_json::json!({"expires_at": expires_at.and_utc()}),
+            )?;
+            Ok(BindCodeView {
+                code,
+                expires_at: expires_at.and_utc(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// A one-time WeChat bind code: give it to the person, who sends it with the bind.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BindCodeView {
+    /// Eight digits.
+    pub code: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Role holders on this org and below.
@@ -322,9 +392,21 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_member)
         .service(transfer_member)
         .service(change_member_status)
+        .service(issue_wechat_bind_code)
         .service(list_org_roles)
         .service(grant_org_role)
         .service(revoke_org_role);
+}
+
+/// A phone number as the audit log shows it to its owner: 138****0001.
+fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
 }
 
 /// The org of a member's current membership, for other features.

@@ -8,23 +8,26 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::access::Scope;
+use super::identity;
 use super::model::{
     AddMemberRequest, Category, Gender, MemberDetail, MemberStatus, MemberView, Membership,
     MembershipHistoryItem, Org, OrgKind, Role, RoleView, UpdateMemberRequest, subtree_range,
 };
 use crate::auth::phone::Phone;
 use crate::auth::users;
-use crate::db::DbConnection;
 use crate::db::schema::{memberships, org_roles, orgs, users as users_t};
+use crate::db::{DbConnection, sql};
 use crate::error::{ApiError, ApiResult, ErrorCode, Text};
 use crate::http::pagination::{Page, PageParams};
+use crate::http::text::SearchText;
 
 /// Filters of the member list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MemberFilter {
-    /// Part of a name or phone number.
-    pub q: Option<String>,
+    /// Part of a name or phone number (`%` and `_` match themselves).
+    pub q: Option<SearchText>,
     pub category: Option<Category>,
     pub status: Option<MemberStatus>,
     pub is_cadre: Option<bool>,
@@ -129,12 +132,13 @@ pub fn list(
     if let Some(after) = after {
         q = q.filter(memberships::id.gt(after));
     }
-    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", text.replace(['%', '_'], ""));
+    if let Some(text) = filter.q.as_deref().filter(|s| !s.is_empty()) {
+        let pattern = sql::like_contains(text);
         q = q.filter(
             users_t::name
                 .like(pattern.clone())
-                .or(users_t::phone.like(pattern)),
+                .escape(sql::LIKE_ESCAPE)
+                .or(users_t::phone.like(pattern).escape(sql::LIKE_ESCAPE)),
         );
     }
     if let Some(c) = filter.category {
@@ -238,14 +242,18 @@ pub enum Added {
     Existing(MemberView),
 }
 
-/// Adds a member to `org` (a branch or party group). A new phone creates the user; a known
-/// user without a home org joins; a member of this org already is returned unchanged (so a
-/// retried request is harmless); a member elsewhere is 409 `already_member`.
+/// Adds a member to `org` (a branch or party group) for the organizer with `scope`. A new
+/// phone creates the user. A known user joins only when they lie wholly inside the scope
+/// and have no password ([`identity`]); otherwise the answer is 409 `member_not_addable`,
+/// which does not say why. A member of this org already is returned unchanged (so a
+/// retried request is harmless); a member elsewhere inside the scope is 409
+/// `already_member` (transfer them instead).
 pub fn add(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     today: NaiveDate,
     org: &Org,
+    scope: &Scope,
     req: &AddMemberRequest,
 ) -> ApiResult<Added> {
     check_home(org)?;
@@ -256,19 +264,28 @@ pub fn add(
         Some(u) => u,
         None => users::create(conn, now, &phone, &name, None)?,
     };
+    if !identity::standing(conn, user.id)?.manageable_by(scope) {
+        return Err(identity::not_addable());
+    }
     if let Some(m) = current(conn, user.id)? {
         if m.org_id == org.id {
             return Ok(Added::Existing(member_view(conn, user.id)?));
         }
-        return Err(ApiError::new(ErrorCode::AlreadyMember));
+        return Err(ApiError::new(ErrorCode::AlreadyMember).with_detail(
+            "此人已是您管辖范围内其他组织的党员，请使用组织关系转接",
+            "This person is a member of another org in your scope: transfer them instead",
+        ));
     }
-    diesel::update(users_t::table.find(user.id))
-        .set((
-            users_t::gender.eq(req.gender.map(|g| g.as_str())),
-            users_t::birth_date.eq(req.birth_date),
-            users_t::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    // A known person joining keeps what is stored unless the request gives a value.
+    if req.gender.is_some() || req.birth_date.is_some() {
+        diesel::update(users_t::table.find(user.id))
+            .set((
+                req.gender.map(|g| users_t::gender.eq(g.as_str())),
+                req.birth_date.map(|d| users_t::birth_date.eq(d)),
+                users_t::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
     insert_membership(
         conn,
         now,
@@ -336,18 +353,40 @@ fn check_dates(
     Ok(())
 }
 
-/// Applies an edit; returns the names of the fields that changed.
+/// What an edit did.
+#[derive(Debug, Default)]
+pub struct Updated {
+    /// The names of the fields that changed.
+    pub changed: Vec<&'static str>,
+    /// A new phone number: every session of the person was revoked (these access tokens go
+    /// on the denylist after commit) and their WeChat binding removed.
+    pub phone_change: Option<PhoneChange>,
+}
+
+/// A phone number changed (invariant 4 of [`identity`]).
+#[derive(Debug)]
+pub struct PhoneChange {
+    pub from: String,
+    pub to: String,
+    pub revoked: Vec<crate::auth::sessions::RevokedAccess>,
+    pub wechat_unbound: bool,
+}
+
+/// Applies an edit.
 pub fn update(
     conn: &mut DbConnection,
-    now: NaiveDateTime,
+    now: chrono::DateTime<chrono::Utc>,
     today: NaiveDate,
     user_id: i64,
     req: &UpdateMemberRequest,
-) -> ApiResult<Vec<&'static str>> {
+) -> ApiResult<Updated> {
     let m = current(conn, user_id)?.ok_or_else(ApiError::not_found)?;
     let user = users::find(conn, user_id)?;
     crate::stats::rollup::invalidate();
+    let mut phone_change = None;
     let mut changed = Vec::new();
+    let now_utc = now;
+    let now = now.naive_utc();
     if let Some(name) = &req.name {
         let name = users::check_name(name, "name")?;
         if name != user.name {
@@ -363,9 +402,27 @@ pub fn update(
             if users::find_by_phone(conn, &phone)?.is_some() {
                 return Err(ApiError::new(ErrorCode::PhoneTaken));
             }
+            // The phone is how the person logs in and how WeChat finds them: whoever held
+            // the old sessions or the WeChat binding is no longer known to be them.
             diesel::update(users_t::table.find(user_id))
-                .set(users_t::phone.eq(phone.as_str()))
+                .set((
+                    users_t::phone.eq(phone.as_str()),
+                    users_t::wechat_openid.eq(None::<String>),
+                    users_t::wechat_unionid.eq(None::<String>),
+                ))
                 .execute(conn)?;
+            let revoked = crate::auth::sessions::revoke_all_for_user(
+                conn,
+                now_utc,
+                user_id,
+                "phone_changed",
+            )?;
+            phone_change = Some(PhoneChange {
+                from: user.phone.clone(),
+                to: phone.as_str().to_string(),
+                revoked,
+                wechat_unbound: user.wechat_openid.is_some(),
+            });
             changed.push("phone");
         }
     }
@@ -413,7 +470,10 @@ pub fn update(
         // The roll-ups carry the category and cadre flag.
         crate::stats::rollup::members_changed(conn, &[user_id])?;
     }
-    Ok(changed)
+    Ok(Updated {
+        changed,
+        phone_change,
+    })
 }
 
 /// Moves a member to `to`: the current membership ends the day before `date`, a new one

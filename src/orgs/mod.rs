@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod demo;
+pub mod identity;
 pub mod import;
 pub mod member_routes;
 pub mod members;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{memberships, org_roles, orgs};
+use crate::http::text::{Name, Title};
 use crate::text_enum;
 
 text_enum! {
@@ -195,7 +196,7 @@ pub struct OrgTreeNode {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
     pub parent_id: i64,
-    pub name: String,
+    pub name: Name,
     pub kind: OrgKind,
     #[serde(default)]
     pub sector: Option<Sector>,
@@ -206,7 +207,7 @@ pub struct CreateOrgRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgRequest {
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Name>,
     #[serde(default)]
     pub sector: Option<Sector>,
 }
@@ -276,7 +277,7 @@ pub struct MemberDetail {
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     pub phone: String,
-    pub name: String,
+    pub name: Name,
     pub category: Category,
     #[serde(default)]
     pub is_cadre: bool,
@@ -306,7 +307,7 @@ text_enum! {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberRequest {
     #[serde(default)]
-    pub name: Option<String>,
+    pub name: Option<Name>,
     #[serde(default)]
     pub phone: Option<String>,
     #[serde(default)]
@@ -330,7 +331,7 @@ pub struct TransferRequest {
     #[serde(default)]
     pub date: Option<NaiveDate>,
     #[serde(default)]
-    pub reason: Option<String>,
+    pub reason: Option<Title>,
 }
 
 /// `PUT /v1/members/{user_id}/status`
@@ -339,7 +340,7 @@ pub struct TransferRequest {
 pub struct ChangeStatusRequest {
     pub status: MemberStatus,
     #[serde(default)]
-    pub reason: Option<String>,
+    pub reason: Option<Title>,
     /// For `left`: the last day; today when absent.
     #[serde(default)]
     pub date: Option<NaiveDate>,

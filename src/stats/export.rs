@@ -239,6 +239,18 @@ fn sheet_name(name: &str, used: &mut Vec<String>) -> String {
     candidate
 }
 
+/// A text cell as a spreadsheet must read it: text that Excel, WPS or LibreOffice would
+/// evaluate as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets
+/// a leading apostrophe, so `=HYPERLINK(…)` in a member's name stays a name (OWASP's CSV
+/// injection advice). Numbers are written as numbers and never pass through here.
+pub fn csv_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 fn csv_bytes(columns: &[(&str, f64)], rows: &[Vec<Cell>]) -> ApiResult<Vec<u8>> {
     let mut out = vec![0xEF, 0xBB, 0xBF];
     {
@@ -248,7 +260,7 @@ fn csv_bytes(columns: &[(&str, f64)], rows: &[Vec<Cell>]) -> ApiResult<Vec<u8>> 
             .map_err(fail)?;
         for cells in rows {
             w.write_record(cells.iter().map(|c| match c {
-                Cell::Text(s) => s.clone(),
+                Cell::Text(s) => csv_text(s),
                 Cell::Number(n) => format!("{}", (n * 1000.0).round() / 1000.0),
             }))
             .map_err(fail)?;
@@ -324,5 +336,27 @@ pub fn parse_format(s: Option<&str>) -> ApiResult<FileFormat> {
                 Text::new("格式应为 xlsx 或 csv", "format must be xlsx or csv"),
             )),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_text;
+
+    #[test]
+    fn formulas_become_text() {
+        for f in [
+            "=1+1",
+            "+1",
+            "-2+3",
+            "@SUM(1)",
+            "\t=1",
+            "\r=1",
+            "=cmd|' /C calc'!A0",
+        ] {
+            assert_eq!(csv_text(f), format!("'{f}"));
+        }
+        assert_eq!(csv_text("王党员"), "王党员");
+        assert_eq!(csv_text("1-2"), "1-2");
     }
 }

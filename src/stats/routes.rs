@@ -244,7 +244,8 @@ pub struct FunnelQuery {
 }
 
 /// A course's funnel among the members of an org's subtree: assigned, started, completed,
-/// quiz passed, and per lesson started, completed and dropped off.
+/// quiz passed, and per lesson started, completed and dropped off. The caller must see the
+/// course (manage it, or study it) and operate in the org.
 #[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), FunnelQuery), responses(
     (status = 200, body = CourseFunnel), (status = 403, body = Problem), (status = 404, body = Problem),
 ))]
@@ -261,6 +262,9 @@ pub async fn get_course_stats(
         .db
         .read(move |c| {
             let course = crate::courses::authoring::find(c, id)?;
+            // The course itself must be one the caller may see (404 otherwise), whatever org
+            // they ask the funnel for.
+            crate::courses::catalog::access(c, user_id, &course)?;
             let (org, _) = authorize(
                 c,
                 user_id,

@@ -530,7 +530,7 @@ async fn rows_naming_unusable_orgs_or_members_elsewhere_are_rejected() {
     let r = import_csv(&w.secretary_a, w.branch_a, csv, false).await;
     r.expect(200);
     let rows = by_line(&r.json());
-    assert_eq!(rows[&2]["reason"], "member_of_other_org");
+    assert_eq!(rows[&2]["reason"], "member_not_addable");
     assert_eq!(rows[&3]["reason"], "unknown_org");
     let organizer = w
         .organizer_b

@@ -424,19 +424,24 @@ async fn a_member_without_a_role_cannot_upload_and_anonymous_gets_401() {
     assert!(files_under(&media_dir(&app)).is_empty());
 
     let id = upload_file(&w.secretary_a, "a.mp3", &mp3).await.json()["id"].clone();
+    // A member sees media only through what uses it (nothing yet); see security.rs.
     w.member_a
         .get(&format!("/v1/media/{id}"))
         .await
-        .expect_problem(403, "forbidden");
+        .expect_problem(404, "not_found");
     app.client()
         .get(&format!("/v1/media/{id}"))
         .await
         .expect_problem(401, "token_missing");
-    // Any organizer may read media metadata (media is not owned by an org).
-    let m = w.organizer_b.get(&format!("/v1/media/{id}")).await;
+    // The uploading branch's organizers read its metadata; another branch's do not.
+    let m = w.committee_a.get(&format!("/v1/media/{id}")).await;
     m.expect(200);
     assert_eq!(m.json()["sha256"], sha_hex(&mp3));
     w.organizer_b
+        .get(&format!("/v1/media/{id}"))
+        .await
+        .expect_problem(404, "not_found");
+    w.secretary_a
         .get("/v1/media/999999")
         .await
         .expect_problem(404, "not_found");

@@ -71,11 +71,18 @@ async fn request_id_is_echoed_or_made() {
 
 #[tokio::test]
 async fn metrics_are_labelled_by_route_pattern_not_path() {
-    let app = spawn().await;
+    let app = crate::helpers::spawn_with(crate::helpers::Options {
+        vars: vec![("DANGKE_METRICS_TOKEN", "metrics-token-0123456789".into())],
+        ..Default::default()
+    })
+    .await;
     let c = app.client();
     c.get("/healthz").await.expect(200);
     c.get("/no/such/route/12345").await.expect(404);
-    let r = c.get("/metrics").await;
+    let r = c
+        .with_token("metrics-token-0123456789")
+        .get("/metrics")
+        .await;
     r.expect(200);
     let text = r.text();
     assert!(

@@ -116,8 +116,14 @@ async fn wechat_login(c: &Client, code: &str) -> Value {
     r.json()
 }
 
-/// A member's first WeChat login: bind by the phone the secretary imported.
-async fn first_wechat_login(app_client: &Client, wx: &WechatServer, who: usize) -> Client {
+/// A member's first WeChat login: bind by the phone the secretary imported. A role holder
+/// also sends the one-time code an administrator gave her.
+async fn first_wechat_login(
+    app_client: &Client,
+    wx: &WechatServer,
+    who: usize,
+    one_time_code: Option<&str>,
+) -> Client {
     let (js, openid, phone_code) = (
         format!("js-{who}"),
         format!("openid-{who}"),
@@ -127,12 +133,11 @@ async fn first_wechat_login(app_client: &Client, wx: &WechatServer, who: usize) 
     wx.add_phone(&phone_code, &phone(who));
     let first = wechat_login(app_client, &js).await;
     assert_eq!(first["status"], "bind_required", "{first}");
-    let bound = app_client
-        .post(
-            "/v1/auth/wechat/bind",
-            json!({"bind_token": first["bind_token"], "phone_code": phone_code}),
-        )
-        .await;
+    let mut body = json!({"bind_token": first["bind_token"], "phone_code": phone_code});
+    if let Some(code) = one_time_code {
+        body["one_time_code"] = json!(code);
+    }
+    let bound = app_client.post("/v1/auth/wechat/bind", body).await;
     bound.expect(200);
     let token = bound.json()["access_token"].as_str().unwrap().to_string();
     app_client.with_token(&token)
@@ -244,8 +249,41 @@ async fn a_county_starts_from_the_cli_to_scoped_secretaries() {
         .await
         .expect(200);
 
-    // The secretary's first WeChat login binds her imported phone; the second is direct.
-    let secretary = first_wechat_login(&anon, &wx, 0).await;
+    // The secretary now holds a role: WeChat vouching for her imported phone is not enough
+    // to bind her account. The admin gives her a one-time code (by phone, in person).
+    wx.add_login("js-0-try", "openid-0", None);
+    wx.add_phone("phone-0-try", &phone(0));
+    let attempt = wechat_login(&anon, "js-0-try").await;
+    anon.post(
+        "/v1/auth/wechat/bind",
+        json!({"bind_token": attempt["bind_token"], "phone_code": "phone-0-try"}),
+    )
+    .await
+    .expect_problem(403, "wechat_password_required");
+    let code = |uid: i64| {
+        let admin = admin.clone();
+        async move {
+            let r = admin
+                .post(&format!("/v1/members/{uid}/wechat-bind-code"), json!({}))
+                .await;
+            r.expect(201);
+            r.json()["code"].as_str().unwrap().to_string()
+        }
+    };
+    let sec_code = code(sec_id).await;
+    assert_eq!(sec_code.len(), 8);
+    // Her first WeChat login binds with it; the second is direct.
+    let secretary = first_wechat_login(&anon, &wx, 0, Some(&sec_code)).await;
+    // The code is used up.
+    wx.add_login("js-0-reuse", "openid-0-other", None);
+    wx.add_phone("phone-0-reuse", &phone(0));
+    let reuse = wechat_login(&anon, "js-0-reuse").await;
+    anon.post(
+        "/v1/auth/wechat/bind",
+        json!({"bind_token": reuse["bind_token"], "phone_code": "phone-0-reuse", "one_time_code": sec_code}),
+    )
+    .await
+    .expect_problem(403, "bind_code_invalid");
     let me = secretary.get("/v1/me").await.json();
     assert_eq!(me["id"], sec_id);
     // (A mini-program `code` is good once; the next launch brings a new one.)
@@ -270,7 +308,8 @@ async fn a_county_starts_from_the_cli_to_scoped_secretaries() {
         .expect_problem(404, "not_found");
 
     // A committee member of branch A sees the branch but may not change roles in it.
-    let committee = first_wechat_login(&anon, &wx, 1).await;
+    let committee_code = code(committee_id).await;
+    let committee = first_wechat_login(&anon, &wx, 1, Some(&committee_code)).await;
     committee
         .get(&format!("/v1/orgs/{branch_a}/members?limit=5"))
         .await

@@ -15,6 +15,15 @@ use crate::db::schema::{org_roles, users as users_t};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::orgs::members;
 
+/// What the person binding showed besides the phone number WeChat vouched for.
+#[derive(Debug, Clone, Default)]
+pub struct Proof {
+    /// The account's password came with the bind and matched.
+    pub password_verified: bool,
+    /// A one-time code issued to the account (see [`super::bind_code`]).
+    pub one_time_code: Option<String>,
+}
+
 /// Why a bind was refused. Each is final for the bind token: trying again cannot help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -24,6 +33,11 @@ pub enum Refusal {
     Disabled,
     /// The user is bound to another WeChat account, or this WeChat account to another user.
     AlreadyBound,
+    /// The account holds a role or has a password, and neither its password nor a
+    /// one-time code was given.
+    PasswordRequired,
+    /// The one-time code is wrong, expired or used.
+    CodeInvalid,
 }
 
 impl Refusal {
@@ -32,6 +46,8 @@ impl Refusal {
             Refusal::NotFound => "member_not_found",
             Refusal::Disabled => "account_disabled",
             Refusal::AlreadyBound => "wechat_already_bound",
+            Refusal::PasswordRequired => "password_required",
+            Refusal::CodeInvalid => "bind_code_invalid",
         }
     }
 }
@@ -42,6 +58,8 @@ impl From<Refusal> for ApiError {
             Refusal::NotFound => ErrorCode::MemberNotFound,
             Refusal::Disabled => ErrorCode::AccountDisabled,
             Refusal::AlreadyBound => ErrorCode::WechatAlreadyBound,
+            Refusal::PasswordRequired => ErrorCode::WechatPasswordRequired,
+            Refusal::CodeInvalid => ErrorCode::BindCodeInvalid,
         })
     }
 }
@@ -55,11 +73,30 @@ pub fn find_by_openid(conn: &mut DbConnection, openid: &str) -> ApiResult<Option
         .optional()?)
 }
 
+/// The password hash a bind to the account with this phone must be checked against:
+/// `Some` for an active account that may bind and is guarded (holds a role or has a
+/// password; the hash is `None` for a role holder who never set one, so no password can
+/// match), `None` when the bind needs no password or will be refused anyway.
+pub fn password_to_check(
+    conn: &mut DbConnection,
+    phone: &Phone,
+) -> ApiResult<Option<Option<String>>> {
+    let Some(user) = users::find_by_phone(conn, phone)? else {
+        return Ok(None);
+    };
+    if user.status != USER_ACTIVE || !may_bind(conn, user.id)? {
+        return Ok(None);
+    }
+    let guarded = user.password_hash.is_some() || holds_role(conn, user.id)?;
+    Ok(guarded.then_some(user.password_hash))
+}
+
 /// Members (a current membership) and role holders may bind; a bare account may not.
 fn may_bind(conn: &mut DbConnection, user_id: i64) -> ApiResult<bool> {
-    if members::current(conn, user_id)?.is_some() {
-        return Ok(true);
-    }
+    Ok(members::current(conn, user_id)?.is_some() || holds_role(conn, user_id)?)
+}
+
+fn holds_role(conn: &mut DbConnection, user_id: i64) -> ApiResult<bool> {
     let roles: i64 = org_roles::table
         .filter(org_roles::user_id.eq(user_id))
         .count()
@@ -68,7 +105,7 @@ fn may_bind(conn: &mut DbConnection, user_id: i64) -> ApiResult<bool> {
 }
 
 /// The phone number WeChat returned, as ours: mainland numbers only.
-fn mainland(pure_phone: &str, country_code: &str) -> Option<Phone> {
+pub fn mainland(pure_phone: &str, country_code: &str) -> Option<Phone> {
     if !(country_code.is_empty() || country_code == "86") {
         return None;
     }
@@ -77,13 +114,17 @@ fn mainland(pure_phone: &str, country_code: &str) -> Option<Phone> {
 
 /// Gives `pending`'s openid to the user with this phone and audits it; a refusal is
 /// audited too (the caller commits, then answers with the refusal). Binding the same
-/// openid again is harmless.
+/// openid again is harmless. An account that holds a role or has a password is bound only
+/// with `proof` of its own: its password (checked before, outside the transaction) or a
+/// one-time code issued to it (used up here): WeChat vouching for a phone number must not
+/// hand over an organizer's account (invariant 5 of [`crate::orgs::identity`]).
 pub fn bind(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     actor: &Actor,
     phone: (&str, &str),
     pending: &Pending,
+    proof: &Proof,
 ) -> ApiResult<Result<i64, Refusal>> {
     let refuse = |conn: &mut DbConnection, target: Target, refusal: Refusal| {
         audit::record(
@@ -113,6 +154,17 @@ pub fn bind(
     }
     if !may_bind(conn, user.id)? {
         return refuse(conn, target, Refusal::NotFound);
+    }
+    let guarded = user.password_hash.is_some() || holds_role(conn, user.id)?;
+    if guarded && !proof.password_verified {
+        match proof.one_time_code.as_deref() {
+            None => return refuse(conn, target, Refusal::PasswordRequired),
+            Some(code) => {
+                if !super::bind_code::consume(conn, now, user.id, code)? {
+                    return refuse(conn, target, Refusal::CodeInvalid);
+                }
+            }
+        }
     }
     match user.wechat_openid.as_deref() {
         Some(bound) if bound == pending.openid => return Ok(Ok(user.id)),

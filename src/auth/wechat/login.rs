@@ -92,6 +92,8 @@ pub async fn bind(
     ip: Option<IpAddr>,
     bind_token: &str,
     phone_code: &str,
+    password: Option<String>,
+    one_time_code: Option<String>,
 ) -> ApiResult<TokenPair> {
     let cfg = config(state)?;
     let phone_code = check_code(phone_code, "phone_code")?;
@@ -102,7 +104,18 @@ pub async fn bind(
         user_id: None,
         ip: ip.map(|i| i.to_string()),
     };
-    match attempt(state, cfg, &actor, phone_code, &claimed.pending).await {
+    let proof = (password, one_time_code);
+    match attempt(
+        state,
+        cfg,
+        &actor,
+        phone_code,
+        proof.0,
+        proof.1,
+        &claimed.pending,
+    )
+    .await
+    {
         Ok(user_id) => issue_session(state, user_id, "wechat", actor.ip).await,
         Err(e) if is_final(e.code) => Err(e),
         Err(e) => {
@@ -120,6 +133,8 @@ fn is_final(code: ErrorCode) -> bool {
             | ErrorCode::WechatAlreadyBound
             | ErrorCode::AccountDisabled
             | ErrorCode::Forbidden
+            | ErrorCode::WrongPassword
+            | ErrorCode::BindCodeInvalid
     )
 }
 
@@ -128,6 +143,8 @@ async fn attempt(
     cfg: &WechatConfig,
     actor: &Actor,
     phone_code: &str,
+    password: Option<String>,
+    one_time_code: Option<String>,
     pending: &bind_token::Pending,
 ) -> ApiResult<i64> {
     let client = WechatClient::new(&state.http, cfg);
@@ -136,6 +153,16 @@ async fn attempt(
         async move { client.phone_number(&access_token, phone_code).await }
     })
     .await?;
+    let proof = binding::Proof {
+        password_verified: verify_password(
+            state,
+            &info.pure_phone_number,
+            &info.country_code,
+            password,
+        )
+        .await?,
+        one_time_code,
+    };
     let now = state.clock.now_naive();
     let actor = actor.clone();
     let pending = pending.clone();
@@ -143,8 +170,51 @@ async fn attempt(
         .db
         .write(move |c| {
             let phone = (info.pure_phone_number.as_str(), info.country_code.as_str());
-            binding::bind(c, now, &actor, phone, &pending)
+            binding::bind(c, now, &actor, phone, &pending, &proof)
         })
         .await?;
     outcome.map_err(ApiError::from)
+}
+
+/// Checks the password sent with a bind against the account WeChat's phone number names
+/// (outside the write transaction: hashing is slow). `Ok(true)` when it matched; `Ok(false)`
+/// when none was sent or the account needs none (the bind then succeeds only for an
+/// unguarded account); a wrong password is 403 `wrong_password`, rate-limited per phone
+/// like a login.
+async fn verify_password(
+    state: &AppState,
+    pure_phone: &str,
+    country_code: &str,
+    password: Option<String>,
+) -> ApiResult<bool> {
+    let Some(password) = password else {
+        return Ok(false);
+    };
+    let Some(phone) = binding::mainland(pure_phone, country_code) else {
+        return Ok(false);
+    };
+    let key = phone.as_str().to_string();
+    let Some(stored) = state
+        .db
+        .read(move |c| binding::password_to_check(c, &phone))
+        .await?
+    else {
+        return Ok(false);
+    };
+    ratelimit::enforce(
+        &state.kv,
+        "wechat-bind-phone",
+        &key,
+        state.config.login_rate_per_phone,
+    )
+    .await?;
+    let ok = crate::auth::password::blocking(move || {
+        crate::auth::password::verify(&password, stored.as_deref())
+    })
+    .await?;
+    if ok {
+        Ok(true)
+    } else {
+        Err(ApiError::new(ErrorCode::WrongPassword))
+    }
 }

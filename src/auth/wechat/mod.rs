@@ -11,6 +11,7 @@
 //! pending binds, [`binding`] the database side, [`login`] the flow, [`routes`] the HTTP.
 //! Member import and roles are not here: binding only finds what they created.
 
+pub mod bind_code;
 pub mod bind_token;
 pub mod binding;
 pub mod client;

@@ -4,13 +4,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::model::TokenPair;
+use crate::http::text::Code;
 
 /// `POST /v1/auth/wechat`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WechatLoginRequest {
     /// The `code` from `wx.login()` on the phone (single use, valid 5 minutes).
-    pub code: String,
+    pub code: Code,
 }
 
 /// `POST /v1/auth/wechat/bind`
@@ -18,9 +19,18 @@ pub struct WechatLoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct WechatBindRequest {
     /// The `bind_token` from a `bind_required` answer.
-    pub bind_token: String,
+    pub bind_token: Code,
     /// The `code` from the mini-program's phone-number button (`getPhoneNumber`).
-    pub phone_code: String,
+    pub phone_code: Code,
+    /// The account's password. Required when the account holds a role or has a password
+    /// (`403 wechat_password_required` without it): WeChat vouching for the phone number
+    /// alone binds only a plain member.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Instead of the password: a one-time code an administrator issued to the account
+    /// (`POST /v1/members/{user_id}/wechat-bind-code`).
+    #[serde(default)]
+    pub one_time_code: Option<Code>,
 }
 
 /// The outcome of a WeChat login.

@@ -43,7 +43,7 @@ pub async fn login_with_wechat(
     (status = 200, body = TokenPair),
     (status = 400, body = Problem, description = "wechat_code_invalid: the phone code is invalid or already used"),
     (status = 401, body = Problem, description = "bind_token_invalid: unknown, expired or already used"),
-    (status = 403, body = Problem, description = "account_disabled / forbidden"),
+    (status = 403, body = Problem, description = "account_disabled / wechat_password_required: the account holds a role or has a password, send it as `password` (the bind token stays valid for another phone code) / wrong_password / bind_code_invalid (the bind token is used up)"),
     (status = 404, body = Problem, description = "member_not_found: no member with this phone; ask your branch secretary"),
     (status = 409, body = Problem, description = "wechat_already_bound: the member is bound to another WeChat account, or this WeChat account to another member"),
     (status = 422, body = Problem, description = "validation_failed / invalid_body"),
@@ -59,7 +59,14 @@ pub async fn bind_wechat(
 ) -> ApiResult<web::Json<TokenPair>> {
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let body = body.into_inner();
-    login::bind(&state, ip, &body.bind_token, &body.phone_code)
-        .await
-        .map(web::Json)
+    login::bind(
+        &state,
+        ip,
+        &body.bind_token,
+        &body.phone_code,
+        body.password,
+        body.one_time_code.map(String::from),
+    )
+    .await
+    .map(web::Json)
 }

@@ -71,8 +71,10 @@ pub enum RejectReason {
     OrgCannotHoldMembers,
     /// No org named, and the import's org is not a branch or party group.
     OrgRequired,
-    /// The member's home org is outside the subtree of the import's org.
-    MemberOfOtherOrg,
+    /// The phone belongs to a person outside the importer's scope (a member of another
+    /// org, a role holder above, an account with a password); which, is not said.
+    #[serde(rename = "member_not_addable")]
+    NotAddable,
     /// Someone else changed this member while the import ran; import again.
     ConcurrentChange,
 }
@@ -94,7 +96,7 @@ impl RejectReason {
             RejectReason::AmbiguousOrg => "ambiguous_org",
             RejectReason::OrgCannotHoldMembers => "org_cannot_hold_members",
             RejectReason::OrgRequired => "org_required",
-            RejectReason::MemberOfOtherOrg => "member_of_other_org",
+            RejectReason::NotAddable => "member_not_addable",
             RejectReason::ConcurrentChange => "concurrent_change",
         }
     }

@@ -66,9 +66,14 @@ pub fn dry_run(
     // A read-only transaction: one snapshot for every read, and the plan settings of
     // `plan::plan` stay local to it.
     conn.transaction(|conn| {
-        let (org, _) = authorize(conn, caller_id, org_id, Right::Administer)?;
+        let (org, scope) = authorize(conn, caller_id, org_id, Right::Administer)?;
         let today = settings::today(conn, &org, now)?;
-        let planned = plan::plan(conn, &Context { root: &org, today }, prepared.rows)?;
+        let ctx = Context {
+            root: &org,
+            scope: &scope,
+            today,
+        };
+        let planned = plan::plan(conn, &ctx, prepared.rows)?;
         let results = planned
             .into_iter()
             .map(|r| RowResult::from_plan(r, None))
@@ -87,9 +92,14 @@ pub fn import(
     now: DateTime<Utc>,
     prepared: Prepared,
 ) -> ApiResult<(FileFacts, Vec<RowResult>)> {
-    let (org, _) = authorize(conn, caller_id, org_id, Right::Administer)?;
+    let (org, scope) = authorize(conn, caller_id, org_id, Right::Administer)?;
     let today = settings::today(conn, &org, now)?;
-    let planned = plan::plan(conn, &Context { root: &org, today }, prepared.rows)?;
+    let ctx = Context {
+        root: &org,
+        scope: &scope,
+        today,
+    };
+    let planned = plan::plan(conn, &ctx, prepared.rows)?;
     let results = apply::apply(conn, now.naive_utc(), today, planned)?;
     audit::record(
         conn,

@@ -14,6 +14,8 @@ use super::preload::{KnownUser, OrgIndex, default_org, load_memberships, load_us
 use super::values::RowInput;
 use crate::db::{DbConnection, sql};
 use crate::error::{ApiResult, Text};
+use crate::orgs::access::Scope;
+use crate::orgs::identity::{self, Standing};
 use crate::orgs::model::{Category, Gender, MemberStatus, Membership, Org};
 use crate::orgs::tree;
 
@@ -97,6 +99,9 @@ pub struct PlannedRow {
 /// Everything the plan is decided against.
 pub struct Context<'a> {
     pub root: &'a Org,
+    /// The importing organizer's scope: a row may only touch a person wholly inside it
+    /// (see [`crate::orgs::identity`]).
+    pub scope: &'a Scope,
     pub today: NaiveDate,
 }
 
@@ -117,14 +122,21 @@ pub fn plan(
     let known = load_users(conn, &phones)?;
     let ids: Vec<i64> = known.values().map(|u| u.id).collect();
     let current = load_memberships(conn, &ids)?;
+    let standings = identity::standings(conn, &ids)?;
     let in_subtree: HashSet<i64> = subtree.iter().map(|o| o.id).collect();
+    let known_ctx = Known {
+        users: &known,
+        current: &current,
+        standings: &standings,
+        in_subtree: &in_subtree,
+    };
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let decision = match row.input {
             Err(rejection) => Decision::Rejected(rejection),
             Ok(input) => match orgs.resolve(ctx.root, input.org.as_deref()) {
                 Err(rejection) => Decision::Rejected(rejection),
-                Ok(named) => decide(ctx, input, named, &known, &current, &in_subtree),
+                Ok(named) => decide(ctx, input, named, &known_ctx),
             },
         };
         out.push(PlannedRow {
@@ -137,21 +149,35 @@ pub fn plan(
     Ok(out)
 }
 
+/// What the database holds about the file's phones.
+struct Known<'a> {
+    users: &'a HashMap<String, KnownUser>,
+    current: &'a HashMap<i64, Membership>,
+    standings: &'a HashMap<i64, Standing>,
+    in_subtree: &'a HashSet<i64>,
+}
+
+/// The one refusal for a person outside the importer's scope: a member elsewhere, a role
+/// holder above, an account with a password. It says nothing about which, nor where.
+fn not_addable() -> Decision {
+    Decision::Rejected(Rejection::one(
+        RejectReason::NotAddable,
+        Some(Field::Phone.as_str()),
+        Text::new(
+            "无法在此导入该手机号。如此人已在其他组织，请由其所在组织办理组织关系转接",
+            "This phone number cannot be imported here. If the person belongs to another organization, ask it to transfer them",
+        ),
+    ))
+}
+
 /// The outcome of a valid row. `named` is the org its 所在支部 cell names: a new member
 /// without one joins the import's org; an existing member without one stays where they are.
-fn decide(
-    ctx: &Context<'_>,
-    input: RowInput,
-    named: Option<i64>,
-    known: &HashMap<String, KnownUser>,
-    current: &HashMap<i64, Membership>,
-    in_subtree: &HashSet<i64>,
-) -> Decision {
+fn decide(ctx: &Context<'_>, input: RowInput, named: Option<i64>, known: &Known<'_>) -> Decision {
     let home_of_new = match named {
         Some(id) => Ok(id),
         None => default_org(ctx.root),
     };
-    let Some(user) = known.get(input.phone.as_str()) else {
+    let Some(user) = known.users.get(input.phone.as_str()) else {
         return match home_of_new {
             Ok(org_id) => Decision::NewUser {
                 joining: joining_for_new(&input, org_id),
@@ -160,8 +186,16 @@ fn decide(
             Err(rejection) => Decision::Rejected(rejection),
         };
     };
+    // Invariant 1 and 2 of `identity`: only a person wholly inside the importer's scope.
+    let manageable = known
+        .standings
+        .get(&user.id)
+        .is_some_and(|s| s.manageable_by(ctx.scope));
+    if !manageable {
+        return not_addable();
+    }
     let (user_details, mut changes) = user_changes(user, &input);
-    let Some(m) = current.get(&user.id) else {
+    let Some(m) = known.current.get(&user.id) else {
         return match home_of_new {
             Ok(org_id) => Decision::Join {
                 user_id: user.id,
@@ -171,15 +205,8 @@ fn decide(
             Err(rejection) => Decision::Rejected(rejection),
         };
     };
-    if !in_subtree.contains(&m.org_id) {
-        return Decision::Rejected(Rejection::one(
-            RejectReason::MemberOfOtherOrg,
-            Some(Field::Phone.as_str()),
-            Text::new(
-                "此人已是本组织范围以外的党员，请由其所在组织办理转接",
-                "This person is a member of an organization outside this one; their own organization must transfer them",
-            ),
-        ));
+    if !known.in_subtree.contains(&m.org_id) {
+        return not_addable();
     }
     let org_id = named.unwrap_or(m.org_id);
     let user = (!changes.is_empty()).then_some(user_details);

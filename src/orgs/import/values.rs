@@ -10,6 +10,7 @@ use super::model::{Problem, RejectReason};
 use super::parse::{Field, RawRow};
 use crate::auth::phone::Phone;
 use crate::error::Text;
+use crate::http::text::TextProblem;
 use crate::orgs::model::{Category, Gender};
 
 /// A valid row, ready to be compared with the database.
@@ -125,6 +126,15 @@ pub fn check_row(row: &RawRow, today: NaiveDate) -> Result<RowInput, Vec<Problem
                 Field::Name,
                 "姓名为空".into(),
                 "The name is empty".into(),
+            ));
+            String::new()
+        }
+        Some(n) if crate::http::text::clean_line(n, 64) == Err(TextProblem::Control) => {
+            problems.push(problem(
+                RejectReason::InvalidName,
+                Field::Name,
+                "姓名含有控制字符（如换行、制表符或空字符）".into(),
+                "The name contains control characters (line breaks, tabs, NUL)".into(),
             ));
             String::new()
         }

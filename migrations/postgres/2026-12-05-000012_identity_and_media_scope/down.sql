@@ -1,0 +1,2 @@
+DROP TABLE wechat_bind_codes;
+DROP TABLE media_owners;
