@@ -12,15 +12,13 @@
 //! Every attempt must be refused with the status written here, and the person's user row,
 //! memberships and roles must be exactly as before.
 
-use std::sync::Arc;
-
-use dangke::clock::ManualClock;
 use serde_json::json;
 
-use crate::helpers::wechat_server::WechatServer;
 use crate::helpers::world::World;
-use crate::helpers::{Client, Options, Resp, spawn_with, start_time};
-use crate::security::{identity, import_csv, report_row, township_secretary_in_branch_a};
+use crate::helpers::{Client, Resp};
+use crate::security::{
+    app_with_wechat, identity, import_csv, report_row, township_secretary_in_branch_a,
+};
 
 struct Target {
     label: &'static str,
@@ -171,14 +169,7 @@ async fn attempt(w: &World, sec: &Client, what: &str, t: &Target) -> Resp {
 
 #[tokio::test]
 async fn a_village_secretary_cannot_change_anyone_outside_her_scope() {
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let wx = WechatServer::start(clock.clone()).await;
-    let app = spawn_with(Options {
-        vars: wx.vars(),
-        clock: Some(clock),
-        ..Options::default()
-    })
-    .await;
+    let (app, wx) = app_with_wechat().await;
     let w = app.world().await;
     let township_secretary = township_secretary_in_branch_a(&app, &w).await;
     let sibling_member = w

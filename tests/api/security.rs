@@ -81,6 +81,29 @@ pub async fn identity(app: &TestApp, user_id: i64) -> String {
         .unwrap()
 }
 
+/// An app configured for a loopback WeChat server, both on one clock.
+pub async fn app_with_wechat() -> (TestApp, WechatServer) {
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let wx = WechatServer::start(clock.clone()).await;
+    let app = spawn_with(Options {
+        vars: wx.vars(),
+        clock: Some(clock),
+        ..Options::default()
+    })
+    .await;
+    (app, wx)
+}
+
+/// Creates a course through the API; returns its id (or the refusal's response).
+pub async fn create_course(by: &Client, body: Value) -> Result<i64, Resp> {
+    let r = by.post("/v1/courses", body).await;
+    if r.status.as_u16() == 201 {
+        Ok(r.json()["id"].as_i64().unwrap())
+    } else {
+        Err(r)
+    }
+}
+
 /// Sends a CSV member list as the import route's `text/csv` body.
 pub async fn import_csv(by: &Client, org: i64, csv: &str, dry_run: bool) -> Resp {
     by.send(
@@ -187,14 +210,7 @@ async fn a_village_secretary_cannot_adopt_the_county_admin_or_change_his_phone()
 
 #[tokio::test]
 async fn changing_a_phone_revokes_sessions_and_the_wechat_binding_and_the_member_sees_it() {
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let wx = WechatServer::start(clock.clone()).await;
-    let app = spawn_with(Options {
-        vars: wx.vars(),
-        clock: Some(clock),
-        ..Options::default()
-    })
-    .await;
+    let (app, wx) = app_with_wechat().await;
     let w = app.world().await;
     // The member binds her WeChat (she has a password, so she gives it).
     wx.add_login("js-1", "openid-member", None);
@@ -261,14 +277,7 @@ async fn changing_a_phone_revokes_sessions_and_the_wechat_binding_and_the_member
 
 #[tokio::test]
 async fn wechat_never_binds_a_role_holder_or_password_account_by_phone_alone() {
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let wx = WechatServer::start(clock.clone()).await;
-    let app = spawn_with(Options {
-        vars: wx.vars(),
-        clock: Some(clock),
-        ..Options::default()
-    })
-    .await;
+    let (app, wx) = app_with_wechat().await;
     let w = app.world().await;
     let bind_token = |n: u32| {
         let (app, wx) = (&app, &wx);
@@ -365,23 +374,14 @@ async fn media_are_visible_only_through_what_uses_them_or_the_uploading_org() {
         .await
         .expect_problem(404, "not_found");
     // Nor can she put it in her own course to get a signed URL for it.
-    let course = w
-        .organizer_b
-        .post(
-            "/v1/courses",
-            json!({"owner_org_id": w.branch_b, "kind": "online_class", "title": "借图", "credit_centi": 100, "cover_media_id": id}),
-        )
-        .await;
-    course.expect_problem(422, "validation_failed");
-    let course = w
-        .organizer_b
-        .post(
-            "/v1/courses",
-            json!({"owner_org_id": w.branch_b, "kind": "online_class", "title": "借图", "credit_centi": 100}),
-        )
-        .await;
-    course.expect(201);
-    let course = course.json()["id"].as_i64().unwrap();
+    let borrowed = json!({"owner_org_id": w.branch_b, "kind": "online_class", "title": "借图", "credit_centi": 100});
+    let mut with_cover = borrowed.clone();
+    with_cover["cover_media_id"] = json!(id);
+    create_course(&w.organizer_b, with_cover)
+        .await
+        .unwrap_err()
+        .expect_problem(422, "validation_failed");
+    let course = create_course(&w.organizer_b, borrowed).await.unwrap();
     w.organizer_b
         .post(
             &format!("/v1/courses/{course}/lessons"),
@@ -481,6 +481,22 @@ async fn nul_and_control_characters_are_refused_alike_on_both_backends() {
             .await
             .expect_problem(422, "validation_failed");
     }
+    // A CSV import row with a NUL or a tab in the name is rejected, not stored.
+    let r = import_csv(
+        &w.secretary_a,
+        w.branch_a,
+        "姓名,手机号\n\"王\u{0}五\",13755550011\n\"王\t六\",13755550012\n赵七,13755550013\n",
+        false,
+    )
+    .await;
+    r.expect(200);
+    let report = r.json();
+    for line in [2, 3] {
+        let row = report_row(&report, line);
+        assert_eq!(row["outcome"], "rejected", "{row}");
+        assert_eq!(row["reason"], "invalid_name", "{row}");
+    }
+    assert_eq!(report_row(&report, 4)["outcome"], "created");
     // A NUL in a query parameter is a 400, not a database error.
     w.secretary_a
         .get(&format!("/v1/orgs/{}/members?q=%00", w.branch_a))
@@ -658,15 +674,12 @@ async fn urls_with_line_breaks_or_spaces_are_refused_and_the_feed_stays_clean() 
 async fn the_funnel_of_a_course_the_caller_cannot_see_is_404() {
     let app = spawn().await;
     let w = app.world().await;
-    let course = w
-        .organizer_b
-        .post(
-            "/v1/courses",
-            json!({"owner_org_id": w.branch_b, "kind": "online_class", "title": "西河村草稿", "credit_centi": 100}),
-        )
-        .await;
-    course.expect(201);
-    let course = course.json()["id"].as_i64().unwrap();
+    let course = create_course(
+        &w.organizer_b,
+        json!({"owner_org_id": w.branch_b, "kind": "online_class", "title": "西河村草稿", "credit_centi": 100}),
+    )
+    .await
+    .unwrap();
     w.organizer_b
         .post(
             &format!("/v1/courses/{course}/lessons"),
