@@ -99,8 +99,9 @@ pub async fn read_body_limited(
 /// Parses JSON into `T`, mapping serde failures to `malformed_json` (syntax) or
 /// `invalid_body` (shape) with the offending field's path.
 ///
-/// Every request body of this API is a JSON object: a top-level array is refused, since
-/// serde would otherwise fill a struct's fields from an array by position.
+/// Every request body of this API is a JSON object: a top-level array is refused, and so is
+/// an array anywhere a struct is expected (see [`super::strict_json`]), since serde would
+/// otherwise fill a struct's fields from an array by position.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{')
@@ -118,7 +119,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         );
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize::<_, T>(de).map_err(|err| {
+    // Inside the path tracker, so a refused positional struct is reported at its path.
+    serde_path_to_error::deserialize::<_, T>(super::strict_json::Strict(de)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
@@ -254,9 +256,13 @@ mod tests {
         let e = parse_json::<Outer>(br#"{"items":[{"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::MalformedJson);
 
-        // A struct given as a positional array.
+        // A struct given as a positional array, at the top and inside.
         let e = parse_json::<Inner>(br#" ["1", 2]"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidBody);
+        assert_eq!(e.fields[0].code, "invalid_type");
+        let e = parse_json::<Outer>(br#"{"items":[["1", 2]]}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidBody);
+        assert_eq!(e.fields[0].field, "items[0]");
         assert_eq!(e.fields[0].code, "invalid_type");
     }
 

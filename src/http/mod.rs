@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod patch;
 pub mod ratelimit;
+pub mod strict_json;
 pub mod text;
 
 pub use json::{ApiJson, BodyLimit};

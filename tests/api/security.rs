@@ -729,6 +729,17 @@ async fn json_arrays_are_not_accepted_for_objects() {
         )
         .await
         .expect_problem(422, "invalid_body");
+    // Nested objects too: a sync event given by position.
+    let r = w
+        .member_a
+        .post(
+            "/v1/progress/sync",
+            json!({"events": [["00000000-0000-4000-8000-000000000001", 1, "play", 0, 10,
+                               "2026-11-27T01:00:00Z", "2026-11-27T01:00:10Z"]]}),
+        )
+        .await;
+    let body = r.expect_problem(422, "invalid_body");
+    assert_eq!(body["errors"][0]["field"], "events[0]", "{body}");
     let members = w
         .secretary_a
         .get(&format!("/v1/orgs/{}/members?q=13755556666", w.branch_a))
