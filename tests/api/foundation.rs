@@ -191,6 +191,86 @@ fn checked_in_openapi_is_current() {
     }
 }
 
+/// Every enum the spec publishes is what the wire carries: each listed value deserializes
+/// into the Rust type and serializes back to itself (so a spec that lists `OnlineClass`
+/// while the server sends `online_class` fails), and every enum schema is checked here.
+#[test]
+fn spec_enums_are_the_wire_values() {
+    use serde_json::{Value, json};
+    let spec: Value = serde_json::from_str(&dangke::http::openapi::document_json()).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let values = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has no enum in the spec"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut checked = BTreeSet::new();
+    macro_rules! round_trip {
+        ($($t:ty),* $(,)?) => {$({
+            let name = stringify!($t).rsplit("::").next().unwrap().trim().to_string();
+            for v in values(&name) {
+                let parsed: $t = serde_json::from_value(json!(v))
+                    .unwrap_or_else(|e| panic!("{name}: the spec lists {v:?}, the server reads no such value: {e}"));
+                assert_eq!(serde_json::to_value(parsed).unwrap(), json!(v), "{name}");
+            }
+            checked.insert(name);
+        })*};
+    }
+    round_trip!(
+        dangke::orgs::settings::ActivityKind,
+        dangke::activities::model::AttendanceSource,
+        dangke::activities::model::AttendanceStatus,
+        dangke::activities::model::Audience,
+        dangke::orgs::model::Category,
+        dangke::activities::model::CheckinState,
+        dangke::courses::model::CourseKind,
+        dangke::courses::model::CourseStatus,
+        dangke::media::model::DurationSource,
+        dangke::progress::model::EventKind,
+        dangke::progress::model::EventStatus,
+        dangke::orgs::settings::Frequency,
+        dangke::orgs::model::Gender,
+        dangke::activities::model::LeaveStatus,
+        dangke::courses::model::LessonKind,
+        dangke::media::model::MediaKind,
+        dangke::orgs::model::MemberStatus,
+        dangke::courses::model::MyCourseStatus,
+        dangke::activities::model::OccurrenceStatus,
+        dangke::orgs::model::OrgKind,
+        dangke::stats::members::Pace,
+        dangke::courses::model::QuestionKind,
+        dangke::orgs::import::model::RejectReason,
+        dangke::orgs::model::Role,
+        dangke::orgs::import::model::RowOutcome,
+        dangke::orgs::model::Sector,
+        dangke::stats::compliance::SlotStatus,
+    );
+    // Response-only enums (no Deserialize): the listed values are the serialized ones.
+    let codes: Vec<String> = dangke::error::ErrorCode::ALL
+        .iter()
+        .map(|c| serde_json::to_value(c).unwrap().as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(values("ErrorCode"), codes);
+    checked.insert("ErrorCode".to_string());
+    for v in values("Source") {
+        assert!(
+            v.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "Source: {v:?} is not a wire value"
+        );
+    }
+    checked.insert("Source".to_string());
+    let published: BTreeSet<String> = schemas
+        .iter()
+        .filter(|(_, s)| s.get("enum").is_some())
+        .map(|(k, _)| k.clone())
+        .collect();
+    let unchecked: Vec<_> = published.difference(&checked).collect();
+    assert!(unchecked.is_empty(), "enum schemas not checked here: {unchecked:?}");
+}
+
 #[test]
 fn every_schema_reference_in_the_spec_resolves() {
     let text = dangke::http::openapi::document_json();
