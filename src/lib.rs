@@ -184,7 +184,7 @@ impl Application {
         stats::digest::refresh_in_background(state.db.clone(), state.config.stats_refresh);
         let spec = http::openapi::document();
         let table = web::Data::new(RouteTable::from_openapi(&spec));
-        let spec_json = web::Data::new(OpenApiJson(spec.to_json().unwrap_or_default()));
+        let spec_json = web::Data::new(OpenApiJson(http::openapi::document_json()));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()

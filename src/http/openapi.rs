@@ -81,9 +81,164 @@ pub fn document() -> OpenApi {
     api
 }
 
-/// The document as pretty JSON with a trailing newline (the checked-in form).
+/// The document as pretty JSON with a trailing newline (the checked-in and served form),
+/// completed with what every route can answer (see [`complete`]).
 pub fn document_json() -> String {
-    let mut s = document().to_pretty_json().unwrap_or_default();
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    complete(&mut doc);
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+const PROBLEM_TYPE: &str = "application/problem+json";
+
+/// Adds to every operation the answers that come from the shared layers rather than the
+/// handler — the JSON extractor (400 `malformed_json`, 413, 415, 422), path and query
+/// parsing (400), the bearer check (401), an unexpected failure (500) — and makes every
+/// error answer `application/problem+json` with the `Problem` schema. Rate-limited answers
+/// (429) carry their headers.
+pub fn complete(doc: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
+            if !op.contains_key("responses") {
+                continue;
+            }
+            let params = op.get("parameters").and_then(Value::as_array);
+            let has_query = params.is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            let secured = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            let body_types: Vec<String> = op
+                .get("requestBody")
+                .and_then(|b| b.get("content"))
+                .and_then(Value::as_object)
+                .map(|c| c.keys().cloned().collect())
+                .unwrap_or_default();
+            let json_body = body_types.iter().any(|t| t == "application/json");
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut add = |status: &str, code: &str, why: &str| {
+                let entry = responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| json!({"description": ""}));
+                let description = entry["description"].as_str().unwrap_or("").to_string();
+                if !description.contains(code) {
+                    let line = format!("{code}: {why}");
+                    entry["description"] = json!(if description.is_empty() {
+                        line
+                    } else {
+                        format!("{description}; {line}")
+                    });
+                }
+            };
+            if json_body {
+                add("400", "malformed_json", "the body is not valid JSON");
+                add(
+                    "413",
+                    "payload_too_large",
+                    "the body is over the route's limit",
+                );
+                add(
+                    "415",
+                    "unsupported_media_type",
+                    "send Content-Type: application/json",
+                );
+                add(
+                    "422",
+                    "invalid_body",
+                    "an unknown, missing or mistyped field (`errors` names it)",
+                );
+            } else if !body_types.is_empty() {
+                add(
+                    "413",
+                    "payload_too_large",
+                    "the body is over the route's limit",
+                );
+                add(
+                    "415",
+                    "unsupported_media_type",
+                    "a content type this route does not take",
+                );
+            }
+            if path.contains('{') {
+                add(
+                    "400",
+                    "invalid_path_param",
+                    "a path parameter has the wrong form",
+                );
+            }
+            if has_query {
+                add(
+                    "400",
+                    "invalid_query",
+                    "a query parameter is missing or has the wrong form",
+                );
+            }
+            if secured {
+                add(
+                    "401",
+                    "token_missing",
+                    "no, an invalid, an expired or a revoked access token (token_invalid, token_expired, token_revoked)",
+                );
+            }
+            add(
+                "500",
+                "internal",
+                "an unexpected failure; the body is opaque, the cause is logged under X-Request-Id",
+            );
+            for (status, response) in responses.iter_mut() {
+                if status.as_str() < "400" {
+                    continue;
+                }
+                problem_content(response);
+                if status == "429" {
+                    rate_limit_headers(response);
+                }
+            }
+        }
+    }
+}
+
+/// An error answer's body: `Problem` as `application/problem+json` (a handler-documented
+/// `application/json` Problem is moved; another body, such as `/readyz`'s, is left).
+fn problem_content(response: &mut serde_json::Value) {
+    use serde_json::json;
+    let problem = json!({"schema": {"$ref": "#/components/schemas/Problem"}});
+    let content = response
+        .as_object_mut()
+        .map(|r| r.entry("content").or_insert_with(|| json!({})));
+    let Some(content) = content.and_then(|c| c.as_object_mut()) else {
+        return;
+    };
+    let is_problem = |c: &serde_json::Value| c["schema"]["$ref"] == "#/components/schemas/Problem";
+    if let Some(existing) = content.get("application/json")
+        && is_problem(existing)
+    {
+        content.remove("application/json");
+    }
+    if content.is_empty() || !content.values().any(|c| !is_problem(c)) {
+        content.insert(PROBLEM_TYPE.to_string(), problem);
+    }
+}
+
+fn rate_limit_headers(response: &mut serde_json::Value) {
+    use serde_json::json;
+    response["headers"] = json!({
+        "Retry-After": {"description": "Seconds until a retry may pass.", "schema": {"type": "integer"}},
+        "RateLimit": {"description": "The remaining quota and reset time (IETF draft `RateLimit` header).", "schema": {"type": "string"}},
+        "RateLimit-Policy": {"description": "The limit in force (IETF draft `RateLimit-Policy` header).", "schema": {"type": "string"}},
+    });
 }

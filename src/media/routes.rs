@@ -85,8 +85,8 @@ pub async fn get_media(
 /// `Authorization` header, since a mini-program `<video>` cannot send one. Single `Range`
 /// requests give 206; `ETag` is the SHA-256; never compressed.
 #[utoipa::path(tag = "media", params(("id" = i64, Path), SignedQuery), responses(
-    (status = 200, description = "the whole content", content_type = "application/octet-stream"),
-    (status = 206, description = "the requested range, with Content-Range", content_type = "application/octet-stream"),
+    (status = 200, description = "the whole content, typed by what it is", content(("video/mp4"), ("audio/mpeg"), ("audio/mp4"), ("audio/wav"), ("audio/ogg"), ("image/jpeg"), ("image/png"), ("image/webp"), ("application/pdf"))),
+    (status = 206, description = "the requested range, with Content-Range", content(("video/mp4"), ("audio/mpeg"), ("audio/mp4"), ("audio/wav"), ("audio/ogg"), ("image/jpeg"), ("image/png"), ("image/webp"), ("application/pdf"))),
     (status = 304, description = "If-None-Match matched the ETag"),
     (status = 403, body = Problem, description = "media_url_invalid / media_url_expired"),
     (status = 404, body = Problem),

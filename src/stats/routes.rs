@@ -304,7 +304,7 @@ fn attachment(format: FileFormat, stem: &str, body: Vec<u8>) -> HttpResponse {
 /// The member table as `.xlsx` (one more sheet per child org when there are several) or
 /// `.csv`: every row of the filter, in the sort order.
 #[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery, ExportQuery), responses(
-    (status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 200, description = "the file: xlsx, or csv with `format=csv`", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
     (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
 ))]
 #[get("/orgs/{id}/stats/members/export")]
@@ -353,7 +353,7 @@ pub async fn export_member_stats(
 
 /// The compliance grid as `.xlsx` or `.csv`: one row per branch, kind and slot, missing first.
 #[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), YearQuery, ExportQuery), responses(
-    (status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (status = 200, description = "the file: xlsx, or csv with `format=csv`", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
     (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
 ))]
 #[get("/orgs/{id}/compliance/export")]

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::world::World;
-use crate::helpers::{Client, spawn};
+use crate::helpers::{Client, Resp, spawn};
 
 /// Who calls.
 #[derive(Clone, Copy, Debug)]
@@ -342,7 +342,7 @@ fn concrete(pattern: &str, w: &World, t: &Targets) -> String {
         .replace("{role}", "committee_member")
 }
 
-async fn call(client: &Client, entry: &Entry, w: &World, t: &Targets) -> u16 {
+async fn call(client: &Client, entry: &Entry, w: &World, t: &Targets) -> Resp {
     let method = Method::from_bytes(entry.method.to_ascii_uppercase().as_bytes()).unwrap();
     let path = concrete(entry.pattern, w, t);
     let mut rb = client.request(method, &path);
@@ -357,7 +357,31 @@ async fn call(client: &Client, entry: &Entry, w: &World, t: &Targets) -> u16 {
     if (entry.method, entry.pattern) == ("post", "/v1/media") {
         rb = rb.header("content-type", "image/png").body(PNG.to_vec());
     }
-    client.send(rb).await.status.as_u16()
+    client.send(rb).await
+}
+
+/// What the answer shows that the spec does not document for this operation: its status,
+/// or (for a body) its media type.
+fn undocumented(spec: &Value, entry: &Entry, r: &Resp) -> Option<String> {
+    let status = r.status.as_u16().to_string();
+    let documented = &spec["paths"][entry.pattern][entry.method]["responses"][&status];
+    if documented.is_null() {
+        return Some(format!("status {status} is not documented"));
+    }
+    let content = documented.get("content").and_then(Value::as_object);
+    let media_type = r
+        .header("content-type")
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_string());
+    match (content, media_type) {
+        (Some(c), Some(mt)) if !r.body.is_empty() && !c.contains_key(&mt) => Some(format!(
+            "status {status} sent {mt}, the spec says {:?}",
+            c.keys().collect::<Vec<_>>()
+        )),
+        (None, Some(mt)) if !r.body.is_empty() => Some(format!(
+            "status {status} sent a {mt} body, the spec documents none"
+        )),
+        _ => None,
+    }
 }
 
 #[tokio::test]
@@ -404,7 +428,14 @@ async fn every_route_is_checked_for_sibling_member_and_anonymous() {
                 Who::Member => entry.expect.1,
                 Who::Anonymous => entry.expect.2,
             };
-            let got = call(&client, entry, &w, &t).await;
+            let r = call(&client, entry, &w, &t).await;
+            let got = r.status.as_u16();
+            if let Some(problem) = undocumented(&spec, entry, &r) {
+                failures.push(format!(
+                    "{who:?} {} {}: {problem}",
+                    entry.method, entry.pattern
+                ));
+            }
             if got != expected {
                 failures.push(format!(
                     "{who:?} {} {}: expected {expected}, got {got}",

@@ -251,7 +251,13 @@ fn spec_enums_are_the_wire_values() {
     // Response-only enums (no Deserialize): the listed values are the serialized ones.
     let codes: Vec<String> = dangke::error::ErrorCode::ALL
         .iter()
-        .map(|c| serde_json::to_value(c).unwrap().as_str().unwrap().to_string())
+        .map(|c| {
+            serde_json::to_value(c)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(values("ErrorCode"), codes);
     checked.insert("ErrorCode".to_string());
@@ -268,7 +274,10 @@ fn spec_enums_are_the_wire_values() {
         .map(|(k, _)| k.clone())
         .collect();
     let unchecked: Vec<_> = published.difference(&checked).collect();
-    assert!(unchecked.is_empty(), "enum schemas not checked here: {unchecked:?}");
+    assert!(
+        unchecked.is_empty(),
+        "enum schemas not checked here: {unchecked:?}"
+    );
 }
 
 #[test]

@@ -100,16 +100,22 @@ impl Client {
         rb
     }
 
+    /// Sends a request and reads the whole answer, which must match the spec (see
+    /// [`super::conformance`]).
     pub async fn send(&self, rb: reqwest::RequestBuilder) -> Resp {
-        let res = rb.send().await.expect("request sent");
+        let req = rb.build().expect("request builds");
+        let (method, path) = (req.method().clone(), req.url().path().to_string());
+        let res = self.http.execute(req).await.expect("request sent");
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.bytes().await.expect("body read").to_vec();
-        Resp {
+        let resp = Resp {
             status,
             headers,
             body,
-        }
+        };
+        super::conformance::check(&method, &path, &resp);
+        resp
     }
 
     pub async fn get(&self, path: &str) -> Resp {

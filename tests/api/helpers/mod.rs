@@ -13,6 +13,7 @@ pub mod backend;
     reason = "shared helpers: not every feature's tests use every method yet"
 )]
 pub mod client;
+pub mod conformance;
 pub mod s3_server;
 pub mod wechat_server;
 #[allow(
