@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, Text};
 /// Most photos per minutes.
 pub const MAX_PHOTOS: usize = 20;
 /// Longest minutes text, in characters.
-pub const MAX_TEXT: usize = 20_000;
+pub const MAX_TEXT: usize = crate::http::text::Body::MAX;
 
 /// Checks that the photos are uploaded images.
 pub fn photos_exist(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
@@ -86,8 +86,8 @@ pub fn save(
             "text",
             "invalid_length",
             Text::new(
-                "纪要应为 1 到 20000 字",
-                "Minutes must be 1-20000 characters",
+                format!("纪要应为 1 到 {MAX_TEXT} 字"),
+                format!("Minutes must be 1-{MAX_TEXT} characters"),
             ),
         ));
     }

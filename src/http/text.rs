@@ -286,9 +286,11 @@ text_kind!(
     "Text that may span lines (LF; CRLF is converted), trimmed, no other control characters; at most 2,000 characters."
 );
 text_kind!(
-    /// Long free text (an article, minutes): at most 100,000 characters.
-    Body, clean_multi_line, 100_000,
-    "Text that may span lines (LF; CRLF is converted), trimmed, no other control characters; at most 100,000 characters."
+    /// Long free text (an article, minutes): at most 16,000 characters, so that any text of
+    /// that length fits the 64 KiB JSON body limit (4 bytes a character at worst) and a
+    /// longer one is refused as too long (422), not as too large (413).
+    Body, clean_multi_line, 16_000,
+    "Text that may span lines (LF; CRLF is converted), trimmed, no other control characters; at most 16,000 characters."
 );
 text_kind!(
     /// An absolute http(s) URL without white space or control characters.
