@@ -233,6 +233,8 @@ pub struct Config {
     pub stats_refresh: Duration,
     /// The bearer token `GET /metrics` requires; `None`: metrics are not served (404).
     pub metrics_token: Option<Secret>,
+    /// Exact origins allowed to call the API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -380,6 +382,29 @@ impl Config {
             }
             t => t.map(Secret::new),
         };
+        let cors_origins = match get("DANGKE_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|o| match url::Url::parse(o) {
+                    Ok(u)
+                        if matches!(u.scheme(), "http" | "https")
+                            && u.host_str().is_some()
+                            && u.path() == "/"
+                            && u.query().is_none()
+                            && !o.ends_with('/') =>
+                    {
+                        Ok(o.to_string())
+                    }
+                    _ => Err(err(
+                        "DANGKE_CORS_ORIGINS",
+                        format!("expected origins such as https://console.example.org, got {o:?}"),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let config = Config {
             bind,
             database_url,
@@ -409,6 +434,7 @@ impl Config {
                 _ => dur("DANGKE_STATS_REFRESH", 60)?,
             },
             metrics_token,
+            cors_origins,
         };
         if config.checkin_code_step > Duration::from_secs(300) {
             return Err(err(

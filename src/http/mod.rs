@@ -3,6 +3,7 @@
 //! (request id, logs, metrics) and the OpenAPI document.
 
 pub mod client_ip;
+pub mod cors;
 pub mod etag;
 pub mod fallback;
 pub mod idempotency;

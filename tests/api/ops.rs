@@ -138,3 +138,105 @@ async fn openapi_is_served_and_lists_every_route() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_cors_is_closed_by_default() {
+    let app = spawn().await;
+    let c = app.client();
+    for path in ["/healthz", "/v1/me", "/no/such/route", "/openapi.json"] {
+        let r = c.get(path).await;
+        assert_eq!(
+            r.header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            r.header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{path}"
+        );
+        assert_eq!(
+            r.header("x-frame-options").as_deref(),
+            Some("DENY"),
+            "{path}"
+        );
+    }
+    // No origin is allowed unless configured: no CORS headers, and a preflight is refused.
+    let r = c
+        .send(
+            c.request(reqwest::Method::GET, "/healthz")
+                .header("origin", "https://evil.example"),
+        )
+        .await;
+    assert!(r.header("access-control-allow-origin").is_none());
+    let r = c
+        .send(
+            c.request(reqwest::Method::OPTIONS, "/v1/me")
+                .header("origin", "https://evil.example")
+                .header("access-control-request-method", "GET"),
+        )
+        .await;
+    assert_ne!(r.status.as_u16(), 204);
+    assert!(r.header("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn a_configured_origin_gets_cors_and_its_preflight_answered() {
+    let app = crate::helpers::spawn_with(crate::helpers::Options {
+        vars: vec![(
+            "DANGKE_CORS_ORIGINS",
+            "https://console.example.org, https://other.example.org".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let c = app.client();
+    let r = c
+        .send(
+            c.request(reqwest::Method::OPTIONS, "/v1/orgs/1/members")
+                .header("origin", "https://console.example.org")
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
+        )
+        .await;
+    r.expect(204);
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("https://console.example.org")
+    );
+    let methods = r.header("access-control-allow-methods").unwrap();
+    assert!(
+        methods.contains("POST") && methods.contains("PATCH"),
+        "{methods}"
+    );
+    let allowed = r.header("access-control-allow-headers").unwrap();
+    assert!(allowed.contains("authorization") && allowed.contains("idempotency-key"));
+    // A real request: the origin is echoed, the headers a client reads are exposed.
+    let r = c
+        .send(
+            c.request(reqwest::Method::GET, "/v1/me")
+                .header("origin", "https://console.example.org"),
+        )
+        .await;
+    r.expect(401);
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("https://console.example.org")
+    );
+    assert!(
+        r.header("access-control-expose-headers")
+            .unwrap()
+            .contains("x-request-id")
+    );
+    // Another origin still gets nothing.
+    let r = c
+        .send(
+            c.request(reqwest::Method::GET, "/healthz")
+                .header("origin", "https://console.example.org.evil.example"),
+        )
+        .await;
+    assert!(r.header("access-control-allow-origin").is_none());
+}
