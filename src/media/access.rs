@@ -43,13 +43,13 @@ pub fn require_operator(conn: &mut DbConnection, user_id: i64) -> ApiResult<Scop
     Ok(scope)
 }
 
-/// Records that `media_id` was uploaded for the orgs where `scope` operates.
+/// Records that `media_id` was uploaded for the orgs where `scope` operates; returns them.
 pub fn record_upload(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     scope: &Scope,
     media_id: i64,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<i64>> {
     let roots: Vec<String> = scope
         .roots(Right::Operate)
         .into_iter()
@@ -59,7 +59,7 @@ pub fn record_upload(
         .filter(orgs::path.eq_any(&roots))
         .select(orgs::id)
         .load(conn)?;
-    for org_id in org_ids {
+    for &org_id in &org_ids {
         crate::with_backend!(conn, |c| diesel::insert_into(media_owners::table)
             .values((
                 media_owners::media_id.eq(media_id),
@@ -69,7 +69,7 @@ pub fn record_upload(
             .on_conflict_do_nothing()
             .execute(c))?;
     }
-    Ok(())
+    Ok(org_ids)
 }
 
 /// Whether the caller with `scope` may see `media_id`: they operate in an org it was

@@ -84,7 +84,7 @@ async fn save_as(
         let (id, now) = (existing.id, state.clock.now_naive());
         state
             .db
-            .write(move |c| record_uploader(c, now, uploaded_by, id))
+            .write(move |c| record_uploader(c, now, uploaded_by, id).map(drop))
             .await?;
         return Ok(Saved {
             media: existing,
@@ -125,14 +125,17 @@ async fn save_as(
         .db
         .write(move |c| {
             let (media, created) = records::insert_or_existing(c, &row)?;
-            record_uploader(c, now, uploaded_by, media.id)?;
+            let orgs = record_uploader(c, now, uploaded_by, media.id)?;
             if created {
                 audit::record(
                     c,
                     now,
                     &actor,
                     "media_uploaded",
-                    &Target::new("media", media.id),
+                    &match orgs.first() {
+                        Some(org) => Target::new("media", media.id).in_org(*org),
+                        None => Target::new("media", media.id),
+                    },
                     json!({
                         "sha256": media.sha256,
                         "kind": media.kind,
@@ -148,13 +151,14 @@ async fn save_as(
     Ok(saved)
 }
 
-/// Records the orgs where the uploader operates as orgs the media was uploaded for.
+/// Records the orgs where the uploader operates as orgs the media was uploaded for;
+/// returns them.
 fn record_uploader(
     conn: &mut crate::db::DbConnection,
     now: chrono::NaiveDateTime,
     uploaded_by: i64,
     media_id: i64,
-) -> ApiResult<()> {
+) -> ApiResult<Vec<i64>> {
     let scope = crate::orgs::access::Scope::load(conn, uploaded_by)?;
     super::access::record_upload(conn, now, &scope, media_id)
 }

@@ -3,6 +3,7 @@
 //! one authorization function every feature calls ([`access::authorize`]).
 
 pub mod access;
+pub mod audit_log;
 pub mod demo;
 pub mod identity;
 pub mod import;

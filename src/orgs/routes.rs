@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::access::{Right, authorize};
+use super::audit_log::{self, AuditEntry, AuditFilter};
 use super::model::{
     CreateOrgRequest, MoveOrgRequest, OrgTreeNode, OrgView, Sector, UpdateOrgRequest,
 };
@@ -14,6 +15,7 @@ use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::ApiJson;
+use crate::http::pagination::{Page, PageParams};
 use crate::state::AppState;
 
 /// Create an organization under a parent the caller administers.
@@ -259,8 +261,34 @@ pub async fn update_org_settings(
     Ok(web::Json(view))
 }
 
+/// The audit log of this org's subtree, newest first: who did what to which object. For
+/// secretaries, deputy secretaries and administrators.
+#[utoipa::path(tag = "orgs", security(("bearer" = [])), params(("id" = i64, Path), AuditFilter, PageParams), responses(
+    (status = 200, body = Page<AuditEntry>), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/audit")]
+pub async fn list_org_audit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    filter: web::Query<AuditFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<web::Json<Page<AuditEntry>>> {
+    let id = id.into_inner();
+    let (filter, page) = (filter.into_inner(), page.into_inner());
+    let entries = state
+        .db
+        .read(move |c| {
+            let (org, _) = authorize(c, caller.user_id, id, Right::Administer)?;
+            audit_log::list(c, &org, &filter, &page)
+        })
+        .await?;
+    Ok(web::Json(entries))
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_org)
+        .service(list_org_audit)
         .service(get_org)
         .service(update_org)
         .service(move_org)

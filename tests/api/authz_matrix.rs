@@ -68,6 +68,7 @@ fn matrix() -> Vec<Entry> {
         e("patch", "/v1/orgs/{id}", HIDDEN),
         e("post", "/v1/orgs/{id}/move", HIDDEN),
         e("get", "/v1/orgs/{id}/children", HIDDEN),
+        e("get", "/v1/orgs/{id}/audit", HIDDEN),
         e("get", "/v1/orgs/{id}/tree", HIDDEN),
         e("get", "/v1/orgs/{id}/settings", HIDDEN),
         e("patch", "/v1/orgs/{id}/settings", HIDDEN),

@@ -7,6 +7,7 @@ mod helpers;
 
 mod activities;
 mod activities_walk;
+mod audit;
 mod auth;
 mod authz_matrix;
 mod classes_walk;
