@@ -235,6 +235,10 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// Exact origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// How often housekeeping runs (zero: never); see [`crate::housekeeping`].
+    pub housekeeping_every: Duration,
+    /// Media no lesson, cover or minutes has used for this long is removed.
+    pub media_unused_grace: Duration,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -435,6 +439,11 @@ impl Config {
             },
             metrics_token,
             cors_origins,
+            housekeeping_every: match get("DANGKE_HOUSEKEEPING_EVERY") {
+                Some("0" | "off") => Duration::ZERO,
+                _ => dur("DANGKE_HOUSEKEEPING_EVERY", 3600)?,
+            },
+            media_unused_grace: dur("DANGKE_MEDIA_UNUSED_GRACE", 30 * 86400)?,
         };
         if config.checkin_code_step > Duration::from_secs(300) {
             return Err(err(

@@ -14,6 +14,7 @@ pub mod courses;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod kv;
 pub mod media;
@@ -182,6 +183,7 @@ impl Application {
             TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("DANGKE_BIND {bind}: {e}"))?;
         let port = listener.local_addr()?.port();
         stats::digest::refresh_in_background(state.db.clone(), state.config.stats_refresh);
+        housekeeping::in_background(state.clone(), state.config.housekeeping_every);
         let spec = http::openapi::document();
         let table = web::Data::new(RouteTable::from_openapi(&spec));
         let spec_json = web::Data::new(OpenApiJson(http::openapi::document_json()));

@@ -31,3 +31,34 @@ pub fn visible_through_minutes(
             && scope.check(path, Right::View).is_ok()
     }))
 }
+
+/// Which of `ids` appear in some minutes (for housekeeping: unused media expire). Minutes
+/// are one row per held meeting, read whole.
+pub fn referenced(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> ApiResult<std::collections::HashSet<i64>> {
+    let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    let mut used = std::collections::HashSet::new();
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<(i64, String)> = am::table
+            .filter(am::occurrence_id.gt(after))
+            .filter(am::photo_media_ids.ne("[]"))
+            .order(am::occurrence_id)
+            .limit(1000)
+            .select((am::occurrence_id, am::photo_media_ids))
+            .load(conn)?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(used);
+        };
+        after = *last;
+        for (_, photos) in &rows {
+            for id in serde_json::from_str::<Vec<i64>>(photos).unwrap_or_default() {
+                if wanted.contains(&id) {
+                    used.insert(id);
+                }
+            }
+        }
+    }
+}

@@ -328,3 +328,30 @@ pub fn is_revoked_in_db(conn: &mut DbConnection, jti: &str) -> ApiResult<bool> {
         None => true,
     })
 }
+
+/// Housekeeping: deletes up to `batch` refresh tokens past their expiry, then up to
+/// `batch` session families left without a token. Returns both counts. An access token
+/// never outlives the refresh token it came with, so no live session is touched.
+pub fn purge_expired(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    batch: i64,
+) -> ApiResult<(usize, usize)> {
+    let expired = refresh_tokens::table
+        .filter(refresh_tokens::expires_at.lt(now))
+        .select(refresh_tokens::id)
+        .limit(batch);
+    let ids: Vec<i64> = expired.load(conn)?;
+    let tokens = diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids)))
+        .execute(conn)?;
+    let with_tokens = refresh_tokens::table.select(refresh_tokens::family_id);
+    let empty: Vec<String> = refresh_families::table
+        .filter(diesel::dsl::not(refresh_families::id.eq_any(with_tokens)))
+        .select(refresh_families::id)
+        .limit(batch)
+        .load(conn)?;
+    let families =
+        diesel::delete(refresh_families::table.filter(refresh_families::id.eq_any(&empty)))
+            .execute(conn)?;
+    Ok((tokens, families))
+}

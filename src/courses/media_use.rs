@@ -41,3 +41,23 @@ pub fn visible_through_course(
     }
     Ok(false)
 }
+
+/// Which of `ids` a lesson or a course cover uses (for housekeeping: unused media expire).
+pub fn referenced(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> ApiResult<std::collections::HashSet<i64>> {
+    let mut used: std::collections::HashSet<i64> = lessons::table
+        .filter(lessons::media_id.eq_any(ids))
+        .select(lessons::media_id.assume_not_null())
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    used.extend(
+        courses::table
+            .filter(courses::cover_media_id.eq_any(ids))
+            .select(courses::cover_media_id.assume_not_null())
+            .load::<i64>(conn)?,
+    );
+    Ok(used)
+}

@@ -236,6 +236,7 @@ diesel::table! {
         file_name -> Nullable<Text>,
         uploaded_by -> BigInt,
         created_at -> Timestamp,
+        unreferenced_since -> Nullable<Timestamp>,
     }
 }
 

@@ -117,6 +117,14 @@ impl MediaStore {
         })
     }
 
+    /// Removes an object (gone already is fine).
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        match self.inner.delete(&ObjectPath::parse(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Whether an object exists.
     pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
         match self.inner.head(&ObjectPath::parse(key)?).await {

@@ -15,6 +15,7 @@ mod courses;
 mod demo;
 mod errors;
 mod foundation;
+mod housekeeping;
 mod idempotency;
 mod identity_matrix;
 mod import;

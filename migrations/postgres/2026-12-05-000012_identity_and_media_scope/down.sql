@@ -1,2 +1,3 @@
+ALTER TABLE media DROP COLUMN unreferenced_since;
 DROP TABLE wechat_bind_codes;
 DROP TABLE media_owners;

@@ -27,3 +27,8 @@ CREATE TABLE wechat_bind_codes (
     issued_by BIGINT NOT NULL REFERENCES users (id),
     created_at TIMESTAMP NOT NULL
 );
+
+-- When housekeeping first found a media object used by nothing (no lesson, cover or
+-- minutes); cleared when something uses it again. Objects unused for the grace period are
+-- removed.
+ALTER TABLE media ADD COLUMN unreferenced_since TIMESTAMP;
