@@ -50,6 +50,10 @@ pub const VARS: &[&str] = &[
     "DANGKE_CHECKIN_RATE",
     "DANGKE_STATS_REFRESH",
     "DANGKE_MAKEUP_WINDOW",
+    "DANGKE_CORS_ORIGINS",
+    "DANGKE_HOUSEKEEPING_EVERY",
+    "DANGKE_MEDIA_UNUSED_GRACE",
+    "DANGKE_METRICS_TOKEN",
 ];
 
 /// A configuration error: which variable, and what is wrong with it.

@@ -120,8 +120,6 @@ error_codes! {
     OrgCycle = (409, "org_cycle", "不能把组织移动到其自身或下级组织之下", "An organization cannot be moved under itself or its descendants"),
     /// The org kind cannot sit under that parent kind.
     OrgHierarchyInvalid = (422, "org_hierarchy_invalid", "组织层级不符合要求", "This kind of organization cannot sit there"),
-    /// The org still has children or members and cannot be removed.
-    OrgNotEmpty = (409, "org_not_empty", "组织下仍有下级组织或党员", "The organization still has children or members"),
     /// The user is already a member of an organization.
     AlreadyMember = (409, "already_member", "该用户已是党员（已有所属组织）", "The user already has a home organization"),
     /// This phone cannot be enrolled here: it belongs to a person outside the caller's scope

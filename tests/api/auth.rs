@@ -412,8 +412,10 @@ async fn client_ip_comes_from_forwarded_for_only_behind_a_trusted_proxy() {
 
 #[tokio::test]
 async fn rate_limit_is_shared_by_instances_on_one_redis() {
-    if crate::helpers::backend::redis_url().is_none() {
-        eprintln!("skipped: needs Redis (the PostgreSQL run has it)");
+    if crate::helpers::backend::skip_unless(
+        crate::helpers::backend::redis_url().is_some(),
+        "Redis (the PostgreSQL run has it)",
+    ) {
         return;
     }
     let vars = || vec![("DANGKE_LOGIN_RATE_PER_PHONE", "4/1m".to_string())];

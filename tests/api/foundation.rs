@@ -39,34 +39,66 @@ struct Column {
     column_name: String,
     #[diesel(sql_type = BigInt)]
     not_null: i64,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+    #[diesel(sql_type = BigInt)]
+    pk: i64,
 }
 
-type ColumnSet = BTreeSet<(String, String, bool)>;
+/// (table, column, not null, type as diesel maps it).
+type ColumnSet = BTreeSet<(String, String, bool, &'static str)>;
+
+/// A declared column type as the Rust side sees it: SQLite's `INTEGER PRIMARY KEY` is the
+/// 64-bit rowid, like PostgreSQL's `BIGSERIAL`.
+fn kind_of(declared: &str, pk: bool) -> &'static str {
+    match declared.to_ascii_lowercase().as_str() {
+        "bigint" | "int8" => "int64",
+        "integer" | "int4" | "int" if pk => "int64",
+        "integer" | "int4" | "int" => "int32",
+        "smallint" | "int2" => "int16",
+        "text" | "character varying" | "varchar" => "text",
+        "boolean" | "bool" => "bool",
+        "timestamp" | "timestamp without time zone" => "timestamp",
+        "date" => "date",
+        "double precision" | "double" | "real" | "float8" => "float64",
+        "bytea" | "blob" => "bytes",
+        other => panic!("a column type the schema check does not know: {other}"),
+    }
+}
 
 fn sqlite_columns(conn: &mut dangke::db::DbConnection) -> ColumnSet {
     diesel::sql_query(
-        "SELECT m.name AS table_name, p.name AS column_name, CAST(p.\"notnull\" AS BIGINT) AS not_null
+        "SELECT m.name AS table_name, p.name AS column_name, CAST(p.\"notnull\" AS BIGINT) AS not_null,
+                p.type AS data_type, CAST(p.pk AS BIGINT) AS pk
          FROM sqlite_master m JOIN pragma_table_info(m.name) p
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'",
     )
     .load::<Column>(conn)
     .unwrap()
     .into_iter()
-    .map(|c| (c.table_name, c.column_name, c.not_null != 0))
+    // An INTEGER PRIMARY KEY is NOT NULL whatever pragma says.
+    .map(|c| {
+        let kind = kind_of(&c.data_type, c.pk == 1 && c.data_type.eq_ignore_ascii_case("integer"));
+        (c.table_name, c.column_name, c.not_null != 0 || c.pk == 1, kind)
+    })
     .collect()
 }
 
 fn pg_columns(conn: &mut dangke::db::DbConnection) -> ColumnSet {
     diesel::sql_query(
         "SELECT table_name::text AS table_name, column_name::text AS column_name,
-                CASE WHEN is_nullable = 'NO' THEN 1::bigint ELSE 0::bigint END AS not_null
+                CASE WHEN is_nullable = 'NO' THEN 1::bigint ELSE 0::bigint END AS not_null,
+                data_type::text AS data_type, 0::bigint AS pk
          FROM information_schema.columns
          WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations'",
     )
     .load::<Column>(conn)
     .unwrap()
     .into_iter()
-    .map(|c| (c.table_name, c.column_name, c.not_null != 0))
+    .map(|c| {
+        let kind = kind_of(&c.data_type, false);
+        (c.table_name, c.column_name, c.not_null != 0, kind)
+    })
     .collect()
 }
 
@@ -148,10 +180,12 @@ async fn schema_rs_matches_the_database() {
 
 #[tokio::test]
 async fn sqlite_and_postgres_have_the_same_tables_and_columns() {
-    let Some(_) = crate::helpers::backend::pg_url() else {
-        eprintln!("skipped: no DANGKE_TEST_PG_URL");
+    if crate::helpers::backend::skip_unless(
+        crate::helpers::backend::pg_url().is_some(),
+        "PostgreSQL (DANGKE_TEST_PG_URL)",
+    ) {
         return;
-    };
+    }
     let sqlite = TestDb::fresh_sqlite();
     let pg = TestDb::fresh_pg().await;
     let open = |url: &str| {
@@ -299,6 +333,30 @@ fn every_schema_reference_in_the_spec_resolves() {
     );
 }
 
+/// Every published error code is one the server can answer: each `ErrorCode` variant is
+/// constructed somewhere in `src/` (a code nobody returns is a lie in the contract).
+#[test]
+fn every_error_code_is_returned_somewhere() {
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut text = String::new();
+    sources(std::path::Path::new("src"), &mut text);
+    let unused: Vec<String> = dangke::error::ErrorCode::ALL
+        .iter()
+        .map(|c| format!("{c:?}"))
+        .filter(|name| !text.contains(&format!("ErrorCode::{name}")))
+        .collect();
+    assert!(unused.is_empty(), "error codes nothing returns: {unused:?}");
+}
+
 #[test]
 fn every_error_code_is_in_the_spec() {
     let spec: serde_json::Value =
@@ -318,14 +376,92 @@ fn every_error_code_is_in_the_spec() {
     assert_eq!(listed.len(), dangke::error::ErrorCode::ALL.len());
 }
 
+/// The variables the configuration reads, README's configuration table (one table, in
+/// the `## Configuration` section) and `.env.example` name exactly the same set: matched as
+/// whole names, so `DANGKE_LOG` is not found inside `DANGKE_LOGIN_RATE_PER_IP`.
 #[test]
 fn every_config_variable_is_documented() {
-    let readme = std::fs::read_to_string("README.md").unwrap();
-    let example = std::fs::read_to_string(".env.example").unwrap();
-    for var in dangke::config::VARS {
-        assert!(readme.contains(var), "README.md does not document {var}");
-        assert!(example.contains(var), ".env.example does not mention {var}");
+    let vars: BTreeSet<String> = dangke::config::VARS.iter().map(|v| v.to_string()).collect();
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    };
+
+    // Read by the code: every variable name quoted in the configuration parsers (outside
+    // the `VARS` list itself).
+    let mut read = BTreeSet::new();
+    for file in ["src/config.rs", "src/media/config.rs"] {
+        let text = std::fs::read_to_string(file).unwrap();
+        let text = match text.split_once("pub const VARS") {
+            Some((before, after)) => format!("{before}{}", after.split_once("];").unwrap().1),
+            None => text,
+        };
+        for (i, part) in text.split('"').enumerate() {
+            let known = part.starts_with("DANGKE_")
+                || part.starts_with("AWS_")
+                || part == "DATABASE_URL"
+                || part == "REDIS_URL";
+            if i % 2 == 1 && known && is_name(part) {
+                read.insert(part.to_string());
+            }
+        }
     }
+    assert_eq!(
+        read, vars,
+        "config::VARS must list exactly what the parsers read"
+    );
+
+    // README: the rows of the one table under `## Configuration`, up to the next section.
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .expect("README has a Configuration section");
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    let table: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| l.starts_with("| `"))
+        .collect();
+    assert_eq!(
+        rows, table,
+        "README's configuration table is split by other text"
+    );
+    let documented: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|l| l.split('`').nth(1))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(documented, vars, "README's configuration table");
+    assert!(
+        !readme
+            .split("\n## Configuration\n")
+            .next()
+            .unwrap()
+            .contains("| `DANGKE_")
+            && !readme
+                .split("\n## Configuration\n")
+                .nth(1)
+                .unwrap()
+                .split("\n## ")
+                .skip(1)
+                .any(|s| s.contains("| `DANGKE_")),
+        "configuration rows outside the Configuration section"
+    );
+
+    // .env.example: `NAME=` or `# NAME=` lines.
+    let example = std::fs::read_to_string(".env.example").unwrap();
+    let named: BTreeSet<String> = example
+        .lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+        .filter(|k| is_name(k))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(named, vars, ".env.example");
 }
 
 fn dangke_bin() -> Command {
@@ -433,10 +569,24 @@ fn the_binary_serves_on_sqlite_under_the_data_dir_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Read stderr on a thread, so a server that never prints its address fails the test
+    // after a while instead of hanging it.
     let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let url = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!("the server did not print its address within 60 s");
+        };
         if let Some(rest) = line.strip_prefix("dangke listening on ") {
             break rest.split_whitespace().next().unwrap().to_string();
         }
@@ -454,7 +604,17 @@ fn the_binary_serves_on_sqlite_under_the_data_dir_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not stop within 30 s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
 }
 
@@ -524,8 +684,7 @@ async fn development_secret_is_generated_once_and_kept() {
 
 #[tokio::test]
 async fn two_servers_on_one_empty_postgres_database_both_come_up() {
-    if backend() != Backend::Postgres {
-        eprintln!("skipped: PostgreSQL run only");
+    if crate::helpers::backend::skip_unless(backend() == Backend::Postgres, "the PostgreSQL run") {
         return;
     }
     let db = TestDb::fresh_pg().await;

@@ -444,10 +444,10 @@ async fn access_token_is_fetched_once_for_several_binds_and_refreshed_before_exp
 
 #[tokio::test]
 async fn two_instances_share_one_access_token() {
-    if crate::helpers::backend::redis_url().is_none() {
-        eprintln!(
-            "skipped: two instances share a token only through Redis (set DANGKE_TEST_REDIS_URL)"
-        );
+    if crate::helpers::backend::skip_unless(
+        crate::helpers::backend::redis_url().is_some(),
+        "Redis: two instances share a token only through it",
+    ) {
         return;
     }
     let (a, wx) = setup().await;

@@ -156,3 +156,18 @@ impl TestDb {
         }
     }
 }
+
+/// Whether a test that needs something this run lacks should skip. The SQLite run has no
+/// PostgreSQL or Redis, so tests that need them skip there (saying so) and run in the
+/// PostgreSQL + Redis run; with `DANGKE_TEST_NO_SKIP=1` (that run, in `scripts/test`) a
+/// skip is a failure, so nothing passes there without having run.
+pub fn skip_unless(available: bool, what: &str) -> bool {
+    if available {
+        return false;
+    }
+    if flag("DANGKE_TEST_NO_SKIP") {
+        panic!("this test needs {what}, which this run lacks (DANGKE_TEST_NO_SKIP=1)");
+    }
+    eprintln!("skipped: needs {what}");
+    true
+}
