@@ -867,3 +867,76 @@ async fn metrics_need_the_configured_token() {
     r.expect(200);
     assert!(r.text().contains("http_requests_total"), "{}", r.text());
 }
+
+// --- property-level authorization and resource limits (OWASP API3, API4) ---------------
+
+#[tokio::test]
+async fn nobody_sets_what_the_server_decides_and_sizes_are_bounded() {
+    let app = spawn().await;
+    let w = app.world().await;
+    // A member may not award herself credit, choose her org, role or status, or approve
+    // her own leave: such fields are unknown to the request types.
+    let attempts = [
+        (
+            "post",
+            "/v1/progress/sync".to_string(),
+            json!({"events": [{"client_event_id": "4c0d7a4e-5b7b-4b35-9d1c-2f6f3b6e0a11", "lesson_id": 1, "kind": "play",
+                "from_s": 0, "to_s": 10, "started_at": "2026-11-27T01:00:00Z", "ended_at": "2026-11-27T01:00:10Z", "credit_centi": 10000}]}),
+            "events[0].credit_centi",
+        ),
+        (
+            "post",
+            format!("/v1/orgs/{}/members", w.branch_a),
+            json!({"phone": "13755550501", "name": "某人", "category": "full", "org_id": w.county}),
+            "org_id",
+        ),
+        (
+            "patch",
+            format!("/v1/members/{}", w.member_a_id),
+            json!({"role": "secretary"}),
+            "role",
+        ),
+        (
+            "post",
+            "/v1/courses".to_string(),
+            json!({"owner_org_id": w.branch_a, "kind": "mini_class", "title": "课", "credit_centi": 10, "status": "published"}),
+            "status",
+        ),
+    ];
+    for (method, path, body, field) in attempts {
+        let c = if path.starts_with("/v1/progress") {
+            &w.member_a
+        } else {
+            &w.secretary_a
+        };
+        let r = match method {
+            "post" => c.post(&path, body).await,
+            _ => c.patch(&path, body).await,
+        };
+        let problem = r.expect_problem(422, "invalid_body");
+        assert_eq!(problem["errors"][0]["field"], field, "{path}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["code"], "unknown_field",
+            "{path}: {problem}"
+        );
+    }
+    // Sizes: a page is at most 200 rows, a sync batch at most 200 events, a body 64 KiB.
+    w.secretary_a
+        .get(&format!("/v1/orgs/{}/members?limit=201", w.branch_a))
+        .await
+        .expect_problem(400, "invalid_query");
+    let event = |i: usize| {
+        json!({"client_event_id": format!("4c0d7a4e-5b7b-4b35-9d1c-{i:012}"), "lesson_id": 1, "kind": "play",
+               "from_s": 0, "to_s": 10, "started_at": "2026-11-27T01:00:00Z", "ended_at": "2026-11-27T01:00:10Z"})
+    };
+    let batch: Vec<Value> = (0..201).map(event).collect();
+    w.member_a
+        .post("/v1/progress/sync", json!({"events": batch}))
+        .await
+        .expect_problem(422, "validation_failed");
+    let big = "字".repeat(30_000);
+    w.secretary_a
+        .patch(&format!("/v1/orgs/{}", w.group_a), json!({"name": big}))
+        .await
+        .expect_problem(413, "payload_too_large");
+}
