@@ -37,15 +37,9 @@ pub struct Swept {
 
 /// Runs every `every` in the background (not at all when zero).
 pub fn in_background(state: actix_web::web::Data<AppState>, every: Duration) {
-    if every.is_zero() {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
+    crate::clock::run_every(every, move || {
+        let state = state.clone();
+        async move {
             match run_once(&state).await {
                 Ok(swept) if swept != Swept::default() => {
                     tracing::info!(?swept, "housekeeping");

@@ -457,15 +457,9 @@ pub fn refresh_all_stale(conn: &mut DbConnection) -> ApiResult<usize> {
 /// Rebuilds stale digests every `every` (zero: never), so a read after a busy hour finds
 /// little to do. Instances share the work: the refresh runs under the digest lock.
 pub fn refresh_in_background(db: Db, every: std::time::Duration) {
-    if every.is_zero() {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
+    crate::clock::run_every(every, move || {
+        let db = db.clone();
+        async move {
             match db.write(refresh_all_stale).await {
                 Ok(0) => {}
                 Ok(rebuilt) => tracing::debug!(rebuilt, "statistics digests refreshed"),

@@ -6,7 +6,11 @@
 //! (libFuzzer through `cargo fuzz` needs a nightly toolchain, which this project's machines
 //! cannot install; these targets cover the same parsers with proptest's generators.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly (inside proptest! the lint may not see them)")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly (inside proptest! the lint may not see them)"
+)]
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use dangke::orgs::import::pipeline::prepare;
