@@ -144,33 +144,25 @@ pub fn complete(doc: &mut serde_json::Value) {
                     });
                 }
             };
-            if json_body {
-                add("400", "malformed_json", "the body is not valid JSON");
+            if !body_types.is_empty() {
                 add(
                     "413",
                     "payload_too_large",
                     "the body is over the route's limit",
                 );
-                add(
-                    "415",
-                    "unsupported_media_type",
-                    "send Content-Type: application/json",
-                );
+                let accepted = if json_body {
+                    "send Content-Type: application/json"
+                } else {
+                    "a content type this route does not take"
+                };
+                add("415", "unsupported_media_type", accepted);
+            }
+            if json_body {
+                add("400", "malformed_json", "the body is not valid JSON");
                 add(
                     "422",
                     "invalid_body",
                     "an unknown, missing or mistyped field (`errors` names it)",
-                );
-            } else if !body_types.is_empty() {
-                add(
-                    "413",
-                    "payload_too_large",
-                    "the body is over the route's limit",
-                );
-                add(
-                    "415",
-                    "unsupported_media_type",
-                    "a content type this route does not take",
                 );
             }
             if path.contains('{') {

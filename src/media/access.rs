@@ -80,20 +80,38 @@ pub fn visible(
     uses: MediaUses,
     media_id: i64,
 ) -> ApiResult<bool> {
-    let owners: Vec<String> = media_owners::table
+    Ok(invisible(conn, scope, uses, &[media_id])?.is_empty())
+}
+
+/// The ids among `ids` the caller with `scope` may not see: the uploading orgs of all of
+/// them in one query, then the use checks only for those not settled by it.
+fn invisible(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    uses: MediaUses,
+    ids: &[i64],
+) -> ApiResult<Vec<i64>> {
+    let owners: Vec<(i64, String)> = media_owners::table
         .inner_join(orgs::table)
-        .filter(media_owners::media_id.eq(media_id))
-        .select(orgs::path)
+        .filter(media_owners::media_id.eq_any(ids))
+        .select((media_owners::media_id, orgs::path))
         .load(conn)?;
-    if owners.iter().any(|p| scope.has(p, Right::Operate)) {
-        return Ok(true);
-    }
-    for check in uses.0 {
-        if check(conn, scope, media_id)? {
-            return Ok(true);
+    let mut hidden = Vec::new();
+    'ids: for &id in ids {
+        if owners
+            .iter()
+            .any(|(m, p)| *m == id && scope.has(p, Right::Operate))
+        {
+            continue;
         }
+        for check in uses.0 {
+            if check(conn, scope, id)? {
+                continue 'ids;
+            }
+        }
+        hidden.push(id);
     }
-    Ok(false)
+    Ok(hidden)
 }
 
 /// 404 unless the caller may see `media_id` (see [`visible`]).
@@ -120,14 +138,12 @@ pub fn require_usable(
     field: &str,
     ids: &[i64],
 ) -> ApiResult<()> {
-    for id in ids {
-        if !visible(conn, scope, uses, *id)? {
-            return Err(ApiError::invalid_field(
-                field,
-                "not_found",
-                Text::new("媒体不存在，请先上传", "No such media; upload it first"),
-            ));
-        }
+    if ids.is_empty() || invisible(conn, scope, uses, ids)?.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    Err(ApiError::invalid_field(
+        field,
+        "not_found",
+        Text::new("媒体不存在，请先上传", "No such media; upload it first"),
+    ))
 }
