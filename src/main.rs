@@ -180,7 +180,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
         } => {
             let state = dangke::build_state(config, Deps::default()).await?;
             let started = std::time::Instant::now();
-            let (members, occurrences) = dangke::stats::rollup::rebuild_all(&state).await?;
+            let (members, occurrences) = state.db.write(dangke::stats::rollup::rebuild).await?;
             println!(
                 "statistics rebuilt: {members} users, {occurrences} occurrences in {:.1} s",
                 started.elapsed().as_secs_f64()

@@ -87,6 +87,15 @@ pub async fn get_metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
     if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.expose().as_bytes()) {
         return Err(ApiError::new(ErrorCode::TokenInvalid));
     }
+    // The change queue's backlog is read from the database at scrape time; a failure to
+    // read it leaves the last values and is logged, the rest is still served.
+    if let Err(e) = state
+        .changes
+        .observe_backlog(&state.db, state.clock.now_naive())
+        .await
+    {
+        tracing::warn!(error = %e, "cannot read the change queue backlog");
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render()))

@@ -17,6 +17,8 @@ pub struct AppState {
     pub kv: Kv,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// The change queue's instruments (applied, pending, oldest).
+    pub changes: crate::changes::runner::Instruments,
     pub tokens: TokenKeys,
     /// For calls to WeChat and other outside services (timeouts set per call site).
     pub http: reqwest::Client,

@@ -14,6 +14,7 @@ use super::model::{
     AttendanceCounts, AttendanceItem, AttendanceList, AttendanceRow, AttendanceSource,
     AttendanceStatus, CheckinState, LeaveStatus,
 };
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::db::schema::{
     activity_attendance as aa, activity_leaves, activity_occurrences as ao, credit_ledger, users,
@@ -199,7 +200,7 @@ pub fn record_proxy(
     };
     set(conn, ctx.occ.id, user_id, &record, stamp)?;
     mark_held(conn, ctx.occ.id, stamp)?;
-    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[user_id])?;
+    record_change(conn, stamp, ctx.occ.id, &[user_id])?;
     Ok(before)
 }
 
@@ -253,8 +254,29 @@ pub fn correct(
             revoke_credit(conn, ctx.occ.id, user_id)?;
         }
     }
-    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[user_id])?;
+    record_change(conn, stamp, ctx.occ.id, &[user_id])?;
     Ok(before)
+}
+
+/// Records that the attendance of `users` at `occurrence_id` changed — or, with no users,
+/// that the occurrence itself did (held, closed) — for statistics and pushes.
+pub fn record_change(
+    conn: &mut DbConnection,
+    at: NaiveDateTime,
+    occurrence_id: i64,
+    users: &[i64],
+) -> ApiResult<()> {
+    let mut list: Vec<Change> = users
+        .iter()
+        .map(|user_id| Change::Attended {
+            occurrence_id,
+            user_id: *user_id,
+        })
+        .collect();
+    if list.is_empty() {
+        list.push(Change::OccurrenceChanged { occurrence_id });
+    }
+    changes::record(conn, at, &list)
 }
 
 /// Every invitee (and anyone with a record) with their attendance, by name.

@@ -186,6 +186,7 @@ pub fn apply(
         if ctx.occ.held_at.is_none() {
             attendance::mark_held(conn, ctx.occ.id, stamp)?;
         }
+        attendance::record_change(conn, stamp, ctx.occ.id, &[user_id])?;
         return Ok(CheckinResult {
             occurrence_id: ctx.occ.id,
             status,
@@ -198,6 +199,7 @@ pub fn apply(
         // Leave was approved (or a correction said absent), and the member came after all.
         AttendanceStatus::Leave | AttendanceStatus::Absent => {
             attendance::set(conn, ctx.occ.id, user_id, &record, stamp)?;
+            attendance::record_change(conn, stamp, ctx.occ.id, &[user_id])?;
             Ok(CheckinResult {
                 occurrence_id: ctx.occ.id,
                 status,

@@ -160,7 +160,6 @@ pub async fn check_in(
         }
         db.write(move |c| {
             let result = checkin::apply(c, now, user_id, prepared)?;
-            crate::stats::rollup::attendance_changed(c, id, &[user_id])?;
             let reply = JsonReply::ok(&result)?;
             if let Some(scope) = &scope {
                 idempotency::complete(

@@ -58,7 +58,13 @@ pub fn move_one(
             ao::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
-    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[])?;
+    crate::changes::record(
+        conn,
+        now.naive_utc(),
+        &[crate::changes::Change::OccurrenceChanged {
+            occurrence_id: ctx.occ.id,
+        }],
+    )?;
     super::access::find_occurrence(conn, ctx.occ.id)
 }
 
@@ -82,6 +88,12 @@ pub fn cancel_one(
             ao::updated_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
-    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[])?;
+    crate::changes::record(
+        conn,
+        now.naive_utc(),
+        &[crate::changes::Change::OccurrenceChanged {
+            occurrence_id: ctx.occ.id,
+        }],
+    )?;
     super::access::find_occurrence(conn, ctx.occ.id)
 }

@@ -161,5 +161,12 @@ pub fn freeze_if_due(
     .set(activity_occurrences::invitees_frozen_at.eq(now))
     .execute(conn)?;
     occ.invitees_frozen_at = Some(now);
-    crate::stats::rollup::attendance_changed(conn, occ.id, &[])
+    // From its start (or a forced freeze) the occurrence counts.
+    crate::changes::record(
+        conn,
+        now,
+        &[crate::changes::Change::OccurrenceStarted {
+            occurrence_id: occ.id,
+        }],
+    )
 }

@@ -169,7 +169,7 @@ pub fn decide(
         )
         .execute(conn)?;
     }
-    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &[leave.user_id])?;
+    attendance::record_change(conn, now.naive_utc(), ctx.occ.id, &[leave.user_id])?;
     LeaveView::from_row(&find(conn, leave.id)?)
 }
 

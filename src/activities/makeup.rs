@@ -71,7 +71,7 @@ pub fn on_course_completed(
         if within_window(starts_at, ends_at, window, done)
             && mark(conn, occurrence_id, user_id, done)?
         {
-            crate::stats::rollup::attendance_changed(conn, occurrence_id, &[user_id])?;
+            super::attendance::record_change(conn, done, occurrence_id, &[user_id])?;
             n += 1;
         }
     }

@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use super::kind::ActivityKind;
 use crate::db::schema::{activities, activity_attendance, activity_leaves, activity_occurrences};
 use crate::http::text::{Body, Code, HttpUrl, Note, Title};
-pub use crate::orgs::settings::ActivityKind;
 use crate::text_enum;
 
 text_enum! {

@@ -201,6 +201,6 @@ pub fn close(
         0
     };
     attendance::mark_held(conn, ctx.occ.id, stamp)?;
-    crate::stats::rollup::attendance_changed(conn, ctx.occ.id, &invited)?;
+    attendance::record_change(conn, stamp, ctx.occ.id, &invited)?;
     Ok(summary)
 }

@@ -297,7 +297,7 @@ pub fn my_org_ids(conn: &mut DbConnection, user_id: i64) -> ApiResult<Vec<i64>> 
 
 /// The zone a member's dates are read in: their home org's, else the default.
 pub fn my_zone(conn: &mut DbConnection, user_id: i64) -> ApiResult<chrono_tz::Tz> {
-    match crate::orgs::member_routes::home_org(conn, user_id)? {
+    match crate::orgs::members::home_org(conn, user_id)? {
         Some(org) => crate::orgs::settings::time_zone(conn, &org),
         None => Ok(chrono_tz::Asia::Shanghai),
     }

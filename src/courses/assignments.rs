@@ -6,6 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::model::{Assignment, AssignmentView, Course, CourseStatus};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::db::schema::{course_assignments as ca, orgs};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -55,7 +56,14 @@ pub fn assign(
                 .execute(conn)?;
         }
     }
-    crate::stats::rollup::assignment_changed(conn, course.id, org_id)
+    changes::record(
+        conn,
+        now,
+        &[Change::AssignmentChanged {
+            course_id: course.id,
+            org_id,
+        }],
+    )
 }
 
 /// Active assignments of a course.
@@ -98,5 +106,9 @@ pub fn revoke(
     if n == 0 {
         return Err(ApiError::not_found());
     }
-    crate::stats::rollup::assignment_changed(conn, course_id, org_id)
+    changes::record(
+        conn,
+        now,
+        &[Change::AssignmentChanged { course_id, org_id }],
+    )
 }

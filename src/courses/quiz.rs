@@ -504,6 +504,10 @@ pub fn submit(
             quiz_attempts::submitted_at.eq(now),
         ))
         .execute(conn)?;
+    if passed {
+        // Course funnels count passed quizzes.
+        crate::changes::record(conn, now, &[crate::changes::Change::Studied { user_id }])?;
+    }
     Ok(AttemptResult {
         attempt_no,
         score_pct,

@@ -13,9 +13,7 @@ pub mod schema;
 pub mod sql;
 pub mod text_enum;
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::Connection;
@@ -26,10 +24,6 @@ pub use connection::{Backend, DatabaseUrl, DbConnection, Manager, Role, redact_p
 use crate::error::{ApiError, ApiResult};
 
 pub type Pool = r2d2::Pool<Manager>;
-
-/// Called after a write transaction that changed statistics has committed (drops cached
-/// statistics; see [`crate::stats::cache`]).
-pub type AfterStatsChange = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// How long a request waits for a free connection before failing with 503.
 const POOL_WAIT: Duration = Duration::from_secs(10);
@@ -44,7 +38,6 @@ struct Inner {
     backend: Backend,
     writer: Pool,
     reader: Pool,
-    after_stats_change: OnceLock<AfterStatsChange>,
 }
 
 impl Db {
@@ -88,15 +81,8 @@ impl Db {
                 backend,
                 writer,
                 reader,
-                after_stats_change: OnceLock::new(),
             }),
         })
-    }
-
-    /// Sets what runs after a write that changed statistics commits (once; later calls
-    /// are ignored).
-    pub fn on_stats_change(&self, f: AfterStatsChange) {
-        let _ = self.inner.after_stats_change.set(f);
     }
 
     pub fn backend(&self) -> Backend {
@@ -124,18 +110,11 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.inner.writer.clone();
-        let (value, stats_changed) = run_blocking(move || {
+        run_blocking(move || {
             let mut conn = pool.get_timeout(POOL_WAIT)?;
-            take_stats_changed();
-            let result = write_transaction(&mut conn, f);
-            let touched = take_stats_changed();
-            result.map(|v| (v, touched))
+            write_transaction(&mut conn, f)
         })
-        .await?;
-        if stats_changed && let Some(after) = self.inner.after_stats_change.get() {
-            after().await;
-        }
-        Ok(value)
+        .await
     }
 
     /// The same as [`Db::write`], for start-up and CLI code that is not async.
@@ -161,23 +140,6 @@ impl Db {
         })
         .await
     }
-}
-
-thread_local! {
-    /// Set by a write transaction running on this thread when it changed what statistics
-    /// show ([`mark_stats_changed`]); [`Db::write`] reads and clears it around the
-    /// transaction and, after commit, runs the hook given to [`Db::on_stats_change`].
-    static STATS_CHANGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Marks the write transaction running on this thread as changing statistics.
-pub fn mark_stats_changed() {
-    STATS_CHANGED.with(|c| c.set(true));
-}
-
-/// Whether the transaction on this thread marked a statistics change (and clears it).
-fn take_stats_changed() -> bool {
-    STATS_CHANGED.with(|c| c.replace(false))
 }
 
 /// Runs blocking database work on tokio's blocking pool.

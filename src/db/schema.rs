@@ -97,6 +97,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    changes (id) {
+        id -> BigInt,
+        consumer -> Text,
+        kind -> Text,
+        subject -> BigInt,
+        object -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -380,10 +391,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    stats_stale_orgs (id) {
-        id -> BigInt,
+    stats_versions (org_id) {
         org_id -> BigInt,
-        org_path -> Text,
+        version -> BigInt,
     }
 }
 
@@ -428,7 +438,6 @@ diesel::table! {
     stats_members (user_id) {
         user_id -> BigInt,
         required_done -> Integer,
-        last_study_at -> Nullable<Timestamp>,
         last_active_at -> Nullable<Timestamp>,
         last_org_life_at -> Nullable<Timestamp>,
         org_id -> Nullable<BigInt>,
@@ -554,6 +563,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     calendar_tokens,
     course_assignments,
+    changes,
     course_completions,
     courses,
     credit_ledger,
@@ -577,7 +587,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stats_member_years,
     stats_members,
     stats_occurrences,
-    stats_stale_orgs,
+    stats_versions,
     study_events,
     users,
     wechat_bind_codes,

@@ -11,6 +11,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    cache: IntCounterVec,
 }
 
 impl Metrics {
@@ -34,12 +35,21 @@ impl Metrics {
             ]),
             labels,
         )?;
+        let cache = IntCounterVec::new(
+            Opts::new(
+                "cache_lookups_total",
+                "Response cache lookups by cache and outcome (hit, miss, unavailable)",
+            ),
+            &["cache", "outcome"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(cache.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
+            cache,
         })
     }
 
@@ -49,6 +59,11 @@ impl Metrics {
         let labels = [route, method, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// Counts one lookup in the response cache `cache` (`hit`, `miss` or `unavailable`).
+    pub fn cache_lookup(&self, cache: &str, outcome: &str) {
+        self.cache.with_label_values(&[cache, outcome]).inc();
     }
 
     /// The registry, for features that add their own instruments.

@@ -8,6 +8,10 @@
 //! no `Authorization` header needed). What it does not own: which lesson or course uses a
 //! media, and who may study it — the courses feature decides that and hands out URLs.
 //!
+//! Its settings (`DANGKE_MEDIA_*`, `AWS_*`: where the store is, the size limit of each kind,
+//! the signed-URL lifetime) are parsed with the rest of the configuration, in
+//! [`crate::config::media`]; [`MediaKind::limit_in`] picks a kind's limit from them.
+//!
 //! # For other features (courses, lessons, the demo)
 //!
 //! ```ignore
@@ -26,7 +30,6 @@
 //! your own authorization check.
 
 pub mod access;
-pub mod config;
 pub mod duration;
 pub mod form;
 pub mod model;
@@ -48,11 +51,11 @@ pub use model::{DurationSource, Media, MediaKind, MediaView};
 pub use records::find;
 pub use routes::routes;
 
+use crate::config::media::MediaConfig;
 use crate::db::DbConnection;
 use crate::db::schema::media;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use config::MediaConfig;
 use signed_url::UrlSigner;
 use storage::MediaStore;
 

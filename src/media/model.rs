@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::config::media::MediaLimits;
 use crate::db::schema::media;
 use crate::error::ApiResult;
 use crate::http::text::FileName;
@@ -24,6 +25,16 @@ impl MediaKind {
     /// Whether the kind plays for a duration.
     pub fn is_timed(self) -> bool {
         matches!(self, MediaKind::Video | MediaKind::Audio)
+    }
+
+    /// The largest upload of this kind `limits` accept, in bytes.
+    pub fn limit_in(self, limits: &MediaLimits) -> u64 {
+        match self {
+            MediaKind::Video => limits.video,
+            MediaKind::Audio => limits.audio,
+            MediaKind::Image => limits.image,
+            MediaKind::Pdf => limits.pdf,
+        }
     }
 }
 

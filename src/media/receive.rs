@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use tempfile::TempPath;
 use tokio::io::{AsyncWriteExt, BufWriter};
 
-use super::config::MediaLimits;
 use super::sniff::{SNIFF_LEN, Sniffed, accepted_list, sniff};
+use crate::config::media::MediaLimits;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::json::too_large;
 
@@ -82,7 +82,7 @@ impl Receiver {
     /// The limit in force: the kind's once known, else the largest.
     fn limit(&self) -> u64 {
         match self.sniffed {
-            Some(s) => self.limits.of(s.kind),
+            Some(s) => s.kind.limit_in(&self.limits),
             None => self.limits.largest(),
         }
     }

@@ -26,7 +26,7 @@ use object_store::{
 };
 use tokio::io::AsyncWriteExt;
 
-use super::config::{MediaLocation, S3Location};
+use crate::config::media::{MediaLocation, S3Location};
 use crate::error::{ApiError, ErrorCode};
 
 /// Connect timeout of calls to object storage.

@@ -8,7 +8,7 @@ use super::model::{
     AddMemberRequest, ChangeStatusRequest, GrantRoleRequest, MemberDetail, MemberView, Role,
     RoleView, TransferRequest, UpdateMemberRequest,
 };
-use super::{roles, settings, tree};
+use super::{roles, settings};
 use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -407,15 +407,4 @@ fn mask_phone(phone: &str) -> String {
     let head: String = chars[..3].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}****{tail}")
-}
-
-/// The org of a member's current membership, for other features.
-pub fn home_org(
-    conn: &mut crate::db::DbConnection,
-    user_id: i64,
-) -> ApiResult<Option<super::model::Org>> {
-    match members::current(conn, user_id)? {
-        Some(m) => tree::find(conn, m.org_id).map(Some),
-        None => Ok(None),
-    }
 }

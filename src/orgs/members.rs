@@ -16,6 +16,7 @@ use super::model::{
 };
 use crate::auth::phone::Phone;
 use crate::auth::users;
+use crate::changes::{self, Change};
 use crate::db::schema::{memberships, org_roles, orgs, users as users_t};
 use crate::db::{DbConnection, sql};
 use crate::error::{ApiError, ApiResult, ErrorCode, Text};
@@ -327,7 +328,7 @@ pub fn insert_membership(
         ))
         .returning(memberships::id)
         .get_result(conn)?;
-    crate::stats::rollup::members_changed(conn, &[user_id])?;
+    changes::record(conn, now, &[Change::Placed { user_id }])?;
     Ok(id)
 }
 
@@ -382,7 +383,6 @@ pub fn update(
 ) -> ApiResult<Updated> {
     let m = current(conn, user_id)?.ok_or_else(ApiError::not_found)?;
     let user = users::find(conn, user_id)?;
-    crate::stats::rollup::invalidate();
     let mut phone_change = None;
     let mut changed = Vec::new();
     let now_utc = now;
@@ -466,9 +466,9 @@ pub fn update(
             .set(memberships::updated_at.eq(now))
             .execute(conn)?;
     }
-    if changed.contains(&"category") || changed.contains(&"is_cadre") {
-        // The roll-ups carry the category and cadre flag.
-        crate::stats::rollup::members_changed(conn, &[user_id])?;
+    if !changed.is_empty() {
+        // The member table shows the name; the roll-ups carry the category and cadre flag.
+        changes::record(conn, now, &[Change::Placed { user_id }])?;
     }
     Ok(Updated {
         changed,
@@ -549,14 +549,12 @@ pub fn change_status(
     reason: Option<&str>,
 ) -> ApiResult<Option<MemberView>> {
     let m = current(conn, user_id)?.ok_or_else(ApiError::not_found)?;
-    crate::stats::rollup::invalidate();
+    changes::record(conn, now, &[Change::Placed { user_id }])?;
     if status == MemberStatus::Left {
         diesel::update(memberships::table.find(m.id))
             .set(memberships::status.eq(status.as_str()))
             .execute(conn)?;
         end_membership(conn, now, &m, date, reason.unwrap_or("left"))?;
-        // The member leaves the roster.
-        crate::stats::rollup::members_changed(conn, &[user_id])?;
         return Ok(None);
     }
     diesel::update(memberships::table.find(m.id))
@@ -566,4 +564,12 @@ pub fn change_status(
         ))
         .execute(conn)?;
     member_view(conn, user_id).map(Some)
+}
+
+/// The org of a member's current membership, for other features.
+pub fn home_org(conn: &mut DbConnection, user_id: i64) -> ApiResult<Option<Org>> {
+    match current(conn, user_id)? {
+        Some(m) => super::tree::find(conn, m.org_id).map(Some),
+        None => Ok(None),
+    }
 }

@@ -11,56 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::Org;
+use crate::activities::kind::{ActivityKind, Frequency};
 use crate::db::DbConnection;
 use crate::db::schema::org_settings;
 use crate::error::{ApiError, ApiResult, FieldError, Text};
-use crate::text_enum;
 
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
-
-text_enum! {
-    /// How often an activity kind must be held.
-    pub enum Frequency {
-        Monthly = "monthly",
-        Quarterly = "quarterly",
-        Yearly = "yearly",
-        None = "none",
-    }
-}
-
-text_enum! {
-    /// Activity kinds (DESIGN.md "Activity kinds"). Every kind except `other` is
-    /// organizational life.
-    pub enum ActivityKind {
-        ThemePartyDay = "theme_party_day",
-        BranchCommitteeMeeting = "branch_committee_meeting",
-        PartyGroupMeeting = "party_group_meeting",
-        BranchGeneralMeeting = "branch_general_meeting",
-        PartyLesson = "party_lesson",
-        OrgLifeMeeting = "org_life_meeting",
-        DemocraticAppraisal = "democratic_appraisal",
-        MiniPartyClass = "mini_party_class",
-        MemberActivityDay = "member_activity_day",
-        Other = "other",
-    }
-}
-
-impl ActivityKind {
-    /// The default required frequency (theme party day monthly: Art. 16, …).
-    pub fn default_frequency(self) -> Frequency {
-        use ActivityKind::*;
-        match self {
-            ThemePartyDay | BranchCommitteeMeeting | PartyGroupMeeting => Frequency::Monthly,
-            BranchGeneralMeeting | PartyLesson => Frequency::Quarterly,
-            OrgLifeMeeting | DemocraticAppraisal => Frequency::Yearly,
-            MiniPartyClass | MemberActivityDay | Other => Frequency::None,
-        }
-    }
-
-    pub fn is_org_life(self) -> bool {
-        self != ActivityKind::Other
-    }
-}
 
 /// The quota categories.
 pub const QUOTA_KEYS: [&str; 3] = ["member", "cadre", "activist"];
@@ -324,7 +280,16 @@ pub fn patch(
                 .execute(conn)?;
         }
     }
-    crate::stats::rollup::settings_changed(conn, org, req.time_zone.is_some())?;
+    if !changes.is_empty() {
+        crate::changes::record(
+            conn,
+            now,
+            &[crate::changes::Change::SettingsChanged {
+                org_id: org.id,
+                zone: req.time_zone.is_some(),
+            }],
+        )?;
+    }
     Ok(changes)
 }
 

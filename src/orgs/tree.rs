@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text as SqlText};
 
 use super::model::{Org, OrgKind, OrgTreeNode, OrgView, Sector, subtree_range};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::db::schema::orgs;
 use crate::error::{ApiError, ApiResult, ErrorCode, Text};
@@ -111,7 +112,8 @@ pub fn create(
     diesel::update(orgs::table.find(id))
         .set(orgs::path.eq(&path))
         .execute(conn)?;
-    crate::stats::rollup::invalidate();
+    // The parent's children (and so the figures of every ancestor) now include it.
+    changes::record(conn, now, &[Change::OrgChanged { org_id: id }])?;
     find(conn, id)
 }
 
@@ -137,7 +139,10 @@ pub fn update(
             .set((orgs::sector.eq(sector.as_str()), orgs::updated_at.eq(now)))
             .execute(conn)?;
     }
-    crate::stats::rollup::invalidate();
+    if name.is_some() {
+        // Rankings of child orgs show the name.
+        changes::record(conn, now, &[Change::OrgChanged { org_id: org.id }])?;
+    }
     find(conn, org.id)
 }
 
@@ -181,7 +186,16 @@ pub fn move_subtree(
         .set(orgs::parent_id.eq(new_parent.id))
         .execute(conn)?;
     let moved = find(conn, org.id)?;
-    crate::stats::rollup::org_moved(conn, &moved)?;
+    if let Some(from_parent) = org.parent_id {
+        changes::record(
+            conn,
+            now,
+            &[Change::OrgMoved {
+                org_id: org.id,
+                from_parent,
+            }],
+        )?;
+    }
     Ok(moved)
 }
 

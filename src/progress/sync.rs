@@ -24,6 +24,7 @@ use super::model::{
     ProgressRow, SyncResponse,
 };
 use super::validate::{LessonMeta, Limits, check, content_hash, valid_client_id};
+use crate::changes::{self, Change};
 use crate::courses::model::{CourseStatus, LessonKind};
 use crate::db::DbConnection;
 use crate::db::schema::{
@@ -43,7 +44,7 @@ struct Home {
 
 impl Home {
     fn load(conn: &mut DbConnection, user_id: i64) -> ApiResult<Home> {
-        let org = crate::orgs::member_routes::home_org(conn, user_id)?;
+        let org = crate::orgs::members::home_org(conn, user_id)?;
         let tz = match &org {
             Some(o) => crate::orgs::settings::time_zone(conn, o)?,
             None => chrono_tz::Asia::Shanghai,
@@ -148,19 +149,20 @@ pub fn studied_lessons(
         .collect()
 }
 
-/// Ensures progress rows for `lesson_ids` exist and returns them locked.
+/// Ensures progress rows for `lesson_ids` exist and returns them locked, and whether any
+/// was created (the member started a lesson).
 fn lock_progress(
     conn: &mut DbConnection,
     user_id: i64,
     lesson_ids: &[i64],
     now: NaiveDateTime,
-) -> ApiResult<HashMap<i64, ProgressRow>> {
+) -> ApiResult<(HashMap<i64, ProgressRow>, bool)> {
     if lesson_ids.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), false));
     }
-    let rows = crate::db::sql::lock_lesson_progress(conn, user_id, lesson_ids)?;
+    let rows = lock_lesson_progress(conn, user_id, lesson_ids)?;
     if rows.len() == lesson_ids.len() {
-        return Ok(rows.into_iter().map(|r| (r.lesson_id, r)).collect());
+        return Ok((rows.into_iter().map(|r| (r.lesson_id, r)).collect(), false));
     }
     let have: HashSet<i64> = rows.iter().map(|r| r.lesson_id).collect();
     let fresh: Vec<_> = lesson_ids
@@ -179,8 +181,31 @@ fn lock_progress(
         })
         .collect();
     crate::insert_ignore!(conn, lesson_progress::table, &fresh)?;
-    let rows = crate::db::sql::lock_lesson_progress(conn, user_id, lesson_ids)?;
-    Ok(rows.into_iter().map(|r| (r.lesson_id, r)).collect())
+    let rows = lock_lesson_progress(conn, user_id, lesson_ids)?;
+    Ok((rows.into_iter().map(|r| (r.lesson_id, r)).collect(), true))
+}
+
+/// Loads a user's progress rows for `lesson_ids`, locked until the transaction ends:
+/// `SELECT … FOR UPDATE` on PostgreSQL; on SQLite the single writer already serializes.
+fn lock_lesson_progress(
+    conn: &mut DbConnection,
+    user_id: i64,
+    lesson_ids: &[i64],
+) -> diesel::QueryResult<Vec<ProgressRow>> {
+    use crate::db::schema::lesson_progress as lp;
+    macro_rules! query {
+        () => {
+            lp::table
+                .filter(lp::user_id.eq(user_id))
+                .filter(lp::lesson_id.eq_any(lesson_ids))
+                .order(lp::lesson_id.asc())
+                .select(ProgressRow::as_select())
+        };
+    }
+    match conn {
+        DbConnection::Pg(c) => query!().for_update().load(c),
+        DbConnection::Sqlite(c) => query!().load(c),
+    }
 }
 
 /// Lessons among `ids` whose quiz the user has passed.
@@ -247,7 +272,7 @@ pub fn apply(
     let (ids, metas) = (&prepared.ids, &prepared.metas);
     let mut studied: Vec<i64> = metas.keys().copied().collect();
     studied.sort_unstable();
-    let mut progress = lock_progress(conn, user_id, &studied, now)?;
+    let (mut progress, started) = lock_progress(conn, user_id, &studied, now)?;
 
     let client_ids: Vec<&str> = events.iter().map(|e| e.client_event_id.as_str()).collect();
     let existing: HashMap<String, (String, String)> = study_events::table
@@ -366,8 +391,10 @@ pub fn apply(
             }
         }
     }
-    if !accepted.is_empty() {
-        crate::stats::rollup::members_changed(conn, &[user_id])?;
+    // Statistics read started lessons and completions, not each event: a batch that
+    // starts and completes nothing records nothing.
+    if started || !completed.is_empty() {
+        changes::record(conn, now, &[Change::Studied { user_id }])?;
     }
     let lessons = studied
         .iter()
@@ -550,7 +577,7 @@ pub fn complete_after_quiz(
     let Some(meta) = metas.get(&lesson_id) else {
         return Ok(());
     };
-    let mut rows = lock_progress(conn, user_id, &[lesson_id], now.naive_utc())?;
+    let (mut rows, _) = lock_progress(conn, user_id, &[lesson_id], now.naive_utc())?;
     let Some(row) = rows.get_mut(&lesson_id) else {
         return Ok(());
     };
@@ -562,6 +589,5 @@ pub fn complete_after_quiz(
     let home = Home::load(conn, user_id)?;
     credit_lesson(conn, user_id, meta, now, &home)?;
     complete_course_if_done(conn, user_id, meta.course_id, now)?;
-    crate::stats::rollup::members_changed(conn, &[user_id])?;
-    Ok(())
+    changes::record(conn, now.naive_utc(), &[Change::Studied { user_id }])
 }

@@ -1,10 +1,13 @@
-//! Cached statistics responses in kv, invalidated by version: every cached response is
-//! stored under the current statistics version, and a committed write that changed a
-//! roll-up (or anything else statistics read) increments it (see
-//! [`crate::db::Db::on_stats_change`]), so the next read misses and recomputes. A check-in
-//! or a completion is therefore visible on the next read, on every instance sharing Redis.
+//! Cached statistics responses in kv, keyed on the version of the org they are about
+//! ([`super::versions`]): the statistics consumer bumps an org's version, in the
+//! transaction that applies a change touching its figures, for the org and its ancestors.
+//! A read first applies pending changes and reads the version ([`super::apply::fresh_version`]),
+//! so a check-in or a completion is visible on the next read on every instance sharing
+//! Redis, while a check-in in one village leaves every other township's cached dashboard
+//! a hit.
 //!
-//! When kv is unreachable, reads are computed uncached and the failure is logged.
+//! When kv is unreachable, reads are computed uncached and the failure is logged; kv never
+//! decides what is current.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,20 +18,10 @@ use actix_web::{HttpRequest, HttpResponse, Responder};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::kv::Kv;
+use crate::state::AppState;
 
-const VERSION_KEY: &str = "stats:version";
-/// A backstop: entries expire even if an invalidation were missed.
+/// A backstop: entries expire even if they are never asked for again.
 const ENTRY_TTL: Duration = Duration::from_secs(300);
-/// Longer than any entry lives, so a reset counter never meets an old entry.
-const VERSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
-
-/// Increments the version (after a committed write that changed statistics).
-pub async fn bump(kv: &Kv) {
-    if let Err(e) = kv.incr(VERSION_KEY, 1, VERSION_TTL).await {
-        tracing::warn!(error = %e, "cannot invalidate cached statistics");
-    }
-}
 
 /// A statistics response body as JSON, served as stored (a hit is not parsed back).
 #[derive(Debug)]
@@ -44,8 +37,14 @@ impl Responder for CachedJson {
     }
 }
 
-/// The cached JSON of `key` under the current version, else `compute()`'s, stored.
-pub async fn cached<T, F, Fut>(kv: &Kv, key: &str, compute: F) -> ApiResult<CachedJson>
+/// The cached JSON of `key` about `org_id` under the org's current version (after applying
+/// pending changes), else `compute()`'s, stored.
+pub async fn cached<T, F, Fut>(
+    state: &AppState,
+    org_id: i64,
+    key: &str,
+    compute: F,
+) -> ApiResult<CachedJson>
 where
     T: Serialize,
     F: FnOnce() -> Fut,
@@ -55,16 +54,21 @@ where
         serde_json::to_string(value)
             .map_err(|e| ApiError::internal(anyhow::anyhow!("statistics response: {e}")))
     };
-    let version = match kv.get(VERSION_KEY).await {
-        Ok(v) => v.unwrap_or_else(|| "0".into()),
+    let version = super::apply::fresh_version(&state.db, &state.changes, org_id).await?;
+    let kv = &state.kv;
+    let full = format!("stats:{org_id}:{version}:{key}");
+    let count = |outcome| state.metrics.cache_lookup("stats", outcome);
+    match kv.get(&full).await {
+        Ok(Some(hit)) => {
+            count("hit");
+            return Ok(CachedJson(hit));
+        }
+        Ok(None) => count("miss"),
         Err(e) => {
+            count("unavailable");
             tracing::warn!(error = %e, "statistics cache unavailable");
             return Ok(CachedJson(json(&compute().await?)?));
         }
-    };
-    let full = format!("stats:{version}:{key}");
-    if let Ok(Some(hit)) = kv.get(&full).await {
-        return Ok(CachedJson(hit));
     }
     let body = json(&compute().await?)?;
     if let Err(e) = kv.set(&full, &body, Some(ENTRY_TTL)).await {

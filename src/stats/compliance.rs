@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 
 use super::context::Subtree;
 use super::period::start_of;
+use crate::activities::kind::{ActivityKind, Frequency};
 use crate::db::DbConnection;
 use crate::db::schema::{orgs, stats_occurrences as so};
 use crate::error::ApiResult;
 use crate::orgs::model::{Org, OrgKind, subtree_range};
-use crate::orgs::settings::{ActivityKind, Frequency};
 
 /// Where a slot stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -12,13 +12,13 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 
+use crate::activities::kind::{ActivityKind, Frequency};
 use crate::db::DbConnection;
 use crate::db::schema::{course_assignments, org_settings, orgs};
 use crate::error::ApiResult;
 use crate::orgs::model::{Org, subtree_range};
 use crate::orgs::settings::{
-    ActivityKind, Frequency, QUOTA_KEYS, default_quota_centi, key_frequency, key_quota,
-    key_time_zone,
+    QUOTA_KEYS, default_quota_centi, key_frequency, key_quota, key_time_zone,
 };
 use crate::progress::study::expected_by;
 

@@ -11,11 +11,12 @@
 //! the figures are computed from them by the same rules at read time (quotas, the even pace
 //! and the six-month cut-off depend on today and on settings, so they are never stored).
 //!
-//! Maintenance is deferred, not delta-based: the write transactions that rewrite roll-up
-//! rows mark the orgs concerned stale ([`mark_stale`], in the same transaction), and a
-//! statistics read first rebuilds the stale orgs of its subtree from their roll-ups
-//! ([`ensure_fresh`]) — so check-ins of one branch never wait for each other on a digest
-//! row, and the next read still sees every committed write.
+//! Maintenance is not delta-based and not on the write path: the statistics consumer of the
+//! change queue ([`super::apply`]) rebuilds the digests of the orgs whose roll-up rows it
+//! rewrote ([`build`]), so check-ins of one branch never wait for each other on a digest
+//! row, and a read (which applies pending changes first) still sees every committed write.
+//! A digest that does not decode — damaged, or written in another format — is rebuilt by
+//! the read that finds it ([`repairing`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -26,7 +27,7 @@ use super::digest_codec::{Dec, DecodeError, Enc};
 use super::period::Period;
 use crate::db::schema::{
     orgs, stats_digests as sd, stats_member_years as smy, stats_members as sm,
-    stats_occurrences as so, stats_stale_orgs as ss,
+    stats_occurrences as so,
 };
 use crate::db::{Db, DbConnection};
 use crate::error::{ApiError, ApiResult};
@@ -41,9 +42,9 @@ pub const OCCURRENCES: i32 = 2;
 /// `stats_digests.part` of the day digest of month m is `DAYS + m`.
 pub const DAYS: i32 = 100;
 
-/// The first value of every digest; a digest of another format is an error, not a guess.
-/// Changing the format needs a migration that marks every org stale (as the one that added
-/// digests does), so the next read rebuilds them.
+/// The first value of every digest; a digest of another format does not decode and is
+/// rebuilt by the read that finds it ([`repairing`]), so a format change needs no
+/// migration.
 const FORMAT: u64 = 1;
 
 /// Orgs (or rows) per round of statements.
@@ -390,102 +391,65 @@ pub fn decode_occurrences(org_id: i64, bytes: &[u8]) -> Result<Occurrences, Deco
     })
 }
 
-fn decode_failed(org_id: i64, e: DecodeError) -> ApiError {
-    ApiError::internal(anyhow::anyhow!("org {org_id}: {e}"))
+/// A digest that does not decode: the cause of the error [`repairing`] repairs.
+#[derive(Debug)]
+pub struct Undecodable {
+    pub org_id: i64,
+    pub error: DecodeError,
 }
 
-/// Marks `orgs` (id and path) stale: their digests are rebuilt before the next read over
-/// them. Called by the transactions that rewrite roll-up rows, for the orgs the rows
-/// belonged to before and after.
-pub fn mark_stale(conn: &mut DbConnection, orgs: &BTreeMap<i64, String>) -> ApiResult<()> {
-    let rows: Vec<_> = orgs
-        .iter()
-        .map(|(id, path)| (ss::org_id.eq(*id), ss::org_path.eq(path.as_str())))
-        .collect();
-    for chunk in rows.chunks(CHUNK) {
-        crate::with_backend!(&mut *conn, |c| diesel::insert_into(ss::table)
-            .values(chunk)
-            .execute(c))?;
+impl std::fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "digest of org {}: {}", self.org_id, self.error)
     }
-    Ok(())
 }
 
-/// Whether any org in the path range `lo..hi` is stale.
-pub fn has_stale(conn: &mut DbConnection, lo: &str, hi: &str) -> ApiResult<bool> {
-    let any: Option<i64> = ss::table
-        .filter(ss::org_path.ge(lo))
-        .filter(ss::org_path.lt(hi))
-        .select(ss::id)
-        .first(conn)
-        .optional()?;
-    Ok(any.is_some())
+impl std::error::Error for Undecodable {}
+
+fn decode_failed(org_id: i64, error: DecodeError) -> ApiError {
+    ApiError::internal(Undecodable { org_id, error })
 }
 
-/// Rebuilds the digests of the stale orgs in `lo..hi` and clears the marks it saw (marks
-/// added meanwhile stay for the next read). Runs in a write transaction; on PostgreSQL under
-/// an advisory lock, so two refreshes never interleave and the marks are read after the
-/// previous refresh committed. Returns the number of orgs rebuilt.
-pub fn refresh_stale(conn: &mut DbConnection, lo: &str, hi: &str) -> ApiResult<usize> {
-    crate::db::sql::lock_stats_digests(conn)?;
-    let marks: Vec<(i64, i64)> = ss::table
-        .filter(ss::org_path.ge(lo))
-        .filter(ss::org_path.lt(hi))
-        .select((ss::id, ss::org_id))
-        .load(conn)?;
-    if marks.is_empty() {
-        return Ok(0);
-    }
-    let orgs: Vec<i64> = marks
-        .iter()
-        .map(|m| m.1)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    build(conn, &orgs)?;
-    let ids: Vec<i64> = marks.iter().map(|m| m.0).collect();
-    for chunk in ids.chunks(CHUNK) {
-        diesel::delete(ss::table.filter(ss::id.eq_any(chunk))).execute(conn)?;
-    }
-    Ok(orgs.len())
+/// Rebuilds the digests of `org_ids` that a read found damaged (under the statistics lock,
+/// in a write transaction).
+pub fn repair(conn: &mut DbConnection, org_ids: &[i64]) -> ApiResult<()> {
+    crate::changes::lock(conn, crate::changes::Consumer::Stats)?;
+    build(conn, org_ids)
 }
 
-/// Rebuilds the digests of every stale org (the background refresh, and tests).
-pub fn refresh_all_stale(conn: &mut DbConnection) -> ApiResult<usize> {
-    refresh_stale(conn, "", "\u{10ffff}")
-}
-
-/// Rebuilds stale digests every `every` (zero: never), so a read after a busy hour finds
-/// little to do. Instances share the work: the refresh runs under the digest lock.
-pub fn refresh_in_background(db: Db, every: std::time::Duration) {
-    crate::clock::run_every(every, move || {
-        let db = db.clone();
-        async move {
-            match db.write(refresh_all_stale).await {
-                Ok(0) => {}
-                Ok(rebuilt) => tracing::debug!(rebuilt, "statistics digests refreshed"),
-                Err(e) => tracing::warn!(error = %e, "statistics digest refresh failed"),
+/// Runs `read`; when it finds a digest it cannot decode (damaged, or of another format),
+/// rebuilds that org's digests from the roll-ups and runs it again, so a format change needs
+/// no migration and a damaged row never answers 500.
+pub async fn repairing<T, F, Fut>(db: &Db, mut read: F) -> ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<T>>,
+{
+    let mut repaired = BTreeSet::new();
+    loop {
+        match read().await {
+            Err(e) => {
+                let Some(org) = e
+                    .cause
+                    .as_ref()
+                    .and_then(|c| c.downcast_ref::<Undecodable>())
+                    .map(|u| u.org_id)
+                    .filter(|o| !repaired.contains(o))
+                else {
+                    return Err(e);
+                };
+                tracing::warn!(org, error = ?e, "statistics digest undecodable: rebuilding it");
+                repaired.insert(org);
+                db.write(move |c| repair(c, &[org])).await?;
             }
+            ok => return ok,
         }
-    });
-}
-
-/// Before a statistics read over the subtree at `path`: rebuilds its stale orgs' digests
-/// (one indexed probe when nothing is stale).
-pub async fn ensure_fresh(db: &Db, path: &str) -> ApiResult<()> {
-    let (lo, hi) = subtree_range(path);
-    let (l, h) = (lo.clone(), hi.clone());
-    if !db.read(move |c| has_stale(c, &l, &h)).await? {
-        return Ok(());
     }
-    let rebuilt = db.write(move |c| refresh_stale(c, &lo, &hi)).await?;
-    tracing::debug!(rebuilt, "statistics digests refreshed");
-    Ok(())
 }
 
 /// Every org's digests from scratch (after `stats rebuild` and `gen`).
 pub fn rebuild(conn: &mut DbConnection) -> ApiResult<usize> {
     diesel::delete(sd::table).execute(conn)?;
-    diesel::delete(ss::table).execute(conn)?;
     let ids: Vec<i64> = orgs::table
         .select(orgs::id)
         .order(orgs::id.asc())
@@ -495,7 +459,7 @@ pub fn rebuild(conn: &mut DbConnection) -> ApiResult<usize> {
 }
 
 /// Rewrites every digest of `org_ids` from their roll-up rows.
-fn build(conn: &mut DbConnection, org_ids: &[i64]) -> ApiResult<()> {
+pub fn build(conn: &mut DbConnection, org_ids: &[i64]) -> ApiResult<()> {
     for chunk in org_ids.chunks(CHUNK) {
         diesel::delete(sd::table.filter(sd::org_id.eq_any(chunk))).execute(conn)?;
         let paths: HashMap<i64, String> = orgs::table

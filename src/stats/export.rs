@@ -6,7 +6,10 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use std::collections::HashSet;
+
 use super::compliance::{Compliance, SlotStatus};
+use super::context::Subtree;
 use super::members::{MemberStatsRow, Pace};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text};
 
@@ -271,8 +274,37 @@ fn csv_bytes(columns: &[(&str, f64)], rows: &[Vec<Cell>]) -> ApiResult<Vec<u8>> 
     Ok(out)
 }
 
+/// The member table of the subtree `tree` as a file: the rows on one sheet, and in xlsx one
+/// more sheet per direct child org with rows when there are several children.
+pub fn members_export(
+    format: FileFormat,
+    tree: &Subtree,
+    rows: &[MemberStatsRow],
+) -> ApiResult<Vec<u8>> {
+    let children = tree.children();
+    let groups: Vec<(String, Vec<&MemberStatsRow>)> = if children.len() > 1 {
+        children
+            .iter()
+            .map(|child| {
+                let ids: HashSet<i64> = tree
+                    .orgs
+                    .iter()
+                    .filter(|o| o.path.starts_with(&child.path))
+                    .map(|o| o.id)
+                    .collect();
+                let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
+                (child.name.clone(), mine)
+            })
+            .filter(|(_, mine): &(String, Vec<&MemberStatsRow>)| !mine.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    members_file(format, rows, &groups)
+}
+
 /// The member table as a file. `groups` are (child org name, rows) for one sheet each.
-pub fn members_file(
+fn members_file(
     format: FileFormat,
     rows: &[MemberStatsRow],
     groups: &[(String, Vec<&MemberStatsRow>)],

@@ -17,8 +17,8 @@ use crate::db::schema::{
     activities, activity_attendance, activity_invitees, activity_occurrences, course_assignments,
     course_completions, courses, credit_ledger, lesson_progress, lessons, orgs, study_events,
 };
-use crate::db::sql::{NewMembershipRow, NewUserRow, insert_memberships, insert_users};
 use crate::error::{ApiError, ApiResult};
+use crate::orgs::import::bulk::{NewMembershipRow, NewUserRow, insert_memberships, insert_users};
 use crate::orgs::model::{Org, OrgKind, Sector};
 
 /// What to generate.

@@ -107,7 +107,7 @@ struct KeyRow {
 }
 
 /// The position after the last row: the sort value and the user id.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cursor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     c: Option<i64>,
@@ -203,7 +203,9 @@ fn credit_sql(year: i32) -> String {
 /// page comes from the org digests of the subtree (rosters and years read at once, then
 /// filtered, sorted and cut here); sorted by name, from one scan of the roster joined to the
 /// names, with the page's figures from the digests of their home orgs. Then the page's
-/// attendance and names, at once. Stale digests of the subtree are rebuilt first.
+/// attendance and names, at once. Callers apply pending changes first
+/// ([`super::apply::catch_up`]); a digest that does not decode is rebuilt and the page read
+/// again.
 pub async fn page(
     db: &Db,
     tree: Arc<Subtree>,
@@ -213,7 +215,20 @@ pub async fn page(
     all: bool,
 ) -> ApiResult<Page<MemberStatsRow>> {
     let cursor: Option<Cursor> = cursor.as_deref().map(decode_cursor).transpose()?;
-    digest::ensure_fresh(db, &tree.root.path).await?;
+    digest::repairing(db, || {
+        read_page(db, tree.clone(), period.clone(), opts, cursor.clone(), all)
+    })
+    .await
+}
+
+async fn read_page(
+    db: &Db,
+    tree: Arc<Subtree>,
+    period: Period,
+    opts: Options,
+    cursor: Option<Cursor>,
+    all: bool,
+) -> ApiResult<Page<MemberStatsRow>> {
     let started = Instant::now();
     let page = if opts.sort == Sort::Name {
         let (t, p) = (tree.clone(), period.clone());

@@ -2,10 +2,15 @@
 //! child orgs, the member table, course funnels, meeting-frequency compliance and their
 //! Excel/CSV exports.
 //!
-//! Owns the roll-up tables ([`rollup`]) that the write paths of progress, activities and
-//! orgs keep current in their own transactions; reads use only those, memberships and orgs,
-//! never the event tables; [`digest`] packs them per org for county-wide reads. Does not own any of the raw data it summarises.
+//! Statistics own the roll-up tables ([`rollup`]), the org digests built from them
+//! ([`digest`]) and the per-org versions cached responses are keyed on ([`versions`]). No
+//! feature calls in here: write paths record what changed in the change queue
+//! ([`crate::changes`]), and statistics consume it ([`apply`]) — in the background and
+//! before every read, so a read sees every committed write. Reads use the roll-ups,
+//! digests, memberships and orgs, never the event tables. Statistics own none of the raw
+//! data they summarise.
 
+pub mod apply;
 pub mod cache;
 pub mod children;
 pub mod compliance;
@@ -20,3 +25,4 @@ pub mod period;
 pub mod rollup;
 pub mod routes;
 pub mod summary;
+pub mod versions;

@@ -1,20 +1,19 @@
-//! The statistics roll-ups and their maintenance.
+//! The statistics roll-ups: per member and month, per member and year, per member, and per
+//! counted occurrence.
 //!
-//! Every write path that changes what a statistic shows calls one function here inside its
-//! own transaction: [`members_changed`] after study, quiz, transfer, status, assignment or
-//! org-move writes, and [`attendance_changed`] after check-in, proxy, leave, correction,
-//! close, make-up, cancellation or an occurrence move. Both recompute the touched rows from
-//! the raw rows of the members (or occurrences) concerned — one member's year of data, never
-//! an org's — so the incremental result is by construction what [`rebuild`] computes from
-//! scratch, and reads never scan the event tables.
+//! The statistics consumer of the change queue ([`super::apply`]) calls [`recompute_members`]
+//! and [`recompute_occurrences`] for the members and occurrences the changes name. Both
+//! recompute the rows from the raw rows of the members (or occurrences) concerned — one
+//! member's data, never an org's — so the incremental result is by construction what
+//! [`rebuild`] computes from scratch, and reads never scan the event tables.
 //!
 //! A member's rows follow the member: each carries the member's current home org, its path,
 //! category and cadre flag (rewritten with the rest after a transfer, a status or category
 //! change or an org move), so a transfer carries the whole year to the new home org and org
 //! figures are range scans over `org_path` without joins.
 //!
-//! Both mark the orgs whose rows they rewrote (before and after) stale in the same
-//! transaction, so the org digests ([`super::digest`]) are rebuilt before the next read.
+//! Both report the orgs whose rows they rewrote (before and after) in [`Touched`], whose
+//! digests ([`super::digest`]) the consumer then rebuilds.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -22,6 +21,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
+use crate::activities::kind::ActivityKind;
 use crate::activities::model::AttendanceStatus;
 use crate::db::DbConnection;
 use crate::db::schema::{
@@ -31,95 +31,42 @@ use crate::db::schema::{
 };
 use crate::error::ApiResult;
 use crate::orgs::model::{Org, subtree_range};
-use crate::orgs::settings::ActivityKind;
 
 /// Members recomputed per round of statements.
 const CHUNK: usize = 500;
 
-fn touch() {
-    crate::db::mark_stats_changed();
-}
+/// Orgs whose roll-up rows changed (id and path), so whose digests are rebuilt.
+pub type Touched = BTreeMap<i64, String>;
 
-/// After writes that change statistics without changing a roll-up (a member's status or
-/// category, an org's name, quotas and frequencies): cached statistics are dropped after
-/// the transaction commits.
-pub fn invalidate() {
-    touch();
-}
-
-/// After writes that change what members studied, completed or where they belong:
-/// recomputes their rows.
-pub fn members_changed(conn: &mut DbConnection, user_ids: &[i64]) -> ApiResult<()> {
-    let mut zones = Zones::default();
-    let ids: BTreeSet<i64> = user_ids.iter().copied().collect();
-    let ids: Vec<i64> = ids.into_iter().collect();
-    for chunk in ids.chunks(CHUNK) {
-        refresh_members(conn, chunk, &mut zones)?;
-    }
-    touch();
-    Ok(())
-}
-
-/// After writes to an occurrence's invitees or attendance: recomputes the occurrence's row
-/// and the rows of `user_ids` (the members whose record changed).
-pub fn attendance_changed(
+/// Recomputes the rows of `user_ids` from their raw rows.
+pub fn recompute_members(
     conn: &mut DbConnection,
-    occurrence_id: i64,
-    user_ids: &[i64],
+    user_ids: &BTreeSet<i64>,
+    touched: &mut Touched,
 ) -> ApiResult<()> {
-    refresh_occurrences(conn, &[occurrence_id])?;
-    members_changed(conn, user_ids)
-}
-
-/// After an org's settings change: quotas and frequencies are read live; a new time zone
-/// re-dates its members' study into the zone's months.
-pub fn settings_changed(conn: &mut DbConnection, org: &Org, zone_changed: bool) -> ApiResult<()> {
-    touch();
-    if zone_changed {
-        let ids = current_members_under(conn, &org.path)?;
-        members_changed(conn, &ids)?;
-    }
-    Ok(())
-}
-
-/// After an org moved: its members' rows carry the new paths (and their required courses
-/// may differ under the new ancestors); so do the occurrences of the orgs that moved.
-pub fn org_moved(conn: &mut DbConnection, org: &Org) -> ApiResult<()> {
-    let ids = current_members_under(conn, &org.path)?;
-    members_changed(conn, &ids)?;
-    let (lo, hi) = subtree_range(&org.path);
-    let moved = orgs::table
-        .filter(orgs::path.ge(&lo))
-        .filter(orgs::path.lt(&hi))
-        .select(orgs::id);
-    let ids: Vec<i64> = stats_occurrences::table
-        .filter(stats_occurrences::org_id.eq_any(moved))
-        .select(stats_occurrences::occurrence_id)
-        .load(conn)?;
+    let mut zones = Zones::default();
+    let ids: Vec<i64> = user_ids.iter().copied().collect();
     for chunk in ids.chunks(CHUNK) {
-        refresh_occurrences(conn, chunk)?;
+        refresh_members(conn, chunk, &mut zones, touched)?;
     }
     Ok(())
 }
 
-/// After an assignment of `course_id` to `org` changed: members under the org who completed
-/// the course.
-pub fn assignment_changed(conn: &mut DbConnection, course_id: i64, org_id: i64) -> ApiResult<()> {
-    let org = crate::orgs::tree::find(conn, org_id)?;
-    let (lo, hi) = subtree_range(&org.path);
-    let ids: Vec<i64> = course_completions::table
-        .inner_join(memberships::table.on(memberships::user_id.eq(course_completions::user_id)))
-        .inner_join(orgs::table.on(orgs::id.eq(memberships::org_id)))
-        .filter(course_completions::course_id.eq(course_id))
-        .filter(memberships::to_date.is_null())
-        .filter(orgs::path.ge(lo))
-        .filter(orgs::path.lt(hi))
-        .select(course_completions::user_id)
-        .load(conn)?;
-    members_changed(conn, &ids)
+/// Recomputes the rows of occurrences `ids` (counted once started and not cancelled).
+pub fn recompute_occurrences(
+    conn: &mut DbConnection,
+    ids: &BTreeSet<i64>,
+    touched: &mut Touched,
+) -> ApiResult<()> {
+    let ids: Vec<i64> = ids.iter().copied().collect();
+    for chunk in ids.chunks(CHUNK / 2) {
+        refresh_occurrences(conn, chunk, touched)?;
+    }
+    Ok(())
 }
 
-fn current_members_under(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<i64>> {
+/// The current members of the subtree at `path`.
+pub fn current_members_under(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<i64>> {
     let (lo, hi) = subtree_range(path);
     Ok(memberships::table
         .inner_join(orgs::table)
@@ -130,14 +77,43 @@ fn current_members_under(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<i
         .load(conn)?)
 }
 
-/// `dangke stats rebuild`: [`rebuild`] in one write transaction; cached statistics are
-/// dropped after it commits.
-pub async fn rebuild_all(state: &crate::state::AppState) -> ApiResult<(usize, usize)> {
-    state.db.write(rebuild).await
+/// The counted occurrences of the orgs in the subtree at `path`.
+pub fn occurrences_under(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<i64>> {
+    let (lo, hi) = subtree_range(path);
+    let moved = orgs::table
+        .filter(orgs::path.ge(lo))
+        .filter(orgs::path.lt(hi))
+        .select(orgs::id);
+    Ok(stats_occurrences::table
+        .filter(stats_occurrences::org_id.eq_any(moved))
+        .select(stats_occurrences::occurrence_id)
+        .load(conn)?)
 }
 
-/// Recomputes every roll-up from the raw rows. Returns (users, occurrences) recomputed.
+/// The current members of the subtree at `path` who completed `course_id`.
+pub fn completers_under(
+    conn: &mut DbConnection,
+    course_id: i64,
+    path: &str,
+) -> ApiResult<Vec<i64>> {
+    let (lo, hi) = subtree_range(path);
+    Ok(course_completions::table
+        .inner_join(memberships::table.on(memberships::user_id.eq(course_completions::user_id)))
+        .inner_join(orgs::table.on(orgs::id.eq(memberships::org_id)))
+        .filter(course_completions::course_id.eq(course_id))
+        .filter(memberships::to_date.is_null())
+        .filter(orgs::path.ge(lo))
+        .filter(orgs::path.lt(hi))
+        .select(course_completions::user_id)
+        .load(conn)?)
+}
+
+/// Recomputes every roll-up and digest from the raw rows (`dangke stats rebuild`, `gen`):
+/// applies, by subsuming them, the statistics changes pending when it starts, and bumps
+/// every org's version. Returns (users, occurrences) recomputed.
 pub fn rebuild(conn: &mut DbConnection) -> ApiResult<(usize, usize)> {
+    crate::changes::lock(conn, crate::changes::Consumer::Stats)?;
+    let pending = crate::changes::newest_pending(conn, crate::changes::Consumer::Stats)?;
     diesel::delete(stats_member_months::table).execute(conn)?;
     diesel::delete(stats_member_years::table).execute(conn)?;
     diesel::delete(stats_members::table).execute(conn)?;
@@ -147,15 +123,24 @@ pub fn rebuild(conn: &mut DbConnection) -> ApiResult<(usize, usize)> {
         .order(crate::db::schema::users::id.asc())
         .load(conn)?;
     let mut zones = Zones::default();
+    let mut touched = Touched::new();
     for chunk in users.chunks(CHUNK) {
-        refresh_members(conn, chunk, &mut zones)?;
+        refresh_members(conn, chunk, &mut zones, &mut touched)?;
     }
     let occs: Vec<i64> = ao::table.select(ao::id).order(ao::id.asc()).load(conn)?;
-    for chunk in occs.chunks(CHUNK) {
-        refresh_occurrences(conn, chunk)?;
+    for chunk in occs.chunks(CHUNK / 2) {
+        refresh_occurrences(conn, chunk, &mut touched)?;
     }
     super::digest::rebuild(conn)?;
-    touch();
+    if let Some(upto) = pending {
+        crate::changes::discard(conn, crate::changes::Consumer::Stats, upto)?;
+    }
+    let all: BTreeSet<i64> = orgs::table
+        .select(orgs::id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    super::versions::bump(conn, &all)?;
     Ok((users.len(), occs.len()))
 }
 
@@ -249,13 +234,17 @@ struct Member {
     place: Option<Place>,
     months: BTreeMap<(i32, u32), Month>,
     required_done: i32,
-    last_study_at: Option<NaiveDateTime>,
     last_active_at: Option<NaiveDateTime>,
     last_org_life_at: Option<NaiveDateTime>,
 }
 
 /// Loads the raw rows of `users` and rewrites their roll-ups.
-fn refresh_members(conn: &mut DbConnection, users: &[i64], zones: &mut Zones) -> ApiResult<()> {
+fn refresh_members(
+    conn: &mut DbConnection,
+    users: &[i64],
+    zones: &mut Zones,
+    touched: &mut Touched,
+) -> ApiResult<()> {
     let homes: Vec<(i64, String, bool, Org)> = memberships::table
         .inner_join(orgs::table)
         .filter(memberships::user_id.eq_any(users))
@@ -308,25 +297,19 @@ fn refresh_members(conn: &mut DbConnection, users: &[i64], zones: &mut Zones) ->
         }
     }
 
-    let studied: Vec<(i64, Option<NaiveDateTime>, Option<NaiveDateTime>)> = lesson_progress::table
+    let studied: Vec<(i64, Option<NaiveDateTime>)> = lesson_progress::table
         .filter(lesson_progress::user_id.eq_any(users))
-        .select((
-            lesson_progress::user_id,
-            lesson_progress::last_event_at,
-            lesson_progress::completed_at,
-        ))
+        .filter(lesson_progress::completed_at.is_not_null())
+        .select((lesson_progress::user_id, lesson_progress::completed_at))
         .load(conn)?;
-    for (user, last, completed) in studied {
+    for (user, completed) in studied {
         let tz = zone(user);
-        if let Some(m) = out.get_mut(&user) {
-            m.last_study_at = m.last_study_at.max(last);
-            if let Some(done) = completed {
-                let day = local_day(done, tz);
-                let slot = m.months.entry((day.year(), day.month())).or_default();
-                slot.lessons_completed += 1;
-                slot.active_days |= day_bit(day);
-                m.last_active_at = m.last_active_at.max(Some(done));
-            }
+        if let (Some(m), Some(done)) = (out.get_mut(&user), completed) {
+            let day = local_day(done, tz);
+            let slot = m.months.entry((day.year(), day.month())).or_default();
+            slot.lessons_completed += 1;
+            slot.active_days |= day_bit(day);
+            m.last_active_at = m.last_active_at.max(Some(done));
         }
     }
 
@@ -373,7 +356,7 @@ fn refresh_members(conn: &mut DbConnection, users: &[i64], zones: &mut Zones) ->
             m.required_done += 1;
         }
     }
-    write_members(conn, users, &out)
+    write_members(conn, users, &out, touched)
 }
 
 fn local_day(at: NaiveDateTime, tz: Tz) -> NaiveDate {
@@ -387,6 +370,7 @@ fn write_members(
     conn: &mut DbConnection,
     users: &[i64],
     out: &HashMap<i64, Member>,
+    touched: &mut Touched,
 ) -> ApiResult<()> {
     diesel::delete(stats_member_months::table.filter(stats_member_months::user_id.eq_any(users)))
         .execute(conn)?;
@@ -398,16 +382,12 @@ fn write_members(
             .returning((stats_members::org_id, stats_members::org_path))
             .get_results(c)
     })?;
-    let mut stale: BTreeMap<i64, String> = were
-        .into_iter()
-        .filter_map(|(id, path)| Some((id?, path?)))
-        .collect();
+    touched.extend(were.into_iter().filter_map(|(id, path)| Some((id?, path?))));
     for m in out.values() {
         if let Some(p) = &m.place {
-            stale.insert(p.org_id, p.org_path.clone());
+            touched.insert(p.org_id, p.org_path.clone());
         }
     }
-    super::digest::mark_stale(conn, &stale)?;
     let mut month_rows = Vec::new();
     let mut year_rows = Vec::new();
     let mut member_rows = Vec::new();
@@ -419,10 +399,8 @@ fn write_members(
         let is_cadre = place.is_some_and(|p| p.is_cadre);
         // Current members are the roster and always have a row; former members only when
         // there is something to show (reads default to zero).
-        let blank = m.required_done == 0
-            && m.last_study_at.is_none()
-            && m.last_active_at.is_none()
-            && m.last_org_life_at.is_none();
+        let blank =
+            m.required_done == 0 && m.last_active_at.is_none() && m.last_org_life_at.is_none();
         let mut years: BTreeMap<i32, Year> = BTreeMap::new();
         for ((year, month), v) in &m.months {
             if v.is_empty() {
@@ -451,7 +429,6 @@ fn write_members(
             member_rows.push((
                 stats_members::user_id.eq(*user),
                 stats_members::required_done.eq(m.required_done),
-                stats_members::last_study_at.eq(m.last_study_at),
                 stats_members::last_active_at.eq(m.last_active_at),
                 stats_members::last_org_life_at.eq(m.last_org_life_at),
                 stats_members::org_id.eq(org_id),
@@ -546,7 +523,11 @@ pub fn days_column_name(month: u32) -> &'static str {
 
 /// Recomputes the rows of occurrences: those that started (invitees frozen) and are not
 /// cancelled have one; the others none.
-fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
+fn refresh_occurrences(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    touched: &mut Touched,
+) -> ApiResult<()> {
     // The orgs whose digests change: where the occurrences were and where they are now.
     let were: Vec<(i64, Option<String>)> = crate::with_backend!(&mut *conn, |c| {
         diesel::delete(
@@ -555,10 +536,7 @@ fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
         .returning((stats_occurrences::org_id, stats_occurrences::org_path))
         .get_results(c)
     })?;
-    let mut stale: BTreeMap<i64, String> = were
-        .into_iter()
-        .filter_map(|(id, path)| Some((id, path?)))
-        .collect();
+    touched.extend(were.into_iter().filter_map(|(id, path)| Some((id, path?))));
     let occs: Vec<(i64, i64, String, NaiveDateTime, bool, String)> = ao::table
         .inner_join(activities::table)
         .inner_join(orgs::table.on(orgs::id.eq(ao::org_id)))
@@ -575,9 +553,8 @@ fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
         ))
         .load(conn)?;
     for o in &occs {
-        stale.insert(o.1, o.5.clone());
+        touched.insert(o.1, o.5.clone());
     }
-    super::digest::mark_stale(conn, &stale)?;
     if occs.is_empty() {
         return Ok(());
     }
@@ -634,7 +611,6 @@ fn refresh_occurrences(conn: &mut DbConnection, ids: &[i64]) -> ApiResult<()> {
         .values(chunk)
         .execute(c))?;
     }
-    touch();
     Ok(())
 }
 

@@ -112,7 +112,7 @@ pub async fn get_org_stats(
     let now = state.clock.now_naive();
     let db = state.db.clone();
     let k = key(&state, &format!("summary|{id}|{}", q.key()));
-    cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state, id, &k, || async move {
         let (tree, period) = subtree_and_period(&db, org, now, q).await?;
         Ok(summary::compute(&db, tree, period).await?.0)
     })
@@ -139,7 +139,7 @@ pub async fn get_children_stats(
     let db = state.db.clone();
     let label = sort.unwrap_or_else(|| "-behind_rate".into());
     let k = key(&state, &format!("children|{id}|{}|{label}", q.key()));
-    cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state, id, &k, || async move {
         let (tree, period) = subtree_and_period(&db, org, now, q).await?;
         let (_, mut items) = summary::compute(&db, tree, period).await?;
         children::rank(&mut items, key_by, desc);
@@ -175,7 +175,7 @@ pub async fn list_member_stats(
             q.period, q.from, q.to, q.filter, q.sort, q.limit, q.cursor
         ),
     );
-    cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state, id, &k, || async move {
         let (tree, period) = subtree_and_period(&db, org, now, q.period_query()).await?;
         members::page(&db, tree, period, opts, q.cursor, false).await
     })
@@ -208,7 +208,7 @@ pub async fn get_compliance(
     let now = state.clock.now_naive();
     let db = state.db.clone();
     let k = key(&state, &format!("compliance|{id}|{year:?}"));
-    cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state, id, &k, || async move {
         db.read(move |c| {
             let tree = Subtree::load(c, org, now)?;
             let year = year.unwrap_or(tree.today.year());
@@ -276,7 +276,7 @@ pub async fn get_course_stats(
         .await?;
     let db = state.db.clone();
     let k = key(&state, &format!("funnel|{id}|{}", org.id));
-    cache::cached(&state.kv, &k, || async move {
+    cache::cached(&state, org.id, &k, || async move {
         db.read(move |c| funnel::funnel(c, &course, &org)).await
     })
     .await
@@ -320,34 +320,15 @@ pub async fn export_member_stats(
     let opts = q.options()?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
+    super::apply::catch_up(&state.db, &state.changes).await?;
     let (tree, period) = subtree_and_period(&state.db, org, now, q.period_query()).await?;
     let rows = members::page(&state.db, tree.clone(), period.clone(), opts, None, true)
         .await?
         .items;
-    let (body, label) = tokio::task::spawn_blocking(move || {
-        let children = tree.children();
-        let groups: Vec<(String, Vec<&MemberStatsRow>)> = if children.len() > 1 {
-            children
-                .iter()
-                .map(|child| {
-                    let ids: std::collections::HashSet<i64> = tree
-                        .orgs
-                        .iter()
-                        .filter(|o| o.path.starts_with(&child.path))
-                        .map(|o| o.id)
-                        .collect();
-                    let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
-                    (child.name.clone(), mine)
-                })
-                .filter(|(_, m): &(String, Vec<&MemberStatsRow>)| !m.is_empty())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok::<_, ApiError>((export::members_file(format, &rows, &groups)?, period.label))
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let label = period.label;
+    let body = tokio::task::spawn_blocking(move || export::members_export(format, &tree, &rows))
+        .await
+        .map_err(ApiError::internal)??;
     Ok(attachment(format, &format!("members-{id}-{label}"), body))
 }
 
@@ -369,6 +350,7 @@ pub async fn export_compliance(
     let format = export::parse_format(f.format.as_deref())?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
+    super::apply::catch_up(&state.db, &state.changes).await?;
     let (body, year) = state
         .db
         .read(move |c| {

@@ -416,15 +416,18 @@ struct Groups {
 }
 
 /// The root's figures and each direct child's. The three scans (year rows, roster,
-/// occurrences) are independent and run at once on three reader connections; they may see
-/// commits a few milliseconds apart, which the next read (after the cache version moves)
-/// corrects.
+/// occurrences) are independent and run at once on three reader connections. Callers
+/// apply pending changes first ([`super::apply::catch_up`]); a digest that does not decode
+/// is rebuilt and the scans run again.
 pub async fn compute(
     db: &Db,
     tree: Arc<Subtree>,
     period: Period,
 ) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
-    digest::ensure_fresh(db, &tree.root.path).await?;
+    digest::repairing(db, || scan(db, tree.clone(), period.clone())).await
+}
+
+async fn scan(db: &Db, tree: Arc<Subtree>, period: Period) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
     let (t, p) = (tree.clone(), period.clone());
     let years = db.read(move |c| timed(|| year_groups(c, &t, &p)));
     let t = tree.clone();

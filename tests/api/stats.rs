@@ -44,7 +44,7 @@ pub async fn township_course(w: &World) -> (i64, i64) {
 }
 
 /// Reads the article for 60 s ending at `end`.
-async fn read_article(c: &Client, lesson: i64, id: &str, end: DateTime<Utc>) {
+pub async fn read_article(c: &Client, lesson: i64, id: &str, end: DateTime<Utc>) {
     let r = c
         .post("/v1/progress/sync", json!({"events": [{"client_event_id": id, "lesson_id": lesson, "kind": "read", "from_s": 0, "to_s": 60,
             "started_at": (end - Duration::seconds(60)).to_rfc3339(), "ended_at": end.to_rfc3339()}]}))
@@ -53,7 +53,14 @@ async fn read_article(c: &Client, lesson: i64, id: &str, end: DateTime<Utc>) {
     assert_eq!(r.json()["results"][0]["status"], "accepted", "{}", r.text());
 }
 
-async fn add(app: &TestApp, w: &World, org: i64, phone: &str, name: &str, category: &str) -> i64 {
+pub async fn add(
+    app: &TestApp,
+    w: &World,
+    org: i64,
+    phone: &str,
+    name: &str,
+    category: &str,
+) -> i64 {
     let mut body = json!({"phone": phone, "name": name, "category": category});
     if category != "activist" {
         body["joined_party_on"] = json!("2010-07-01");
@@ -672,9 +679,12 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
             use diesel::prelude::*;
             let mut out = Vec::new();
             {
-                use dangke::db::schema::{stats_digests as d, stats_stale_orgs as st};
-                let stale: i64 = st::table.count().get_result(c)?;
-                out.push(format!("stale orgs {stale}"));
+                use dangke::db::schema::{changes as ch, stats_digests as d};
+                let pending: i64 = ch::table
+                    .filter(ch::consumer.eq("stats"))
+                    .count()
+                    .get_result(c)?;
+                out.push(format!("pending statistics changes {pending}"));
                 let digests: Vec<(i64, i32, i32, String, Vec<u8>)> = d::table
                     .order((d::org_id, d::part, d::year))
                     .select((d::org_id, d::part, d::year, d::org_path, d::data))
@@ -738,7 +748,6 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
                     i32,
                     Option<chrono::NaiveDateTime>,
                     Option<chrono::NaiveDateTime>,
-                    Option<chrono::NaiveDateTime>,
                 ),
                 (Option<i64>, Option<String>, String, bool, Option<i32>, i64),
             );
@@ -748,7 +757,6 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
                     (
                         s::user_id,
                         s::required_done,
-                        s::last_study_at,
                         s::last_active_at,
                         s::last_org_life_at,
                     ),
@@ -791,12 +799,15 @@ pub async fn snapshot(app: &TestApp) -> Vec<String> {
 
 /// `stats rebuild` recomputes exactly the roll-ups the writes maintained.
 pub async fn assert_rebuild_changes_nothing(app: &TestApp) {
-    // The digests the writes marked stale are rebuilt first, as the next read would.
-    app.app_state
-        .db
-        .write(dangke::stats::digest::refresh_all_stale)
-        .await
-        .unwrap();
+    // The changes the writes recorded are applied first, as the next read would.
+    dangke::changes::runner::drain(
+        &app.app_state.db,
+        dangke::stats::apply::LISTENER,
+        None,
+        &app.app_state.changes,
+    )
+    .await
+    .unwrap();
     let incremental = snapshot(app).await;
     app.app_state
         .db
@@ -949,11 +960,19 @@ async fn the_member_table_of_an_earlier_year_reads_that_year() {
     assert_eq!(top(2026).await, 100);
 }
 
-/// An occurrence counts from its start (invitees frozen), before anyone checks in: the start
-/// alone changes the next read at the branch and above, though no member's row changed.
+/// An occurrence counts from its start (invitees frozen) even when nobody touches it: the
+/// background task starts it at its start, and the start alone changes the next read at the
+/// branch and above, though no member's row changed and nobody opened check-in.
 #[tokio::test]
 async fn an_occurrence_counts_from_its_start() {
-    let app = spawn().await;
+    let app = crate::helpers::spawn_with(crate::helpers::Options {
+        vars: vec![
+            ("DANGKE_ACCESS_TOKEN_TTL", "800d".into()),
+            ("DANGKE_CHANGES_EVERY", "1s".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
     app.clock.set(sh(2026, 11, 27, 9, 0));
     let w = app.world().await;
     add(&app, &w, w.branch_b, "13900000011", "孙一", "full").await;
@@ -966,16 +985,24 @@ async fn an_occurrence_counts_from_its_start() {
         )
         .await;
     r.expect(201);
-    let occ = r.json()["upcoming"][0]["id"].as_i64().unwrap();
+    // A minute before the start, with the background task running: not counted yet.
+    app.clock.set(sh(2026, 11, 27, 9, 59));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     for at in [w.branch_b, w.township] {
         let s = stats(&w.admin, at, "period=2026-11").await;
         assert_eq!(s["attendance"], json!([]), "{s}");
     }
-    app.clock.set(sh(2026, 11, 27, 10, 0));
-    org.post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
-        .await
-        .expect(200);
     let invited = stats(&w.admin, w.branch_b, "period=2026-11").await["members"]["total"].clone();
+    // The start passes; nobody opens check-in, records anything or closes it.
+    app.clock.set(sh(2026, 11, 27, 10, 0));
+    let mut s = json!(null);
+    for _ in 0..100 {
+        s = stats(&w.admin, w.branch_b, "period=2026-11").await;
+        if s["attendance"] != json!([]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     for at in [w.branch_b, w.township] {
         let s = stats(&w.admin, at, "period=2026-11").await;
         let k = &s["attendance"][0];
@@ -993,14 +1020,14 @@ async fn an_occurrence_counts_from_its_start() {
     assert_rebuild_changes_nothing(&app).await;
 }
 
-/// Orgs marked stale by writes are rebuilt in the background too, without any statistics
+/// Changes recorded by writes are applied in the background too, without any statistics
 /// read, to what a rebuild computes.
 #[tokio::test]
-async fn stale_digests_are_rebuilt_in_the_background() {
+async fn pending_changes_are_applied_in_the_background() {
     let app = crate::helpers::spawn_with(crate::helpers::Options {
         vars: vec![
             ("DANGKE_ACCESS_TOKEN_TTL", "800d".into()),
-            ("DANGKE_STATS_REFRESH", "1s".into()),
+            ("DANGKE_CHANGES_EVERY", "1s".into()),
         ],
         ..Default::default()
     })
@@ -1014,16 +1041,18 @@ async fn stale_digests_are_rebuilt_in_the_background() {
         app.app_state
             .db
             .read(|c| {
+                use dangke::db::schema::changes as ch;
                 use diesel::prelude::*;
-                Ok(dangke::db::schema::stats_stale_orgs::table
+                Ok(ch::table
+                    .filter(ch::consumer.eq("stats"))
                     .count()
                     .get_result::<i64>(c)?)
             })
             .await
             .unwrap()
     };
-    // No statistics read happens in this test: digests exist only if the background
-    // refresh built them (the comparison with a rebuild below would fail otherwise).
+    // No statistics read happens in this test: the changes are applied only if the
+    // background runner applied them.
     let mut left = stale().await;
     for _ in 0..100 {
         if left == 0 {
@@ -1032,6 +1061,6 @@ async fn stale_digests_are_rebuilt_in_the_background() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         left = stale().await;
     }
-    assert_eq!(left, 0, "the background refresh rebuilt the stale orgs");
+    assert_eq!(left, 0, "the background runner applied the changes");
     assert_rebuild_changes_nothing(&app).await;
 }

@@ -25,7 +25,9 @@ async fn ten_thousand(app: &TestApp, w: &World) {
     app.app_state
         .db
         .write(move |c| {
-            use dangke::db::sql::{NewMembershipRow, NewUserRow, insert_memberships, insert_users};
+            use dangke::orgs::import::bulk::{
+                NewMembershipRow, NewUserRow, insert_memberships, insert_users,
+            };
             let phones: Vec<String> = (0..N).map(|i| format!("137{i:08}")).collect();
             let names: Vec<String> = (0..N).map(|i| format!("导出{i:05}")).collect();
             let rows: Vec<NewUserRow> = (0..N)

@@ -11,11 +11,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::bulk::{self, MembershipDetailsRow, NewMembershipRow, NewUserRow, UserDetailsRow};
 use super::check::Rejection;
 use super::model::{RejectReason, RowOutcome};
 use super::plan::{Decision, Joining, PlannedRow};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
-use crate::db::sql::{self, MembershipDetailsRow, NewMembershipRow, NewUserRow, UserDetailsRow};
 use crate::error::{ApiResult, Text};
 use crate::orgs::model::Gender;
 
@@ -137,7 +138,7 @@ pub fn apply(
             _ => None,
         })
         .collect();
-    let created: HashMap<String, i64> = sql::insert_users(conn, now, &new_users)?
+    let created: HashMap<String, i64> = bulk::insert_users(conn, now, &new_users)?
         .into_iter()
         .map(|(id, phone)| (phone, id))
         .collect();
@@ -177,9 +178,9 @@ pub fn apply(
             }
         }
     }
-    sql::update_user_details(conn, now, &user_updates)?;
-    sql::update_membership_details(conn, now, &membership_updates)?;
-    let ended: HashSet<i64> = sql::end_memberships(conn, now, TRANSFER_REASON, &ends)?
+    bulk::update_user_details(conn, now, &user_updates)?;
+    bulk::update_membership_details(conn, now, &membership_updates)?;
+    let ended: HashSet<i64> = bulk::end_memberships(conn, now, TRANSFER_REASON, &ends)?
         .into_iter()
         .collect();
 
@@ -205,21 +206,20 @@ pub fn apply(
             _ => {}
         }
     }
-    let joined: HashSet<i64> = sql::insert_memberships(conn, now, &joinings)?
+    let joined: HashSet<i64> = bulk::insert_memberships(conn, now, &joinings)?
         .into_iter()
         .collect();
-    // New members join the roster; a changed category or cadre flag is carried by the
-    // roll-ups too.
-    let mut changed: Vec<i64> = joined.iter().copied().collect();
+    // New members join the roster; a changed name, category or cadre flag shows in
+    // statistics too.
+    let mut changed: Vec<Change> = joined
+        .iter()
+        .map(|user_id| Change::Placed { user_id: *user_id })
+        .collect();
     changed.extend(rows.iter().filter_map(|r| match &r.decision {
-        Decision::Change {
-            user_id,
-            membership: Some(_),
-            ..
-        } => Some(*user_id),
+        Decision::Change { user_id, .. } => Some(Change::Placed { user_id: *user_id }),
         _ => None,
     }));
-    crate::stats::rollup::members_changed(conn, &changed)?;
+    changes::record(conn, now, &changed)?;
 
     Ok(rows
         .into_iter()

@@ -18,6 +18,7 @@
 //! ([`crate::orgs::access::authorize`], `Administer` on the org).
 
 pub mod apply;
+pub mod bulk;
 pub mod check;
 pub mod columns;
 pub mod decode;

@@ -14,6 +14,7 @@ pub mod backend;
 )]
 pub mod client;
 pub mod conformance;
+pub mod process;
 pub mod s3_server;
 pub mod wechat_server;
 #[allow(

@@ -1,6 +1,8 @@
 //! The media part of the process configuration: where media is stored
 //! (`DANGKE_MEDIA_URL`), the size limit of each kind, and signed-URL settings. Parsed once
-//! by [`crate::config::Config::from_map`]; every bad value names its variable.
+//! by [`Config::from_map`](super::Config::from_map) into its `media` field; every bad value
+//! names its variable. Settings only: the media feature opens its store and signer from
+//! them, and decides which limit applies to which kind of file.
 //!
 //! `DANGKE_MEDIA_URL` forms:
 //!
@@ -18,8 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{ConfigError, Secret, parse_duration};
-use crate::media::model::MediaKind;
+use super::values::{ConfigError, Secret, parse_duration};
 
 /// Where media objects live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,8 @@ pub struct S3Location {
     pub secret_access_key: Secret,
 }
 
-/// The largest upload accepted for each kind, in bytes.
+/// The largest upload accepted for each kind, in bytes (`DANGKE_MEDIA_MAX_*`). The media
+/// feature maps a kind of file to its field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaLimits {
     pub video: u64,
@@ -54,15 +56,6 @@ pub struct MediaLimits {
 }
 
 impl MediaLimits {
-    pub fn of(&self, kind: MediaKind) -> u64 {
-        match kind {
-            MediaKind::Video => self.video,
-            MediaKind::Audio => self.audio,
-            MediaKind::Image => self.image,
-            MediaKind::Pdf => self.pdf,
-        }
-    }
-
     /// The largest of the limits: what an upload may reach before its kind is known.
     pub fn largest(&self) -> u64 {
         self.video.max(self.audio).max(self.image).max(self.pdf)
@@ -74,7 +67,7 @@ impl MediaLimits {
 pub struct MediaConfig {
     pub location: MediaLocation,
     pub limits: MediaLimits,
-    /// How long a signed playback URL stays valid (at least; see `signed_url`).
+    /// How long a signed playback URL stays valid (at least: expiries are rounded up).
     pub url_ttl: Duration,
     /// Base URL clients reach this API at (`https://api.example.org`), to make signed URLs
     /// absolute. `None`: signed URLs are paths starting with `/v1/`.

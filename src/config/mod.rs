@@ -3,15 +3,28 @@
 //!
 //! The variables are documented in README.md and `.env.example`; [`VARS`] lists them so a
 //! test can check the documentation is complete.
+//!
+//! A low floor: features read their settings from here, and nothing here names a feature.
+//!
+//! - this file: [`Config`], [`Config::from_map`], [`VARS`] and the process-wide settings
+//!   (environment, database, tokens, rate limits, WeChat, check-in, CORS, …);
+//! - [`values`]: the leaf under both parsers — [`ConfigError`], [`Secret`],
+//!   [`parse_duration`] (re-exported here);
+//! - [`media`]: the media settings (`DANGKE_MEDIA_*`, `AWS_*`): where the media store
+//!   lives, the size limit of each kind, signed-URL settings.
+
+pub mod media;
+pub mod values;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use values::{ConfigError, Secret, parse_duration};
+
 use crate::db::DatabaseUrl;
-use crate::media::config::MediaConfig;
+use media::MediaConfig;
 
 /// Every variable the process reads, for documentation checks.
 pub const VARS: &[&str] = &[
@@ -48,7 +61,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_CHECKIN_CODE_STEP",
     "DANGKE_CHECKIN_LATE_GRACE",
     "DANGKE_CHECKIN_RATE",
-    "DANGKE_STATS_REFRESH",
+    "DANGKE_CHANGES_EVERY",
     "DANGKE_MAKEUP_WINDOW",
     "DANGKE_CORS_ORIGINS",
     "DANGKE_HOUSEKEEPING_EVERY",
@@ -56,45 +69,11 @@ pub const VARS: &[&str] = &[
     "DANGKE_METRICS_TOKEN",
 ];
 
-/// A configuration error: which variable, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}: {}", self.var, self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// `development` (generated secrets allowed, friendly defaults) or `production` (strict).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
     Development,
     Production,
-}
-
-/// A secret value that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
 }
 
 /// A rate limit: at most `limit` events per `period`.
@@ -119,28 +98,6 @@ impl RateSpec {
         let period = parse_duration(p.trim())?;
         Ok(RateSpec { limit, period })
     }
-}
-
-/// Parses `30`, `30s`, `15m`, `2h`, `30d` into a non-zero duration.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("expected a duration such as 30s, 15m, 2h or 30d, got {s:?}"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => return Err(format!("unknown duration unit in {s:?} (use s, m, h or d)")),
-    };
-    if secs == 0 {
-        return Err(format!("the duration must be positive, got {s:?}"));
-    }
-    Ok(Duration::from_secs(secs))
 }
 
 /// An IP network in CIDR form (a bare address is a /32 or /128).
@@ -221,7 +178,7 @@ pub struct Config {
     pub wechat: Option<WechatConfig>,
     /// Study events that ended longer ago than this are refused by sync.
     pub sync_max_age: Duration,
-    /// Media storage, size limits and signed URLs (see [`crate::media::config`]).
+    /// Media storage, size limits and signed URLs (see [`media`]).
     pub media: MediaConfig,
     /// How often the rotating check-in code changes (a code is accepted for two steps).
     pub checkin_code_step: Duration,
@@ -232,14 +189,14 @@ pub struct Config {
     /// Default time after an occurrence in which completing its linked course makes an
     /// absence `made_up` (each activity keeps its own copy, in whole days).
     pub makeup_window: Duration,
-    /// How often stale statistics digests are rebuilt in the background (zero: only when
-    /// read).
-    pub stats_refresh: Duration,
+    /// How often pending changes are applied (statistics) and started occurrences recorded,
+    /// in the background (zero: never; statistics reads still apply what they need).
+    pub changes_every: Duration,
     /// The bearer token `GET /metrics` requires; `None`: metrics are not served (404).
     pub metrics_token: Option<Secret>,
     /// Exact origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
-    /// How often housekeeping runs (zero: never); see [`crate::housekeeping`].
+    /// How often housekeeping (the scheduled clean-up job) runs (zero: never).
     pub housekeeping_every: Duration,
     /// Media no lesson, cover or minutes has used for this long is removed.
     pub media_unused_grace: Duration,
@@ -437,9 +394,9 @@ impl Config {
             checkin_late_grace: dur("DANGKE_CHECKIN_LATE_GRACE", 10 * 60)?,
             checkin_rate: rate("DANGKE_CHECKIN_RATE", "10/5m")?,
             makeup_window: dur("DANGKE_MAKEUP_WINDOW", 30 * 86400)?,
-            stats_refresh: match get("DANGKE_STATS_REFRESH") {
+            changes_every: match get("DANGKE_CHANGES_EVERY") {
                 Some("0" | "off") => Duration::ZERO,
-                _ => dur("DANGKE_STATS_REFRESH", 60)?,
+                _ => dur("DANGKE_CHANGES_EVERY", 2)?,
             },
             metrics_token,
             cors_origins,
