@@ -10,9 +10,8 @@
 //! Modules stand on lower floors only, never on a higher one or a neighbour's write path
 //! (`tests/api/floors.rs` checks the rules marked ✓ from the source):
 //!
-//! 1. `clock`, `config`, `error` — stand on nothing of ours (✓ `config`, `error`, `clock`).
-//! 2. `db`, `kv`, `http`, `changes` — shared machinery; they name no feature
-//!    (✓ `db`, `kv`, `changes`).
+//! 1. `clock`, `config`, `error` — stand on nothing else of ours (✓).
+//! 2. `db`, `kv`, `http`, `changes` — shared machinery; they name no feature (✓).
 //! 3. Features — `auth`, `orgs`, `courses`, `media`, `progress`, `activities`. A feature may
 //!    call another feature's read functions; a write path records what it changed with
 //!    [`changes::record`] in its own transaction and never calls a listener.

@@ -13,6 +13,7 @@
 //! - [`media`]: the media settings (`DANGKE_MEDIA_*`, `AWS_*`): where the media store
 //!   lives, the size limit of each kind, signed-URL settings.
 
+pub mod database;
 pub mod media;
 pub mod values;
 
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 pub use values::{ConfigError, Secret, parse_duration};
 
-use crate::db::DatabaseUrl;
+pub use database::DatabaseUrl;
 use media::MediaConfig;
 
 /// Every variable the process reads, for documentation checks.

@@ -8,7 +8,8 @@ pub mod etag;
 pub mod fallback;
 pub mod idempotency;
 pub mod json;
-pub mod lang;
+/// The response language lives with the errors it translates (the lowest floor).
+pub use crate::error::lang;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;

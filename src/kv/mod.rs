@@ -214,6 +214,12 @@ impl Kv {
     }
 }
 
+impl From<KvError> for crate::error::ApiError {
+    fn from(e: KvError) -> Self {
+        crate::error::ApiError::new(crate::error::ErrorCode::ServiceUnavailable).with_cause(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

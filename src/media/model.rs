@@ -169,3 +169,23 @@ pub struct SignedQuery {
     /// Signature over the media id and `exp`.
     pub sig: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_own_limit() {
+        let limits = MediaLimits {
+            video: 4,
+            audio: 3,
+            image: 2,
+            pdf: 1,
+        };
+        assert_eq!(MediaKind::Video.limit_in(&limits), 4);
+        assert_eq!(MediaKind::Audio.limit_in(&limits), 3);
+        assert_eq!(MediaKind::Image.limit_in(&limits), 2);
+        assert_eq!(MediaKind::Pdf.limit_in(&limits), 1);
+        assert_eq!(limits.largest(), 4);
+    }
+}

@@ -410,40 +410,57 @@ fn decode_failed(org_id: i64, error: DecodeError) -> ApiError {
     ApiError::internal(Undecodable { org_id, error })
 }
 
-/// Rebuilds the digests of `org_ids` that a read found damaged (under the statistics lock,
-/// in a write transaction).
-pub fn repair(conn: &mut DbConnection, org_ids: &[i64]) -> ApiResult<()> {
+/// Rebuilds, under the statistics lock, the digests of every org in the subtree at `path`
+/// with a digest that does not decode (after a read found one: a format change leaves all
+/// of them so, and one pass repairs them all). Returns the orgs rebuilt.
+pub fn repair(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<i64>> {
     crate::changes::lock(conn, crate::changes::Consumer::Stats)?;
-    build(conn, org_ids)
+    let (lo, hi) = subtree_range(path);
+    let rows: Vec<(i64, i32, Vec<u8>)> = sd::table
+        .filter(sd::org_path.ge(lo))
+        .filter(sd::org_path.lt(hi))
+        .select((sd::org_id, sd::part, sd::data))
+        .load(conn)?;
+    let damaged: BTreeSet<i64> = rows
+        .iter()
+        .filter(|(org, part, data)| {
+            let ok = match *part {
+                ROSTER => decode_roster(*org, data).is_ok(),
+                YEARS => decode_years(*org, data).is_ok(),
+                OCCURRENCES => decode_occurrences(*org, data).is_ok(),
+                _ => decode_days(data).is_ok(),
+            };
+            !ok
+        })
+        .map(|(org, _, _)| *org)
+        .collect();
+    let orgs: Vec<i64> = damaged.into_iter().collect();
+    build(conn, &orgs)?;
+    Ok(orgs)
 }
 
-/// Runs `read`; when it finds a digest it cannot decode (damaged, or of another format),
-/// rebuilds that org's digests from the roll-ups and runs it again, so a format change needs
-/// no migration and a damaged row never answers 500.
-pub async fn repairing<T, F, Fut>(db: &Db, mut read: F) -> ApiResult<T>
+/// Runs `read` over the subtree at `path`; when it finds a digest it cannot decode
+/// (damaged, or of another format), rebuilds the subtree's undecodable digests from the
+/// roll-ups and runs it once more, so a format change needs no migration and a damaged row
+/// never answers 500.
+pub async fn repairing<T, F, Fut>(db: &Db, path: &str, mut read: F) -> ApiResult<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ApiResult<T>>,
 {
-    let mut repaired = BTreeSet::new();
-    loop {
-        match read().await {
-            Err(e) => {
-                let Some(org) = e
-                    .cause
-                    .as_ref()
-                    .and_then(|c| c.downcast_ref::<Undecodable>())
-                    .map(|u| u.org_id)
-                    .filter(|o| !repaired.contains(o))
-                else {
-                    return Err(e);
-                };
-                tracing::warn!(org, error = ?e, "statistics digest undecodable: rebuilding it");
-                repaired.insert(org);
-                db.write(move |c| repair(c, &[org])).await?;
-            }
-            ok => return ok,
+    match read().await {
+        Err(e)
+            if e.cause
+                .as_ref()
+                .is_some_and(|c| c.downcast_ref::<Undecodable>().is_some()) =>
+        {
+            tracing::warn!(error = ?e, "statistics digests undecodable: rebuilding them");
+            let path = path.to_string();
+            let rebuilt = db.write(move |c| repair(c, &path)).await?;
+            tracing::info!(orgs = rebuilt.len(), "statistics digests rebuilt");
+            read().await
         }
+        other => other,
     }
 }
 

@@ -215,7 +215,8 @@ pub async fn page(
     all: bool,
 ) -> ApiResult<Page<MemberStatsRow>> {
     let cursor: Option<Cursor> = cursor.as_deref().map(decode_cursor).transpose()?;
-    digest::repairing(db, || {
+    let path = tree.root.path.clone();
+    digest::repairing(db, &path, || {
         read_page(db, tree.clone(), period.clone(), opts, cursor.clone(), all)
     })
     .await

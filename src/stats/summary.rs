@@ -424,7 +424,8 @@ pub async fn compute(
     tree: Arc<Subtree>,
     period: Period,
 ) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
-    digest::repairing(db, || scan(db, tree.clone(), period.clone())).await
+    let path = tree.root.path.clone();
+    digest::repairing(db, &path, || scan(db, tree.clone(), period.clone())).await
 }
 
 async fn scan(db: &Db, tree: Arc<Subtree>, period: Period) -> ApiResult<(OrgStats, Vec<OrgStats>)> {

@@ -265,6 +265,18 @@ async fn a_crash_between_a_write_and_its_application_loses_nothing() {
         .expect(201);
     let recorded = pending(&app).await;
     assert!(recorded >= 2, "{recorded}");
+    // `/metrics` shows the backlog and its age.
+    let metrics = first.metrics().await;
+    let label = "consumer=\"stats\"";
+    assert_eq!(
+        metric_value(&metrics, "dangke_changes_pending", label),
+        recorded as f64
+    );
+    assert!(metric_value(&metrics, "dangke_changes_oldest_age_seconds", label) > 0.0);
+    assert_eq!(
+        metric_value(&metrics, "dangke_changes_applied_total", label),
+        0.0
+    );
     first.kill9();
     assert_eq!(
         pending(&app).await,
@@ -289,4 +301,169 @@ async fn a_crash_between_a_write_and_its_application_loses_nothing() {
         .json();
     assert_eq!(s["credit"]["earned_centi"], 100, "{s}");
     assert_rebuild_changes_nothing(&app).await;
+}
+
+/// Two server processes on one database, each applying the queue in the background and
+/// before its statistics reads, apply every change exactly once: the changes each process
+/// applied (its `dangke_changes_applied_total`) add up to the changes recorded, and the
+/// roll-ups are what a rebuild computes. Runs on PostgreSQL (advisory lock) and on SQLite
+/// (two processes, one file: the write lock serializes them).
+#[tokio::test]
+async fn two_processes_apply_each_change_exactly_once() {
+    const MEMBERS: usize = 1_200;
+    let db = TestDb::fresh().await;
+    let app = spawn_with(Options {
+        vars: runner_off(),
+        share_db: Some(db.clone()),
+        clock: Some(std::sync::Arc::new(dangke::clock::ManualClock::new(
+            Utc::now(),
+        ))),
+        ..Default::default()
+    })
+    .await;
+    let w = app.world().await;
+    // 1,200 members join the two branches (as an import would), each recording a change:
+    // several chunks for the two processes to contend for.
+    let (a, b) = (w.branch_a, w.branch_b);
+    let now = dangke::clock::Clock::now_naive(&*app.clock);
+    app.app_state
+        .db
+        .write(move |c| {
+            use dangke::changes::{Change, record};
+            use dangke::orgs::import::bulk::{
+                NewMembershipRow, NewUserRow, insert_memberships, insert_users,
+            };
+            let phones: Vec<String> = (0..MEMBERS).map(|i| format!("136{i:08}")).collect();
+            let names: Vec<String> = (0..MEMBERS).map(|i| format!("并发{i:04}")).collect();
+            let rows: Vec<NewUserRow> = (0..MEMBERS)
+                .map(|i| NewUserRow {
+                    phone: &phones[i],
+                    name: &names[i],
+                    gender: None,
+                    birth_date: None,
+                })
+                .collect();
+            let users = insert_users(c, now, &rows)?;
+            let from = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+            let members: Vec<NewMembershipRow> = users
+                .iter()
+                .map(|(id, _)| NewMembershipRow {
+                    user_id: *id,
+                    org_id: if id % 2 == 0 { a } else { b },
+                    category: "full",
+                    is_cadre: false,
+                    joined_party_on: None,
+                    status: "active",
+                    from_date: from,
+                })
+                .collect();
+            insert_memberships(c, now, &members)?;
+            let placed: Vec<Change> = users
+                .iter()
+                .map(|(id, _)| Change::Placed { user_id: *id })
+                .collect();
+            record(c, now, &placed)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let recorded = pending(&app).await;
+    assert!(recorded >= MEMBERS as i64, "{recorded}");
+
+    // Both processes start with the backlog; both run the queue every second, and both
+    // answer statistics reads (each applying what is pending first) at the same time.
+    let mut vars = runner_off();
+    vars[1].1 = "1s".into();
+    let (one, two) = tokio::join!(Instance::start(&db, &vars), Instance::start(&db, &vars));
+    let reads = |base: String| {
+        let admin = at(&w.admin, &base);
+        let orgs = [w.county, w.township, w.branch_a, w.branch_b];
+        async move {
+            for org in orgs {
+                admin
+                    .get(&format!("/v1/orgs/{org}/stats"))
+                    .await
+                    .expect(200);
+            }
+        }
+    };
+    tokio::join!(reads(one.base.clone()), reads(two.base.clone()));
+    wait_applied(&app).await;
+    let applied =
+        |text: String| metric_value(&text, "dangke_changes_applied_total", "consumer=\"stats\"");
+    let (by_one, by_two) = (applied(one.metrics().await), applied(two.metrics().await));
+    assert_eq!(
+        by_one + by_two,
+        recorded as f64,
+        "applied {by_one} + {by_two}, recorded {recorded}"
+    );
+    // Both see every member.
+    for base in [&one.base, &two.base] {
+        let s = at(&w.admin, base)
+            .get(&format!("/v1/orgs/{}/stats", w.township))
+            .await
+            .json();
+        assert!(
+            s["members"]["total"].as_i64().unwrap() >= MEMBERS as i64,
+            "{s}"
+        );
+    }
+    assert_rebuild_changes_nothing(&app).await;
+}
+
+/// A digest that does not decode — damaged, or written in another format — is rebuilt from
+/// the roll-ups by the read that finds it: the answer is the right figures, not a 500.
+#[tokio::test]
+async fn a_digest_that_does_not_decode_is_rebuilt_by_the_read() {
+    let app = spawn_with(Options {
+        vars: runner_off(),
+        ..Default::default()
+    })
+    .await;
+    app.clock.set(sh(2026, 11, 27, 9, 0));
+    let w = app.world().await;
+    let (_course, lesson) = township_course(&w).await;
+    app.clock.set(sh(2026, 11, 27, 9, 41));
+    read_article(&w.member_a, lesson, "dig-1", sh(2026, 11, 27, 9, 40)).await;
+    summary(&w.admin, w.township).await;
+    // Every digest: the rosters garbled, the others of a format this build does not know.
+    let damaged = app
+        .app_state
+        .db
+        .write(move |c| {
+            use dangke::db::schema::stats_digests as d;
+            use diesel::prelude::*;
+            let n = diesel::update(d::table)
+                .set(d::data.eq(vec![99_u8, 1, 2, 3]))
+                .execute(c)?;
+            diesel::update(d::table.filter(d::part.eq(0)))
+                .set(d::data.eq(vec![0xff_u8; 3]))
+                .execute(c)?;
+            Ok(n)
+        })
+        .await
+        .unwrap();
+    assert!(damaged >= 2, "{damaged}");
+    // Reads the cache has not seen: each reads the digests.
+    let year = w
+        .admin
+        .get(&format!("/v1/orgs/{}/stats?period=2026", w.township))
+        .await;
+    year.expect(200);
+    let page = w
+        .admin
+        .get(&format!(
+            "/v1/orgs/{}/stats/members?period=2026&sort=-credit",
+            w.township
+        ))
+        .await;
+    page.expect(200);
+    // The same as after a full rebuild.
+    assert_rebuild_changes_nothing(&app).await;
+    let rebuilt = w
+        .admin
+        .get(&format!("/v1/orgs/{}/stats?period=2026", w.township))
+        .await;
+    assert_eq!(year.json(), rebuilt.json());
+    assert_eq!(year.json()["credit"]["earned_centi"], 100);
 }

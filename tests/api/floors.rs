@@ -2,8 +2,8 @@
 //!
 //! (a) only `src/stats/` (and the crate roots `src/lib.rs`, `src/main.rs`) may name the
 //!     `stats` feature module: the other features tell it about changes without calling it;
-//! (b) the foundation — `db`, `kv`, `changes`, `config`, `error`, `clock` — names no feature
-//!     module at all.
+//! (b) the foundation — `db`, `kv`, `http`, `changes` — names no feature module at all;
+//! (c) the lowest floor — `clock`, `config`, `error` — names no other module of ours.
 //!
 //! "Names" means a path in code that reaches the module: `crate::stats`, `crate::stats::x`,
 //! `super::super::stats` from a file two levels down, `$crate::stats` in a macro, or a `use`
@@ -27,7 +27,19 @@ const FEATURES: &[&str] = &[
 ];
 
 /// Top-level modules that form the foundation (rule b).
-const FOUNDATION: &[&str] = &["db", "kv", "changes", "config", "error", "clock"];
+const FOUNDATION: &[&str] = &["db", "kv", "http", "changes"];
+
+/// The lowest floor (rule c): these name no other module of the crate.
+const LOWEST: &[&str] = &["clock", "config", "error"];
+
+/// The crate's top-level modules, as `src/lib.rs` declares them.
+fn crate_modules() -> Vec<&'static str> {
+    let lib = include_str!("../../src/lib.rs");
+    lib.lines()
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .filter_map(|l| l.strip_suffix(';'))
+        .collect()
+}
 
 // ---------------------------------------------------------------------------------------
 // Scanner
@@ -494,6 +506,11 @@ struct Reference {
 /// Every reference to a feature module in `src`, the text of the file whose module is
 /// `module` (crate-relative: `src/orgs/members.rs` is `["orgs", "members"]`).
 fn feature_references(src: &str, module: &[String]) -> Vec<Reference> {
+    references_to(src, module, FEATURES)
+}
+
+/// The references in `src` (the file of `module`) to any of the top-level modules `targets`.
+fn references_to(src: &str, module: &[String], targets: &[&str]) -> Vec<Reference> {
     let mut refs = Vec::new();
     for p in find_paths(src, module) {
         let Some(resolved) = resolve(&p) else {
@@ -506,7 +523,7 @@ fn feature_references(src: &str, module: &[String]) -> Vec<Reference> {
         let written = written.join("::");
         match resolved.first() {
             // Reached from outside: the segment naming the top-level module was written.
-            Some((top, Some(line))) if FEATURES.contains(&top.as_str()) => refs.push(Reference {
+            Some((top, Some(line))) if targets.contains(&top.as_str()) => refs.push(Reference {
                 line: *line,
                 feature: top.clone(),
                 written,
@@ -514,7 +531,7 @@ fn feature_references(src: &str, module: &[String]) -> Vec<Reference> {
             // `use crate::*`: every top-level module comes into scope.
             None if p.glob => {
                 let line = p.segs.last().map_or(0, |(_, l)| *l);
-                for f in FEATURES {
+                for f in targets {
                     refs.push(Reference {
                         line,
                         feature: (*f).to_string(),
@@ -580,6 +597,19 @@ fn violations(rel: &Path, src: &str) -> Vec<(&'static str, Reference)> {
     let module = module_of(rel);
     let top = module.first().map(String::as_str).unwrap_or("");
     let mut out = Vec::new();
+    if LOWEST.contains(&top) {
+        let others: Vec<&str> = crate_modules()
+            .into_iter()
+            .filter(|m| !LOWEST.contains(m))
+            .collect();
+        for r in references_to(src, &module, &others) {
+            out.push((
+                "c: clock, config and error stand on nothing else of ours",
+                r,
+            ));
+        }
+        return out;
+    }
     for r in feature_references(src, &module) {
         if FOUNDATION.contains(&top) {
             out.push(("b: the foundation names a feature", r));
@@ -844,10 +874,10 @@ fn the_rules_apply_to_the_right_files() {
     for floor in [
         "db/sql.rs",
         "kv/mod.rs",
+        "http/cors.rs",
         "changes/runner.rs",
         "config/mod.rs",
-        "config.rs",
-        "error.rs",
+        "error/mod.rs",
         "clock.rs",
     ] {
         assert_eq!(
@@ -856,9 +886,19 @@ fn the_rules_apply_to_the_right_files() {
             "{floor}"
         );
         assert_eq!(
-            rules(floor, "use crate::{db, kv, clock};"),
+            rules(floor, "use crate::{clock, config::Config, error};"),
             Vec::<&str>::new(),
             "{floor}"
         );
+    }
+    // The foundation may stand on the lowest floor and on each other; the lowest floor on
+    // nothing else.
+    assert_eq!(
+        rules("changes/mod.rs", "use crate::{db, kv};"),
+        Vec::<&str>::new()
+    );
+    for lowest in ["config/mod.rs", "error/mod.rs", "clock.rs"] {
+        assert_eq!(rules(lowest, "use crate::db::Db;").len(), 1, "{lowest}");
+        assert_eq!(rules(lowest, "use crate::http::lang;").len(), 1, "{lowest}");
     }
 }

@@ -14,7 +14,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::lang::Lang;
+pub mod lang;
+
+use lang::Lang;
 
 /// Defines [`ErrorCode`] with its status and its Chinese and English titles in one table,
 /// so a code cannot exist without a status or a translation.
@@ -413,12 +415,6 @@ impl From<diesel::result::Error> for ApiError {
 
 impl From<r2d2::Error> for ApiError {
     fn from(e: r2d2::Error) -> Self {
-        ApiError::new(ErrorCode::ServiceUnavailable).with_cause(e)
-    }
-}
-
-impl From<crate::kv::KvError> for ApiError {
-    fn from(e: crate::kv::KvError) -> Self {
         ApiError::new(ErrorCode::ServiceUnavailable).with_cause(e)
     }
 }
