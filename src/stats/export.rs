@@ -145,7 +145,8 @@ const COMPLIANCE_COLUMNS: [(&str, f64); 5] = [
     ("状态", 8.0),
 ];
 
-fn kind_zh(kind: &str) -> &'static str {
+/// The Chinese name of an activity kind.
+pub fn kind_zh(kind: &str) -> &'static str {
     match kind {
         "theme_party_day" => "主题党日",
         "branch_committee_meeting" => "支委会",

@@ -22,6 +22,8 @@ pub mod funnel;
 pub mod generate;
 pub mod members;
 pub mod period;
+pub mod report;
+pub mod report_render;
 pub mod rollup;
 pub mod routes;
 pub mod summary;

@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, get, web};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::cache;
 use super::children::{self, ChildrenStats};
@@ -18,6 +18,7 @@ use super::funnel::{self, CourseFunnel};
 use super::members::{self, MemberStatsRow, MembersQuery};
 use super::period::Period;
 use super::summary::{self, OrgStats};
+use super::{report, report_render};
 use crate::auth::Caller;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem, Text};
@@ -282,6 +283,70 @@ pub async fn get_course_stats(
     .await
 }
 
+/// The period of a digest.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DigestQuery {
+    /// `2026-11`, `2026-Q4` or `2026` (default: the month just ended, in the org's zone).
+    pub period: Option<String>,
+}
+
+/// A DingTalk robot markdown message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DingTalkMarkdown {
+    pub title: String,
+    pub text: String,
+}
+
+/// `GET /v1/orgs/{id}/digest`: the digest pushed to the org's organizers, as each robot
+/// receives it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DigestPreview {
+    /// The figures (what a webhook receives as JSON).
+    pub report: report::Report,
+    /// WeCom robot `markdown.content` (at most 4,096 bytes).
+    pub wecom_markdown: String,
+    /// DingTalk robot `markdown`.
+    pub dingtalk_markdown: DingTalkMarkdown,
+}
+
+/// Previews the statistics digest of an org for a period (by default the month just
+/// ended): the report and its WeCom and DingTalk markdown.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), DigestQuery), responses(
+    (status = 200, body = DigestPreview), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/orgs/{id}/digest")]
+pub async fn get_digest(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<DigestQuery>,
+) -> ApiResult<cache::CachedJson> {
+    let (id, period) = (id.into_inner(), q.into_inner().period);
+    let org = operated_org(&state, caller.user_id, id).await?;
+    let now = state.clock.now_naive();
+    let db = state.db.clone();
+    let k = key(&state, &format!("digest|{id}|{period:?}"));
+    cache::cached(&state, id, &k, || async move {
+        let (tree, period) = db
+            .read(move |c| {
+                let tree = Subtree::load(c, org, now)?;
+                let label = period.unwrap_or_else(|| report::default_period(tree.today));
+                let period = Period::parse(Some(&label), None, None, tree.today)?;
+                Ok((Arc::new(tree), period))
+            })
+            .await?;
+        let report = report::compute(&db, tree, period).await?;
+        let (title, text) = report_render::dingtalk_markdown(&report);
+        Ok(DigestPreview {
+            wecom_markdown: report_render::wecom_markdown(&report),
+            dingtalk_markdown: DingTalkMarkdown { title, text },
+            report,
+        })
+    })
+    .await
+}
+
 /// The format of an export.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -368,6 +433,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_member_stats)
         .service(get_compliance)
         .service(get_course_stats)
+        .service(get_digest)
         .service(export_member_stats)
         .service(export_compliance);
 }

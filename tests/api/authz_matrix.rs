@@ -156,6 +156,7 @@ fn matrix() -> Vec<Entry> {
         e("get", "/v1/orgs/{id}/stats/members/export", HIDDEN),
         e("get", "/v1/orgs/{id}/compliance", HIDDEN),
         e("get", "/v1/orgs/{id}/compliance/export", HIDDEN),
+        e("get", "/v1/orgs/{id}/digest", HIDDEN),
         // The funnel among the owner org's (branch A's) members by default.
         e("get", "/v1/courses/{id}/stats", HIDDEN),
     ]

@@ -14,6 +14,7 @@ mod changes;
 mod classes_walk;
 mod courses;
 mod demo;
+mod digest;
 mod errors;
 mod floors;
 mod foundation;

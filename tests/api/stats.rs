@@ -73,15 +73,15 @@ pub async fn add(
 }
 
 /// The tree after the day's events.
-struct Day {
-    app: TestApp,
-    w: World,
-    course: i64,
-    lesson: i64,
-    b1: i64,
-    b2: i64,
-    b3: i64,
-    c_b2: Client,
+pub struct Day {
+    pub app: TestApp,
+    pub w: World,
+    pub course: i64,
+    pub lesson: i64,
+    pub b1: i64,
+    pub b2: i64,
+    pub b3: i64,
+    pub c_b2: Client,
 }
 
 /// Branch A: secretary, committee member (full), a probationary member, and the group
@@ -90,7 +90,7 @@ struct Day {
 /// party day 10:00–11:00 (credit 0.50, linked to the course): b1 checks in, b2 is on
 /// approved leave, b3 is recorded by proxy, the organizer is absent and makes it up by
 /// studying the course afterwards.
-async fn the_day() -> Day {
+pub async fn the_day() -> Day {
     let app = spawn().await;
     app.clock.set(sh(2026, 11, 27, 9, 0));
     let w = app.world().await;
