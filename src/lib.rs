@@ -15,8 +15,9 @@
 //! 3. Features — `auth`, `orgs`, `courses`, `media`, `progress`, `activities`. A feature may
 //!    call another feature's read functions; a write path records what it changed with
 //!    [`changes::record`] in its own transaction and never calls a listener.
-//! 4. Listeners — `stats` (and later `push`) consume the change queue. No feature names
-//!    them (✓ nothing outside `stats/`, `lib.rs` and `main.rs` names `stats`).
+//! 4. Listeners — `stats` consumes the change queue; `push` sends what statistics compose
+//!    (through a function passed in here, [`compose_digest`]). No feature names them, nor
+//!    they each other (✓ nothing outside `stats/`, `lib.rs` and `main.rs` names `stats`).
 //! 5. This file and `main.rs` — wire everything together: routes, the change-queue
 //!    consumers ([`LISTENERS`]), background tasks.
 
@@ -37,6 +38,7 @@ pub mod media;
 pub mod ops;
 pub mod orgs;
 pub mod progress;
+pub mod push;
 pub mod state;
 pub mod stats;
 pub mod telemetry;
@@ -71,7 +73,8 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(progress::routes::routes)
             .configure(media::routes)
             .configure(activities::routes::routes)
-            .configure(stats::routes::routes),
+            .configure(stats::routes::routes)
+            .configure(push::routes),
     );
 }
 
@@ -108,7 +111,8 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
     let db = tokio::task::spawn_blocking(move || open_database(&cfg)).await??;
     let now = deps.clock.now_naive();
     let generated = config.jwt_secret.is_none();
-    let (instance_id, secret) = db
+    let generated_box = config.push.secrets_key.is_none();
+    let (instance_id, secret, box_key) = db
         .write(move |c| {
             let id =
                 db::meta::get_or_init(c, "instance_id", now, || uuid::Uuid::new_v4().to_string())?;
@@ -124,7 +128,17 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
             } else {
                 None
             };
-            Ok((id, secret))
+            let box_key = if generated_box {
+                Some(db::meta::get_or_init(
+                    c,
+                    "dev_secrets_key",
+                    now,
+                    push::secrets::generate_key,
+                )?)
+            } else {
+                None
+            };
+            Ok((id, secret, box_key))
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot initialise app_meta: {e}"))?;
@@ -156,6 +170,22 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
     })
     .await??;
     tracing::info!(store = %media.store.describe, "media store opened");
+    let box_key = match (&config.push.secrets_key, box_key) {
+        (Some(k), _) => k.expose().to_string(),
+        (None, Some(generated)) => {
+            tracing::warn!(
+                "DANGKE_SECRETS_KEY is not set: push channel secrets are sealed with the development key kept in app_meta"
+            );
+            generated
+        }
+        (None, None) => anyhow::bail!("no secrets key"),
+    };
+    let push = push::PushState {
+        secrets: push::secrets::SecretBox::new(&box_key),
+        sender: push::send::Sender::new(config.push.clone())?,
+        wake: Arc::new(tokio::sync::Notify::new()),
+        digest: compose_digest,
+    };
     let metrics = http::metrics::Metrics::new()?;
     let changes = changes::runner::Instruments::new(metrics.registry())?;
     Ok(AppState {
@@ -170,6 +200,27 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         instance_id,
         media,
         media_uses: media::access::MediaUses(MEDIA_USES),
+        push,
+    })
+}
+
+/// The digest pushes send: the org's statistics report for the days `from..=to`, rendered
+/// for each kind of channel (statistics compose it; push only sends it).
+pub fn compose_digest(
+    state: web::Data<AppState>,
+    org_id: i64,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> push::DigestFuture {
+    Box::pin(async move {
+        let preview = stats::report::digest_between(&state, org_id, from, to).await?;
+        let json = serde_json::to_value(&preview.report).map_err(error::ApiError::internal)?;
+        Ok(push::Digest {
+            wecom_markdown: preview.wecom_markdown,
+            dingtalk_title: preview.dingtalk_markdown.title,
+            dingtalk_text: preview.dingtalk_markdown.text,
+            json,
+        })
     })
 }
 
@@ -203,6 +254,7 @@ impl Application {
         changes::runner::in_background(state.db.clone(), every, LISTENERS, state.changes.clone());
         activities::start::in_background(state.db.clone(), state.clock.clone(), every);
         housekeeping::in_background(state.clone(), state.config.housekeeping_every);
+        push::worker::in_background(state.clone());
         let spec = http::openapi::document();
         let table = web::Data::new(RouteTable::from_openapi(&spec));
         let spec_json = web::Data::new(OpenApiJson(http::openapi::document_json()));

@@ -28,4 +28,6 @@ pub struct AppState {
     pub media: MediaState,
     /// How the features that use media say who sees it through them.
     pub media_uses: crate::media::access::MediaUses,
+    /// Push channels' sealing key, sender, worker wake-up and digest composer.
+    pub push: crate::push::PushState,
 }

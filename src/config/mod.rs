@@ -11,10 +11,13 @@
 //! - [`values`]: the leaf under both parsers — [`ConfigError`], [`Secret`],
 //!   [`parse_duration`] (re-exported here);
 //! - [`media`]: the media settings (`DANGKE_MEDIA_*`, `AWS_*`): where the media store
-//!   lives, the size limit of each kind, signed-URL settings.
+//!   lives, the size limit of each kind, signed-URL settings;
+//! - [`push`]: the push settings (`DANGKE_SECRETS_KEY`, robot base URLs, webhook networks,
+//!   the outbox worker's pace).
 
 pub mod database;
 pub mod media;
+pub mod push;
 pub mod values;
 
 use std::collections::HashMap;
@@ -26,6 +29,7 @@ pub use values::{ConfigError, Secret, parse_duration};
 
 pub use database::DatabaseUrl;
 use media::MediaConfig;
+use push::PushConfig;
 
 /// Every variable the process reads, for documentation checks.
 pub const VARS: &[&str] = &[
@@ -68,6 +72,15 @@ pub const VARS: &[&str] = &[
     "DANGKE_HOUSEKEEPING_EVERY",
     "DANGKE_MEDIA_UNUSED_GRACE",
     "DANGKE_METRICS_TOKEN",
+    "DANGKE_SECRETS_KEY",
+    "DANGKE_WECOM_API_BASE",
+    "DANGKE_DINGTALK_API_BASE",
+    "DANGKE_PUSH_ALLOW_NETS",
+    "DANGKE_PUSH_EVERY",
+    "DANGKE_PUSH_TIMEOUT",
+    "DANGKE_PUSH_RETRY_BASE",
+    "DANGKE_PUSH_GIVE_UP",
+    "DANGKE_PUSH_RATE",
 ];
 
 /// `development` (generated secrets allowed, friendly defaults) or `production` (strict).
@@ -201,6 +214,7 @@ pub struct Config {
     pub housekeeping_every: Duration,
     /// Media no lesson, cover or minutes has used for this long is removed.
     pub media_unused_grace: Duration,
+    pub push: PushConfig,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -339,6 +353,7 @@ impl Config {
             ));
         }
         let media = MediaConfig::parse(&get, &data_dir)?;
+        let push = PushConfig::parse(&get, env == Environment::Production)?;
         let metrics_token = match get("DANGKE_METRICS_TOKEN") {
             Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
                 return Err(err(
@@ -406,6 +421,7 @@ impl Config {
                 _ => dur("DANGKE_HOUSEKEEPING_EVERY", 3600)?,
             },
             media_unused_grace: dur("DANGKE_MEDIA_UNUSED_GRACE", 30 * 86400)?,
+            push,
         };
         if config.checkin_code_step > Duration::from_secs(300) {
             return Err(err(

@@ -97,6 +97,73 @@ diesel::table! {
 }
 
 diesel::table! {
+    push_channels (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        url -> Nullable<Text>,
+        secret_sealed -> Text,
+        secret_hint -> Text,
+        alerts -> Bool,
+        broken_reason -> Nullable<Text>,
+        broken_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    push_schedules (id) {
+        id -> BigInt,
+        channel_id -> BigInt,
+        frequency -> Text,
+        weekday -> Nullable<Integer>,
+        month_day -> Nullable<Integer>,
+        local_time -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    push_deliveries (id) {
+        id -> BigInt,
+        channel_id -> BigInt,
+        org_id -> BigInt,
+        purpose -> Text,
+        dedup_key -> Text,
+        message_id -> Text,
+        parts -> Text,
+        parts_done -> Integer,
+        status -> Text,
+        attempts -> Integer,
+        next_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    push_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        channel_id -> BigInt,
+        part -> Integer,
+        at -> Timestamp,
+        outcome -> Text,
+        http_status -> Nullable<Integer>,
+        errcode -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
     changes (id) {
         id -> BigInt,
         consumer -> Text,
@@ -539,6 +606,10 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(org_roles -> orgs (org_id));
 diesel::joinable!(org_roles -> users (user_id));
 diesel::joinable!(org_settings -> orgs (org_id));
+diesel::joinable!(push_channels -> orgs (org_id));
+diesel::joinable!(push_schedules -> push_channels (channel_id));
+diesel::joinable!(push_deliveries -> push_channels (channel_id));
+diesel::joinable!(push_attempts -> push_deliveries (delivery_id));
 diesel::joinable!(quiz_attempts -> lessons (lesson_id));
 diesel::joinable!(quiz_attempts -> users (user_id));
 diesel::joinable!(quiz_options -> quiz_questions (question_id));
@@ -564,6 +635,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_tokens,
     course_assignments,
     changes,
+    push_attempts,
+    push_channels,
+    push_deliveries,
+    push_schedules,
     course_completions,
     courses,
     credit_ledger,

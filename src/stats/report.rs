@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Months};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -15,9 +15,11 @@ use super::compliance;
 use super::context::Subtree;
 use super::members::{self, MembersQuery};
 use super::period::Period;
+use super::report_render::{self, DigestPreview};
 use super::summary::{self, CreditFigures, KindAttendance, OrgStats};
 use crate::db::Db;
 use crate::error::ApiResult;
+use crate::state::AppState;
 
 /// Members most behind listed by name (the rest are counted).
 pub const BEHIND_LISTED: usize = 10;
@@ -98,14 +100,53 @@ pub fn default_period(today: chrono::NaiveDate) -> String {
     format!("{}-{:02}", last.year(), last.month())
 }
 
+/// The digest of an org for the days `from..=to` (a whole calendar month is reported as
+/// that month), after applying pending changes: what the push scheduler sends.
+pub async fn digest_between(
+    state: &AppState,
+    org_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<DigestPreview> {
+    super::apply::catch_up(&state.db, &state.changes).await?;
+    let now = state.clock.now_naive();
+    let (tree, period) = state
+        .db
+        .read(move |c| {
+            let org = crate::orgs::tree::find(c, org_id)?;
+            let tree = Subtree::load(c, org, now)?;
+            let whole_month = from.day() == 1
+                && to.month() == from.month()
+                && to.year() == from.year()
+                && to.succ_opt().is_none_or(|d| d.month() != to.month());
+            let period = if whole_month {
+                Period::parse(
+                    Some(&format!("{}-{:02}", from.year(), from.month())),
+                    None,
+                    None,
+                    tree.today,
+                )?
+            } else {
+                Period::parse(None, Some(from), Some(to), tree.today)?
+            };
+            Ok((Arc::new(tree), period))
+        })
+        .await?;
+    Ok(report_render::preview(
+        compute(&state.db, tree, period).await?,
+    ))
+}
+
 /// Computes the report. Callers apply pending changes first
 /// ([`super::apply::catch_up`]).
 pub async fn compute(db: &Db, tree: Arc<Subtree>, period: Period) -> ApiResult<Report> {
     let (root, children) = summary::compute(db, tree.clone(), period.clone()).await?;
+    // A range (a daily or weekly digest) is asked for by its days, a month by its label.
+    let range = period.label.contains("..");
     let query = MembersQuery {
-        period: Some(period.label.clone()),
-        from: None,
-        to: None,
+        period: (!range).then(|| period.label.clone()),
+        from: range.then_some(period.from),
+        to: range.then_some(period.to),
         filter: Some("behind".into()),
         sort: Some("credit".into()),
         limit: Some(BEHIND_LISTED as i64),

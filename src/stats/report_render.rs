@@ -4,6 +4,9 @@
 //! (N lines not shown); a single line longer than the limit is cut on a character boundary.
 
 use super::export::kind_zh;
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use super::report::Report;
 
 /// The most bytes of a WeCom robot markdown message.
@@ -196,6 +199,35 @@ fn cut(s: &str, limit: usize) -> String {
         end -= 1;
     }
     s[..end].to_string()
+}
+
+/// A DingTalk robot markdown message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DingTalkMarkdown {
+    pub title: String,
+    pub text: String,
+}
+
+/// `GET /v1/orgs/{id}/digest`: the digest pushed to the org's organizers, as each robot
+/// receives it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DigestPreview {
+    /// The figures (what a webhook receives as JSON).
+    pub report: Report,
+    /// WeCom robot `markdown.content` (at most 4,096 bytes).
+    pub wecom_markdown: String,
+    /// DingTalk robot `markdown`.
+    pub dingtalk_markdown: DingTalkMarkdown,
+}
+
+/// The report with its renderings.
+pub fn preview(report: Report) -> DigestPreview {
+    let (title, text) = dingtalk_markdown(&report);
+    DigestPreview {
+        wecom_markdown: wecom_markdown(&report),
+        dingtalk_markdown: DingTalkMarkdown { title, text },
+        report,
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, get, web};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::cache;
 use super::children::{self, ChildrenStats};
@@ -291,29 +291,10 @@ pub struct DigestQuery {
     pub period: Option<String>,
 }
 
-/// A DingTalk robot markdown message.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DingTalkMarkdown {
-    pub title: String,
-    pub text: String,
-}
-
-/// `GET /v1/orgs/{id}/digest`: the digest pushed to the org's organizers, as each robot
-/// receives it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DigestPreview {
-    /// The figures (what a webhook receives as JSON).
-    pub report: report::Report,
-    /// WeCom robot `markdown.content` (at most 4,096 bytes).
-    pub wecom_markdown: String,
-    /// DingTalk robot `markdown`.
-    pub dingtalk_markdown: DingTalkMarkdown,
-}
-
 /// Previews the statistics digest of an org for a period (by default the month just
 /// ended): the report and its WeCom and DingTalk markdown.
 #[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), DigestQuery), responses(
-    (status = 200, body = DigestPreview), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 200, body = report_render::DigestPreview), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
 ))]
 #[get("/orgs/{id}/digest")]
 pub async fn get_digest(
@@ -337,12 +318,7 @@ pub async fn get_digest(
             })
             .await?;
         let report = report::compute(&db, tree, period).await?;
-        let (title, text) = report_render::dingtalk_markdown(&report);
-        Ok(DigestPreview {
-            wecom_markdown: report_render::wecom_markdown(&report),
-            dingtalk_markdown: DingTalkMarkdown { title, text },
-            report,
-        })
+        Ok(report_render::preview(report))
     })
     .await
 }

@@ -423,6 +423,83 @@ async fn every_organizer_write_is_in_the_audit_log() {
         .await
     );
 
+    // Pushes.
+    let channel = walk!(
+        "post",
+        "/v1/orgs/{id}/push-channels",
+        "push_channel_created",
+        sec.post(
+            &format!("/v1/orgs/{}/push-channels", w.branch_a),
+            json!({"kind": "wecom_robot", "name": "东山村支部群", "key": "audit-robot-key"})
+        )
+        .await
+    )["channel"]["id"]
+        .as_i64()
+        .unwrap();
+    walk!(
+        "patch",
+        "/v1/push-channels/{id}",
+        "push_channel_updated",
+        sec.patch(
+            &format!("/v1/push-channels/{channel}"),
+            json!({"alerts": true})
+        )
+        .await
+    );
+    let schedule = walk!(
+        "post",
+        "/v1/push-channels/{id}/schedules",
+        "push_schedule_created",
+        sec.post(
+            &format!("/v1/push-channels/{channel}/schedules"),
+            json!({"frequency": "weekly", "weekday": 1, "time": "08:00"})
+        )
+        .await
+    )["id"]
+        .as_i64()
+        .unwrap();
+    walk!(
+        "delete",
+        "/v1/push-schedules/{id}",
+        "push_schedule_deleted",
+        sec.delete(&format!("/v1/push-schedules/{schedule}")).await
+    );
+    let delivery = walk!(
+        "post",
+        "/v1/push-channels/{id}/test",
+        "push_channel_tested",
+        sec.post(&format!("/v1/push-channels/{channel}/test"), json!({}))
+            .await
+    )["id"]
+        .as_i64()
+        .unwrap();
+    // Only a dead delivery can be retried: end this one as the worker would.
+    app.app_state
+        .db
+        .write(move |c| {
+            use dangke::db::schema::push_deliveries as pd;
+            use diesel::prelude::*;
+            diesel::update(pd::table.find(delivery))
+                .set(pd::status.eq("dead"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    walk!(
+        "post",
+        "/v1/deliveries/{id}/retry",
+        "push_delivery_retried",
+        sec.post(&format!("/v1/deliveries/{delivery}/retry"), json!({}))
+            .await
+    );
+    walk!(
+        "delete",
+        "/v1/push-channels/{id}",
+        "push_channel_deleted",
+        sec.delete(&format!("/v1/push-channels/{channel}")).await
+    );
+
     // Every organizer write route of the spec was walked.
     let spec: Value = serde_json::from_str(&dangke::http::openapi::document_json()).unwrap();
     let mut writes = BTreeSet::new();

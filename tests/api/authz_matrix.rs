@@ -157,6 +157,17 @@ fn matrix() -> Vec<Entry> {
         e("get", "/v1/orgs/{id}/compliance", HIDDEN),
         e("get", "/v1/orgs/{id}/compliance/export", HIDDEN),
         e("get", "/v1/orgs/{id}/digest", HIDDEN),
+        // Pushes: branch A's channel, schedule and delivery.
+        e("get", "/v1/orgs/{id}/push-channels", HIDDEN),
+        e("post", "/v1/orgs/{id}/push-channels", HIDDEN),
+        e("get", "/v1/push-channels/{id}", HIDDEN),
+        e("patch", "/v1/push-channels/{id}", HIDDEN),
+        e("delete", "/v1/push-channels/{id}", HIDDEN),
+        e("post", "/v1/push-channels/{id}/schedules", HIDDEN),
+        e("delete", "/v1/push-schedules/{id}", HIDDEN),
+        e("post", "/v1/push-channels/{id}/test", HIDDEN),
+        e("get", "/v1/orgs/{id}/deliveries", HIDDEN),
+        e("post", "/v1/deliveries/{id}/retry", HIDDEN),
         // The funnel among the owner org's (branch A's) members by default.
         e("get", "/v1/courses/{id}/stats", HIDDEN),
     ]
@@ -182,6 +193,13 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
         }
         ("patch", "/v1/orgs/{id}") => json!({"name": "改名党支部"}),
         ("post", "/v1/orgs/{id}/move") => json!({"new_parent_id": w.county}),
+        ("post", "/v1/orgs/{id}/push-channels") => {
+            json!({"kind": "wecom_robot", "name": "矩阵群二", "key": "another-robot-key"})
+        }
+        ("patch", "/v1/push-channels/{id}") => json!({"name": "改名"}),
+        ("post", "/v1/push-channels/{id}/schedules") => {
+            json!({"frequency": "weekly", "weekday": 1, "time": "08:00"})
+        }
         ("patch", "/v1/orgs/{id}/settings") => json!({"time_zone": "Asia/Urumqi"}),
         ("post", "/v1/orgs/{id}/members") => {
             json!({"phone": "13700000099", "name": "新党员", "category": "full"})
@@ -244,6 +262,9 @@ struct Targets {
     course: i64,
     lesson: i64,
     media: i64,
+    channel: i64,
+    schedule: i64,
+    delivery: i64,
 }
 
 /// A tiny PNG, the raw body of the upload route.
@@ -309,7 +330,34 @@ async fn targets(w: &World) -> Targets {
         .await;
     asked.expect(201);
     let leave = asked.json()["id"].as_i64().unwrap();
+    let channel = c
+        .post(
+            &format!("/v1/orgs/{}/push-channels", w.branch_a),
+            json!({"kind": "wecom_robot", "name": "矩阵群", "key": "matrix-robot-key"}),
+        )
+        .await
+        .json()["channel"]["id"]
+        .as_i64()
+        .unwrap();
+    let schedule = c
+        .post(
+            &format!("/v1/push-channels/{channel}/schedules"),
+            json!({"frequency": "daily", "time": "08:00"}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let delivery = c
+        .post(&format!("/v1/push-channels/{channel}/test"), json!({}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
     Targets {
+        channel,
+        schedule,
+        delivery,
         activity,
         occurrence,
         leave,
@@ -334,6 +382,12 @@ fn concrete(pattern: &str, w: &World, t: &Targets) -> String {
         t.course
     } else if pattern.starts_with("/v1/lessons/") {
         t.lesson
+    } else if pattern.starts_with("/v1/push-channels/") {
+        t.channel
+    } else if pattern.starts_with("/v1/push-schedules/") {
+        t.schedule
+    } else if pattern.starts_with("/v1/deliveries/") {
+        t.delivery
     } else {
         w.branch_a
     };

@@ -29,6 +29,8 @@ mod orgs;
 mod orgs_walk;
 mod process_smoke;
 mod progress;
+mod push;
+mod push_receivers_selftest;
 mod security;
 mod stats;
 mod stats_export;

@@ -15,6 +15,11 @@ pub mod backend;
 pub mod client;
 pub mod conformance;
 pub mod process;
+#[allow(
+    dead_code,
+    reason = "shared fixture: not every feature's tests use every receiver method yet"
+)]
+pub mod push_receivers;
 pub mod s3_server;
 pub mod wechat_server;
 #[allow(
@@ -90,6 +95,13 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     );
     vars.insert("DATABASE_URL".into(), db.url.clone());
     vars.insert("DANGKE_DATA_DIR".into(), db.data_dir.clone());
+    // Robots nobody answers unless a test points them at its loopback receivers: a test never
+    // reaches the real WeCom or DingTalk.
+    vars.insert("DANGKE_WECOM_API_BASE".into(), "http://127.0.0.1:9".into());
+    vars.insert(
+        "DANGKE_DINGTALK_API_BASE".into(),
+        "http://127.0.0.1:9".into(),
+    );
     if let Some(redis) = backend::redis_url() {
         vars.insert("REDIS_URL".into(), redis);
     }

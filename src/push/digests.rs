@@ -1,0 +1,146 @@
+//! What goes into the outbox: the scheduled digests (one per channel and period) and test
+//! messages, shaped for each kind of channel.
+
+use actix_web::web;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::model::{Channel, ChannelKind, DigestFrequency, Part, Purpose, Schedule};
+use super::outbox::{self, NewDelivery};
+use super::schedule;
+use super::{Digest, PushState};
+use crate::db::schema::{push_channels as pc, push_deliveries as pd, push_schedules as ps};
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// The parts of a digest for a channel of `kind`: WeCom markdown; DingTalk markdown; the
+/// JSON report for a webhook (event type `digest`).
+pub fn digest_parts(kind: ChannelKind, d: &Digest) -> Vec<Part> {
+    match kind {
+        ChannelKind::WecomRobot => vec![Part::WecomMarkdown {
+            content: d.wecom_markdown.clone(),
+        }],
+        ChannelKind::DingtalkRobot => vec![Part::DingtalkMarkdown {
+            title: d.dingtalk_title.clone(),
+            text: d.dingtalk_text.clone(),
+        }],
+        ChannelKind::Webhook => vec![Part::Webhook {
+            event_type: "digest".into(),
+            data: d.json.clone(),
+        }],
+    }
+}
+
+/// The parts of a test message.
+pub fn test_parts(kind: ChannelKind, org_name: &str, channel_name: &str, local: &str) -> Vec<Part> {
+    let text = format!(
+        "**党课学习平台 · 测试消息**\n> 组织：{org_name}\n> 渠道：{channel_name}\n> 时间：{local}\n\n收到这条消息，说明推送已接通。"
+    );
+    match kind {
+        ChannelKind::WecomRobot => vec![Part::WecomMarkdown { content: text }],
+        ChannelKind::DingtalkRobot => vec![Part::DingtalkMarkdown {
+            title: "党课学习平台 · 测试消息".into(),
+            text,
+        }],
+        ChannelKind::Webhook => vec![Part::Webhook {
+            event_type: "test".into(),
+            data: serde_json::json!({
+                "org_name": org_name,
+                "channel_name": channel_name,
+                "local_time": local,
+            }),
+        }],
+    }
+}
+
+/// A digest due now: the channel, the org, and the days it covers.
+struct Due {
+    channel: Channel,
+    from: NaiveDate,
+    to: NaiveDate,
+    key: String,
+}
+
+fn digest_key(channel_id: i64, from: NaiveDate, to: NaiveDate) -> String {
+    format!("digest:{channel_id}:{from}..{to}")
+}
+
+/// Writes the digests that are due and not yet written; returns how many it wrote.
+pub async fn enqueue_due(state: &web::Data<AppState>, push: &PushState) -> ApiResult<usize> {
+    let now = state.clock.now_naive();
+    let due: Vec<Due> = state
+        .db
+        .read(move |c| {
+            let rows: Vec<(Schedule, Channel)> = ps::table
+                .inner_join(pc::table)
+                .filter(pc::deleted_at.is_null())
+                .order(ps::id.asc())
+                .select((Schedule::as_select(), Channel::as_select()))
+                .load(c)?;
+            let mut due = Vec::new();
+            for (s, ch) in rows {
+                let org = crate::orgs::tree::find(c, ch.org_id)?;
+                let zone = crate::orgs::settings::time_zone(c, &org)?;
+                let now_local = chrono::TimeZone::from_utc_datetime(&zone, &now).naive_local();
+                let frequency = DigestFrequency::from_db(&s.frequency)?;
+                let Some(fired) = schedule::last_firing(
+                    frequency,
+                    s.weekday,
+                    s.month_day,
+                    &s.local_time,
+                    now_local,
+                ) else {
+                    continue;
+                };
+                if schedule::to_utc(zone, fired) < s.created_at {
+                    continue;
+                }
+                let Some((from, to)) = schedule::period_for(frequency, fired.date()) else {
+                    continue;
+                };
+                let key = digest_key(ch.id, from, to);
+                let written: i64 = pd::table
+                    .filter(pd::dedup_key.eq(&key))
+                    .count()
+                    .get_result(c)?;
+                if written == 0 {
+                    due.push(Due {
+                        channel: ch,
+                        from,
+                        to,
+                        key,
+                    });
+                }
+            }
+            Ok(due)
+        })
+        .await?;
+    let mut written = 0;
+    for d in due {
+        let digest = (push.digest)(state.clone(), d.channel.org_id, d.from, d.to).await?;
+        let kind = ChannelKind::from_db(&d.channel.kind)?;
+        let give_up = state.config.push.give_up_after;
+        let delivery = NewDelivery {
+            channel_id: d.channel.id,
+            org_id: d.channel.org_id,
+            purpose: Purpose::Digest,
+            dedup_key: d.key,
+            parts: digest_parts(kind, &digest),
+        };
+        if state
+            .db
+            .write(move |c| outbox::enqueue(c, now, give_up, delivery))
+            .await?
+        {
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// The local time in the org's zone, for messages.
+pub fn local_label(zone: chrono_tz::Tz, now: NaiveDateTime) -> String {
+    chrono::TimeZone::from_utc_datetime(&zone, &now)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
