@@ -202,5 +202,7 @@ pub fn close(
     };
     attendance::mark_held(conn, ctx.occ.id, stamp)?;
     attendance::record_change(conn, stamp, ctx.occ.id, &invited)?;
+    // The occurrence itself changed too (its check-in closed): alerts listen for that.
+    attendance::record_change(conn, stamp, ctx.occ.id, &[])?;
     Ok(summary)
 }

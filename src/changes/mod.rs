@@ -130,14 +130,26 @@ impl Change {
 pub enum Consumer {
     /// The statistics roll-ups, digests and cache versions.
     Stats,
+    /// Event alerts to organizers' push channels (an occurrence's check-in closed).
+    Push,
 }
 
 impl Consumer {
-    pub const ALL: &'static [Consumer] = &[Consumer::Stats];
+    pub const ALL: &'static [Consumer] = &[Consumer::Stats, Consumer::Push];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Consumer::Stats => "stats",
+            Consumer::Push => "push",
+        }
+    }
+
+    /// Whether this consumer is told of `change` (statistics read everything; pushes only
+    /// what an alert is about, so the queue does not grow with changes nobody reads).
+    pub fn wants(self, change: &Change) -> bool {
+        match self {
+            Consumer::Stats => true,
+            Consumer::Push => matches!(change, Change::OccurrenceChanged { .. }),
         }
     }
 }
@@ -151,16 +163,19 @@ pub fn record(conn: &mut DbConnection, at: NaiveDateTime, changes: &[Change]) ->
     let rows: Vec<_> = Consumer::ALL
         .iter()
         .flat_map(|consumer| {
-            distinct.iter().map(move |change| {
-                let (kind, subject, object) = change.to_row();
-                (
-                    changes::consumer.eq(consumer.as_str()),
-                    changes::kind.eq(kind),
-                    changes::subject.eq(subject),
-                    changes::object.eq(object),
-                    changes::recorded_at.eq(at),
-                )
-            })
+            distinct
+                .iter()
+                .filter(|c| consumer.wants(c))
+                .map(move |change| {
+                    let (kind, subject, object) = change.to_row();
+                    (
+                        changes::consumer.eq(consumer.as_str()),
+                        changes::kind.eq(kind),
+                        changes::subject.eq(subject),
+                        changes::object.eq(object),
+                        changes::recorded_at.eq(at),
+                    )
+                })
         })
         .collect();
     for chunk in rows.chunks(INSERT_ROWS) {

@@ -38,6 +38,15 @@ pub struct PushConfig {
     /// Messages a minute to one robot or webhook (`DANGKE_PUSH_RATE`, default 20: the
     /// WeCom and DingTalk limit).
     pub per_minute: u32,
+    /// Subscription-message template of the "meeting tomorrow" reminder
+    /// (`DANGKE_WECHAT_TEMPLATE_MEETING`; unset: no such reminders).
+    pub meeting_template: Option<String>,
+    /// Subscription-message template of the "behind on study hours this month" reminder
+    /// (`DANGKE_WECHAT_TEMPLATE_STUDY`; unset: no such reminders).
+    pub study_template: Option<String>,
+    /// Which version of the mini-program a reminder opens
+    /// (`DANGKE_WECHAT_MINIPROGRAM_STATE`: `formal` (default), `trial` or `developer`).
+    pub miniprogram_state: String,
 }
 
 impl PushConfig {
@@ -59,6 +68,19 @@ impl PushConfig {
                     Ok(v.trim_end_matches('/').to_string())
                 }
                 _ => Err(err(var, format!("expected an http(s) URL, got {v:?}"))),
+            }
+        };
+        let template = |var: &'static str| -> Result<Option<String>, ConfigError> {
+            match get(var).map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(v)
+                    if v.len() <= 128
+                        && v.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+                {
+                    Ok(Some(v.to_string()))
+                }
+                Some(v) => Err(err(var, format!("expected a template id, got {v:?}"))),
             }
         };
         let secrets_key = match get("DANGKE_SECRETS_KEY") {
@@ -114,6 +136,18 @@ impl PushConfig {
             retry_base: dur("DANGKE_PUSH_RETRY_BASE", 30)?,
             give_up_after: dur("DANGKE_PUSH_GIVE_UP", 86400)?,
             per_minute,
+            meeting_template: template("DANGKE_WECHAT_TEMPLATE_MEETING")?,
+            study_template: template("DANGKE_WECHAT_TEMPLATE_STUDY")?,
+            miniprogram_state: match get("DANGKE_WECHAT_MINIPROGRAM_STATE") {
+                None => "formal".to_string(),
+                Some(v @ ("formal" | "trial" | "developer")) => v.to_string(),
+                Some(v) => {
+                    return Err(err(
+                        "DANGKE_WECHAT_MINIPROGRAM_STATE",
+                        format!("expected formal, trial or developer, got {v:?}"),
+                    ));
+                }
+            },
         })
     }
 }

@@ -130,7 +130,7 @@ diesel::table! {
 diesel::table! {
     push_deliveries (id) {
         id -> BigInt,
-        channel_id -> BigInt,
+        channel_id -> Nullable<BigInt>,
         org_id -> BigInt,
         purpose -> Text,
         dedup_key -> Text,
@@ -152,7 +152,7 @@ diesel::table! {
     push_attempts (id) {
         id -> BigInt,
         delivery_id -> BigInt,
-        channel_id -> BigInt,
+        channel_id -> Nullable<BigInt>,
         part -> Integer,
         at -> Timestamp,
         outcome -> Text,
@@ -160,6 +160,15 @@ diesel::table! {
         errcode -> Nullable<BigInt>,
         error -> Nullable<Text>,
         duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_grants (user_id, template_id) {
+        user_id -> BigInt,
+        template_id -> Text,
+        remaining -> Integer,
+        updated_at -> Timestamp,
     }
 }
 
@@ -610,6 +619,7 @@ diesel::joinable!(push_channels -> orgs (org_id));
 diesel::joinable!(push_schedules -> push_channels (channel_id));
 diesel::joinable!(push_deliveries -> push_channels (channel_id));
 diesel::joinable!(push_attempts -> push_deliveries (delivery_id));
+diesel::joinable!(push_grants -> users (user_id));
 diesel::joinable!(quiz_attempts -> lessons (lesson_id));
 diesel::joinable!(quiz_attempts -> users (user_id));
 diesel::joinable!(quiz_options -> quiz_questions (question_id));
@@ -638,6 +648,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_attempts,
     push_channels,
     push_deliveries,
+    push_grants,
     push_schedules,
     course_completions,
     courses,

@@ -137,6 +137,10 @@ error_codes! {
     BindTokenInvalid = (401, "bind_token_invalid", "绑定凭证无效或已过期，请重新登录", "The bind token is invalid or expired"),
     /// This WeChat account is bound to someone else.
     WechatAlreadyBound = (409, "wechat_already_bound", "该微信已绑定其他账号", "This WeChat account is bound to another user"),
+    /// The account has no WeChat bound (log in through the mini-program first).
+    WechatNotBound = (409, "wechat_not_bound", "此账号尚未绑定微信，请先在小程序中登录", "This account has no WeChat bound; log in through the mini-program first"),
+    /// The subscription-message template is none of this platform's reminders.
+    UnknownTemplate = (422, "unknown_template", "不认识的订阅消息模板", "This subscription-message template is none of our reminders"),
     /// The account holds a role or has a password: binding WeChat to it needs its password
     /// or a one-time code issued to it.
     WechatPasswordRequired = (403, "wechat_password_required", "此账号担任职务或设有密码，绑定微信需要输入账号密码或管理员发放的绑定码", "This account holds a role or has a password: give its password, or a one-time code from your administrator, to bind WeChat"),

@@ -41,15 +41,36 @@ pub fn quota_category(category: &str, is_cadre: bool) -> &'static str {
     }
 }
 
-pub fn my_year(
+/// Where a member stands on her yearly quota on the day `now` falls on in her home org's
+/// zone: credit earned in the year, what an even pace would have earned by then, the quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub year: i32,
+    /// Her home org's zone, and the day it is there.
+    pub zone: chrono_tz::Tz,
+    pub today: NaiveDate,
+    pub quota_centi: i64,
+    pub earned_centi: i64,
+    pub expected_centi: i64,
+}
+
+impl Pace {
+    pub fn behind(&self) -> bool {
+        self.earned_centi < self.expected_centi
+    }
+}
+
+/// The member's pace in `year` (default: the current one), with her quota category and
+/// credit by month; `None` when she belongs to no org.
+pub fn pace(
     conn: &mut DbConnection,
     user_id: i64,
     year: Option<i32>,
-    links: &Links,
-) -> ApiResult<MyYear> {
-    let now = links.now;
-    let membership =
-        crate::orgs::members::current(conn, user_id)?.ok_or_else(ApiError::not_found)?;
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Option<(Pace, &'static str, [i64; 12])>> {
+    let Some(membership) = crate::orgs::members::current(conn, user_id)? else {
+        return Ok(None);
+    };
     let home = crate::orgs::tree::find(conn, membership.org_id)?;
     let settings = crate::orgs::settings::effective(conn, &home)?;
     let tz: chrono_tz::Tz = settings
@@ -62,8 +83,31 @@ pub fn my_year(
     let category = quota_category(&membership.category, membership.is_cadre);
     let quota = settings.quotas.get(category).map(|e| e.value).unwrap_or(0);
     let by_month = ledger::by_month(conn, user_id, year)?;
-    let earned: i64 = by_month.iter().sum();
-    let expected = expected_by(quota, year, today);
+    let pace = Pace {
+        year,
+        zone: tz,
+        today,
+        quota_centi: quota,
+        earned_centi: by_month.iter().sum(),
+        expected_centi: expected_by(quota, year, today),
+    };
+    Ok(Some((pace, category, by_month)))
+}
+
+pub fn my_year(
+    conn: &mut DbConnection,
+    user_id: i64,
+    year: Option<i32>,
+    links: &Links,
+) -> ApiResult<MyYear> {
+    let (pace, category, by_month) =
+        pace(conn, user_id, year, links.now)?.ok_or_else(ApiError::not_found)?;
+    let (year, quota, earned, expected) = (
+        pace.year,
+        pace.quota_centi,
+        pace.earned_centi,
+        pace.expected_centi,
+    );
     let mine = crate::courses::catalog::my_courses(conn, user_id, links)?;
     let open: Vec<OpenRequiredCourse> = mine
         .into_iter()

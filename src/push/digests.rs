@@ -121,7 +121,7 @@ pub async fn enqueue_due(state: &web::Data<AppState>, push: &PushState) -> ApiRe
         let kind = ChannelKind::from_db(&d.channel.kind)?;
         let give_up = state.config.push.give_up_after;
         let delivery = NewDelivery {
-            channel_id: d.channel.id,
+            target: outbox::Target::Channel(d.channel.id),
             org_id: d.channel.org_id,
             purpose: Purpose::Digest,
             dedup_key: d.key,

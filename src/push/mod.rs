@@ -10,6 +10,10 @@
 //! - [`outbox`]: the `push_deliveries` rows — written once per key, claimed, retried with
 //!   backoff, ended `dead`; every attempt recorded;
 //! - [`send`]: one message to one service, and what its answer means;
+//! - [`alerts`]: event alerts to channels that opted in (check-in closed, from the change
+//!   queue; tomorrow's meeting with many invitees not answered);
+//! - [`grants`], [`reminders`]: WeChat subscription reminders to members (meeting tomorrow,
+//!   behind on study), one per one-time grant, through the same outbox;
 //! - [`worker`]: the background sender.
 //!
 //! A listener (the floor of `stats`): no feature names it. The digest's figures come from
@@ -17,14 +21,18 @@
 //! names no statistics code either.
 
 pub mod address;
+pub mod alerts;
 pub mod channels;
 pub mod digests;
+pub mod grants;
 pub mod model;
 pub mod outbox;
+pub mod reminders;
 pub mod routes;
 pub mod schedule;
 pub mod secrets;
 pub mod send;
+pub mod subscription_routes;
 pub mod worker;
 
 use std::future::Future;

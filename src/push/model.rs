@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::schema::{push_attempts, push_channels, push_deliveries, push_schedules};
+use crate::db::schema::{
+    push_attempts, push_channels, push_deliveries, push_grants, push_schedules,
+};
 use crate::http::text::{Code, HttpUrl, Name};
 use crate::text_enum;
 
@@ -38,6 +40,7 @@ text_enum! {
         Digest = "digest",
         Test = "test",
         Alert = "alert",
+        Reminder = "reminder",
     }
 }
 
@@ -99,7 +102,7 @@ pub struct Schedule {
 #[diesel(table_name = push_deliveries)]
 pub struct Delivery {
     pub id: i64,
-    pub channel_id: i64,
+    pub channel_id: Option<i64>,
     pub org_id: i64,
     pub purpose: String,
     pub dedup_key: String,
@@ -121,7 +124,7 @@ pub struct Delivery {
 pub struct Attempt {
     pub id: i64,
     pub delivery_id: i64,
-    pub channel_id: i64,
+    pub channel_id: Option<i64>,
     pub part: i32,
     pub at: NaiveDateTime,
     pub outcome: String,
@@ -144,6 +147,16 @@ pub enum Part {
     /// A webhook event: `{"type": event_type, "timestamp": …, "data": data}`.
     Webhook {
         event_type: String,
+        data: serde_json::Value,
+    },
+    /// A WeChat subscription message to a member (`subscribeMessage.send`): the body's
+    /// `template_id`, `page` and `data` (values already cut to WeChat's limits); the openid
+    /// is read when it is sent.
+    WechatSubscribe {
+        /// The member it goes to.
+        user_id: i64,
+        template_id: String,
+        page: String,
         data: serde_json::Value,
     },
 }
@@ -289,8 +302,11 @@ pub struct AttemptView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
     pub id: i64,
-    pub channel_id: i64,
-    pub channel_name: String,
+    /// The channel it goes to (`null` for a reminder to a member).
+    pub channel_id: Option<i64>,
+    pub channel_name: Option<String>,
+    /// The member a reminder goes to (`null` for a channel's message).
+    pub user_id: Option<i64>,
     pub org_id: i64,
     pub purpose: Purpose,
     pub status: DeliveryStatus,
@@ -306,4 +322,51 @@ pub struct DeliveryView {
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub attempt_log: Vec<AttemptView>,
+}
+
+text_enum! {
+    /// What a WeChat subscription reminder is about; each has its own template
+    /// (`DANGKE_WECHAT_TEMPLATE_MEETING`, `DANGKE_WECHAT_TEMPLATE_STUDY`).
+    pub enum ReminderKind {
+        MeetingTomorrow = "meeting_tomorrow",
+        StudyBehind = "study_behind",
+    }
+}
+
+/// A member's remaining one-time grants for one template.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = push_grants)]
+pub struct Grant {
+    pub user_id: i64,
+    pub template_id: String,
+    pub remaining: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+/// `POST /v1/me/subscriptions`: what `wx.requestSubscribeMessage` answered for one
+/// template — how many times the member tapped "allow" (each allows one message).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionGrantRequest {
+    pub template_id: Code,
+    /// One-time grants accepted (1–10 per report).
+    pub accepted: i32,
+}
+
+/// A member's reminders of one kind: its template and the messages it may still send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionView {
+    pub kind: ReminderKind,
+    pub template_id: String,
+    /// Messages that may still be sent (one per grant; at most 20 are kept).
+    pub remaining: i32,
+}
+
+/// `GET /v1/me/subscriptions`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionsView {
+    /// Every configured reminder, with what is left of its grants.
+    pub items: Vec<SubscriptionView>,
+    /// The member's WeChat is bound: without it nothing can be sent.
+    pub wechat_bound: bool,
 }

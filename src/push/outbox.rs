@@ -21,9 +21,17 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::pagination::{Page, PageParams};
 use crate::insert_ignore;
 
+/// Where a delivery goes: an org's channel, or a member (a WeChat subscription message,
+/// whose part names her).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Channel(i64),
+    Member,
+}
+
 /// A message to write to the outbox.
 pub struct NewDelivery {
-    pub channel_id: i64,
+    pub target: Target,
     pub org_id: i64,
     pub purpose: Purpose,
     /// Written once per key (a digest: `digest:{channel}:{period}`).
@@ -41,11 +49,15 @@ pub fn enqueue(
     let parts = serde_json::to_string(&d.parts).map_err(ApiError::internal)?;
     let expires = now + ChronoDuration::from_std(give_up_after).unwrap_or(ChronoDuration::days(1));
     let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let channel_id = match d.target {
+        Target::Channel(id) => Some(id),
+        Target::Member => None,
+    };
     let n = insert_ignore!(
         conn,
         pd::table,
         (
-            pd::channel_id.eq(d.channel_id),
+            pd::channel_id.eq(channel_id),
             pd::org_id.eq(d.org_id),
             pd::purpose.eq(d.purpose.as_str()),
             pd::dedup_key.eq(&d.dedup_key),
@@ -78,23 +90,31 @@ pub fn expire(conn: &mut DbConnection, now: NaiveDateTime) -> ApiResult<usize> {
     .execute(conn)?)
 }
 
-/// Claims up to `limit` due deliveries of working channels for `lease`: their `next_at`
-/// moves to `now + lease`, so no other worker takes them meanwhile and they come back if
-/// this one dies. Returns them with their channels.
+/// Claims up to `limit` due deliveries — of working channels, or to members — for
+/// `lease`: their `next_at` moves to `now + lease`, so no other worker takes them meanwhile
+/// and they come back if this one dies. Returns them with their channels (none for a
+/// member's).
 pub fn claim(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     lease: ChronoDuration,
     limit: i64,
-) -> ApiResult<Vec<(Delivery, Channel)>> {
+) -> ApiResult<Vec<(Delivery, Option<Channel>)>> {
     macro_rules! due {
         () => {
             pd::table
-                .inner_join(pc::table)
                 .filter(pd::status.eq(DeliveryStatus::Pending.as_str()))
                 .filter(pd::next_at.le(now))
-                .filter(pc::broken_at.is_null())
-                .filter(pc::deleted_at.is_null())
+                // To a member, or to a working channel (a subquery, not a join: PostgreSQL
+                // locks no row on the nullable side of an outer join).
+                .filter(
+                    pd::channel_id.is_null().or(pd::channel_id.eq_any(
+                        pc::table
+                            .filter(pc::broken_at.is_null())
+                            .filter(pc::deleted_at.is_null())
+                            .select(pc::id.nullable()),
+                    )),
+                )
                 .order(pd::next_at.asc())
                 .limit(limit)
                 .select(pd::id)
@@ -111,10 +131,10 @@ pub fn claim(
         .set(pd::next_at.eq(now + lease))
         .execute(conn)?;
     Ok(pd::table
-        .inner_join(pc::table)
+        .left_join(pc::table)
         .filter(pd::id.eq_any(&ids))
         .order(pd::id.asc())
-        .select((Delivery::as_select(), Channel::as_select()))
+        .select((Delivery::as_select(), Option::<Channel>::as_select()))
         .load(conn)?)
 }
 
@@ -254,23 +274,23 @@ pub fn record_attempt(
     Ok(after)
 }
 
-/// A delivery of a live channel; 404 otherwise.
-pub fn find(conn: &mut DbConnection, id: i64) -> ApiResult<(Delivery, Channel)> {
+/// A delivery with its channel (none for a reminder to a member); 404 when there is none.
+pub fn find(conn: &mut DbConnection, id: i64) -> ApiResult<(Delivery, Option<Channel>)> {
     pd::table
-        .inner_join(pc::table)
+        .left_join(pc::table)
         .filter(pd::id.eq(id))
-        .select((Delivery::as_select(), Channel::as_select()))
+        .select((Delivery::as_select(), Option::<Channel>::as_select()))
         .first(conn)
         .optional()?
         .ok_or_else(ApiError::not_found)
 }
 
 /// The delivery written with `key`.
-pub fn find_by_key(conn: &mut DbConnection, key: &str) -> ApiResult<(Delivery, Channel)> {
+pub fn find_by_key(conn: &mut DbConnection, key: &str) -> ApiResult<(Delivery, Option<Channel>)> {
     pd::table
-        .inner_join(pc::table)
+        .left_join(pc::table)
         .filter(pd::dedup_key.eq(key))
-        .select((Delivery::as_select(), Channel::as_select()))
+        .select((Delivery::as_select(), Option::<Channel>::as_select()))
         .first(conn)
         .optional()?
         .ok_or_else(ApiError::not_found)
@@ -305,7 +325,7 @@ pub fn retry(
 /// Views of deliveries with their attempts (one query for all attempts).
 pub fn views(
     conn: &mut DbConnection,
-    rows: Vec<(Delivery, Channel)>,
+    rows: Vec<(Delivery, Option<Channel>)>,
 ) -> ApiResult<Vec<DeliveryView>> {
     let ids: Vec<i64> = rows.iter().map(|(d, _)| d.id).collect();
     let attempts: Vec<Attempt> = pa::table
@@ -316,12 +336,16 @@ pub fn views(
     rows.into_iter()
         .map(|(d, ch)| {
             let status = DeliveryStatus::from_db(&d.status)?;
-            let parts: Vec<serde_json::Value> =
-                serde_json::from_str(&d.parts).map_err(ApiError::internal)?;
+            let parts: Vec<Part> = serde_json::from_str(&d.parts).map_err(ApiError::internal)?;
+            let user_id = parts.iter().find_map(|p| match p {
+                Part::WechatSubscribe { user_id, .. } => Some(*user_id),
+                _ => None,
+            });
             Ok(DeliveryView {
                 id: d.id,
                 channel_id: d.channel_id,
-                channel_name: ch.name,
+                channel_name: ch.map(|c| c.name),
+                user_id,
                 org_id: d.org_id,
                 purpose: Purpose::from_db(&d.purpose)?,
                 status,
@@ -363,11 +387,11 @@ pub fn list(
     let limit = page.limit()?;
     let before: Option<i64> = page.after()?;
     let mut q = pd::table
-        .inner_join(pc::table)
+        .left_join(pc::table)
         .filter(pd::org_id.eq(org_id))
         .order(pd::id.desc())
         .limit(limit + 1)
-        .select((Delivery::as_select(), Channel::as_select()))
+        .select((Delivery::as_select(), Option::<Channel>::as_select()))
         .into_boxed();
     if let Some(s) = status {
         q = q.filter(pd::status.eq(s.as_str()));
@@ -375,7 +399,7 @@ pub fn list(
     if let Some(b) = before {
         q = q.filter(pd::id.lt(b));
     }
-    let rows: Vec<(Delivery, Channel)> = q.load(conn)?;
+    let rows: Vec<(Delivery, Option<Channel>)> = q.load(conn)?;
     let items = views(conn, rows)?;
     Ok(Page::from_rows(items, limit, |d: &DeliveryView| d.id))
 }

@@ -375,7 +375,7 @@ pub async fn test_channel(
                 now,
                 give_up,
                 NewDelivery {
-                    channel_id: ch.id,
+                    target: outbox::Target::Channel(ch.id),
                     org_id: ch.org_id,
                     purpose: Purpose::Test,
                     dedup_key: dedup_key.clone(),
@@ -475,7 +475,7 @@ pub async fn retry_delivery(
         .write(move |c| {
             let (d, ch) = outbox::find(c, id)?;
             authorize(c, caller.user_id, d.org_id, Right::Operate)?;
-            if ch.deleted_at.is_some() {
+            if ch.is_some_and(|ch| ch.deleted_at.is_some()) {
                 return Err(ApiError::new(ErrorCode::Conflict)
                     .with_detail("推送渠道已删除", "the channel was deleted"));
             }
@@ -508,5 +508,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_schedule)
         .service(test_channel)
         .service(list_deliveries)
-        .service(retry_delivery);
+        .service(retry_delivery)
+        .service(super::subscription_routes::report_subscription)
+        .service(super::subscription_routes::my_subscriptions);
 }

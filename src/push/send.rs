@@ -227,6 +227,43 @@ impl Sender {
     }
 }
 
+/// What a `subscribeMessage.send` came to: sent; `43101` (the member refused, or has no
+/// grant left on WeChat's side) refused for good; a bad openid, template, data or page
+/// (`40003`, `40037`, `47003`, `41030`) failed for good; anything else (busy, a rejected
+/// token, a timeout) tried again later.
+pub fn wechat_answer(
+    result: Result<(), crate::auth::wechat::client::WechatError>,
+    duration_ms: i64,
+) -> Answer {
+    use crate::auth::wechat::client::WechatError;
+    let mut answer = match result {
+        Ok(()) => Answer::new(AttemptOutcome::Sent),
+        Err(e) => {
+            let outcome = match &e {
+                WechatError::Api { errcode, .. } => match *errcode {
+                    43101 => AttemptOutcome::Refused,
+                    40003 | 40037 | 47003 | 41030 => AttemptOutcome::Failed,
+                    _ => AttemptOutcome::Retry,
+                },
+                WechatError::Timeout { .. } | WechatError::Transport { .. } => {
+                    AttemptOutcome::Retry
+                }
+            };
+            let errcode = e.errcode();
+            let mut a = Answer::new(outcome).error(e.to_string());
+            a.errcode = errcode;
+            a
+        }
+    };
+    answer.duration_ms = duration_ms;
+    answer
+}
+
+/// A failure before anything was sent (nothing to send it with), for good.
+pub fn not_sent(reason: &str) -> Answer {
+    Answer::new(AttemptOutcome::Failed).error(reason)
+}
+
 fn transport_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()

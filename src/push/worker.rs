@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use actix_web::web;
+use std::time::Duration;
+
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 use futures_util::StreamExt;
 
@@ -43,16 +45,47 @@ pub fn in_background(state: web::Data<AppState>) {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
     pub digests_written: usize,
+    pub alerts_written: usize,
+    pub reminders_written: usize,
     pub expired: usize,
     pub claimed: usize,
 }
 
-/// One pass: due digests, expiry, then claim-and-send until nothing is due.
+/// Whether this pass scans for reminders and tomorrow's meetings: at most once every ten
+/// minutes (of the app clock) across instances, through a key in kv — every pass when kv
+/// fails, since the scan is idempotent and only costs reads.
+async fn scan_due(state: &AppState) -> bool {
+    let now = state.clock.now();
+    let bucket = format!(
+        "push:scan:{}{}",
+        now.format("%Y%m%d%H"),
+        now.format("%M").to_string().chars().next().unwrap_or('0')
+    );
+    match state
+        .kv
+        .set_nx(&bucket, "1", Duration::from_secs(3600))
+        .await
+    {
+        Ok(first) => first,
+        Err(e) => {
+            tracing::warn!(error = %e, "kv unavailable; scanning for reminders anyway");
+            true
+        }
+    }
+}
+
+/// One pass: due digests, alerts from the change queue, (every ten minutes) reminders and
+/// tomorrow's meetings, expiry, then claim-and-send until nothing is due.
 pub async fn run_once(state: &web::Data<AppState>) -> ApiResult<Pass> {
     let mut pass = Pass {
         digests_written: super::digests::enqueue_due(state, &state.push).await?,
+        alerts_written: super::alerts::apply_changes(state).await?,
         ..Pass::default()
     };
+    if scan_due(state).await {
+        pass.reminders_written = super::reminders::enqueue_due(state).await?;
+        pass.alerts_written += super::alerts::meetings_tomorrow(state).await?;
+    }
     let now = state.clock.now_naive();
     pass.expired = state.db.write(move |c| outbox::expire(c, now)).await?;
     loop {
@@ -67,8 +100,12 @@ pub async fn run_once(state: &web::Data<AppState>) -> ApiResult<Pass> {
         }
         pass.claimed += claimed.len();
         let mut by_channel: BTreeMap<i64, Vec<(Delivery, Channel)>> = BTreeMap::new();
+        let mut reminders = Vec::new();
         for (d, ch) in claimed {
-            by_channel.entry(ch.id).or_default().push((d, ch));
+            match ch {
+                Some(ch) => by_channel.entry(ch.id).or_default().push((d, ch)),
+                None => reminders.push(d),
+            }
         }
         futures_util::stream::iter(by_channel.into_values())
             .for_each_concurrent(PARALLEL_CHANNELS, |list| async move {
@@ -77,6 +114,14 @@ pub async fn run_once(state: &web::Data<AppState>) -> ApiResult<Pass> {
                     if let Err(e) = deliver(state, d, &ch).await {
                         tracing::warn!(delivery = id, error = %e, "push delivery failed");
                     }
+                }
+            })
+            .await;
+        futures_util::stream::iter(reminders)
+            .for_each_concurrent(PARALLEL_CHANNELS, |d| async move {
+                let id = d.id;
+                if let Err(e) = super::reminders::deliver(state, d).await {
+                    tracing::warn!(delivery = id, error = %e, "reminder delivery failed");
                 }
             })
             .await;

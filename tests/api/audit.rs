@@ -16,7 +16,7 @@ use crate::security::import_csv;
 const PNG: &[u8] = include_bytes!("../fixtures/media/cover.png");
 
 /// Write routes that are not an organizer's: sign-in, a person's own account, a member's
-/// own study, quiz attempt, check-in and leave request (audited where they matter by their
+/// own study, quiz attempt, check-in, leave request and reminder grants (audited where they matter by their
 /// own tests).
 const NOT_ORGANIZER: &[(&str, &str)] = &[
     ("post", "/v1/auth/login"),
@@ -27,6 +27,7 @@ const NOT_ORGANIZER: &[(&str, &str)] = &[
     ("put", "/v1/me/password"),
     ("post", "/v1/me/calendar-token"),
     ("delete", "/v1/me/calendar-token"),
+    ("post", "/v1/me/subscriptions"),
     ("post", "/v1/progress/sync"),
     ("post", "/v1/lessons/{id}/quiz/attempts"),
     ("post", "/v1/occurrences/{id}/checkin"),

@@ -111,6 +111,9 @@ fn matrix() -> Vec<Entry> {
         // (`lesson_not_visible`, checked below), the member's accepted.
         e("post", "/v1/progress/sync", (200, 200, 401)),
         e("get", "/v1/me/study", (200, 200, 401)),
+        // Anyone's own grants; no reminder template is configured here, so reporting one is 422.
+        e("get", "/v1/me/subscriptions", (200, 200, 401)),
+        e("post", "/v1/me/subscriptions", (422, 422, 401)),
         // Anyone holding a role may upload; branch A's upload is seen by branch A's
         // organizers and by those who see something using it (nothing here), so neither the
         // sibling nor the member sees it. Playback needs a signed URL, which none has.
@@ -185,6 +188,7 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
             json!({"bind_token": "not-a-token", "phone_code": "not-a-code"})
         }
         ("post", "/v1/auth/logout") => json!({}),
+        ("post", "/v1/me/subscriptions") => json!({"template_id": "tmpl-x", "accepted": 1}),
         ("put", "/v1/me/password") => {
             json!({"current_password": "not-the-password", "new_password": "another-pass-9"})
         }

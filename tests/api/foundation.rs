@@ -127,6 +127,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         push_attempts,
         push_channels,
         push_deliveries,
+        push_grants,
         push_schedules,
         course_assignments,
         course_completions,
@@ -291,6 +292,7 @@ fn spec_enums_are_the_wire_values() {
         dangke::push::model::DeliveryStatus,
         dangke::push::model::DigestFrequency,
         dangke::push::model::Purpose,
+        dangke::push::model::ReminderKind,
     );
     // Response-only enums (no Deserialize): the listed values are the serialized ones.
     let codes: Vec<String> = dangke::error::ErrorCode::ALL

@@ -31,6 +31,7 @@ mod process_smoke;
 mod progress;
 mod push;
 mod push_receivers_selftest;
+mod push_reminders;
 mod security;
 mod stats;
 mod stats_export;

@@ -32,6 +32,7 @@ pub enum Endpoint {
     JsCode2Session,
     StableToken,
     GetUserPhoneNumber,
+    SubscribeSend,
 }
 
 impl Endpoint {
@@ -40,6 +41,7 @@ impl Endpoint {
             Endpoint::JsCode2Session => "jscode2session",
             Endpoint::StableToken => "stable_token",
             Endpoint::GetUserPhoneNumber => "getuserphonenumber",
+            Endpoint::SubscribeSend => "subscribe_send",
         }
     }
 }
@@ -217,6 +219,25 @@ impl<'a> WechatClient<'a> {
             pure_phone_number: body.phone_info.pure_phone_number,
             country_code: body.phone_info.country_code,
         })
+    }
+
+    /// Sends a subscription message (`body`: `touser`, `template_id`, `page`, `data`,
+    /// `miniprogram_state`, `lang`).
+    pub async fn subscribe_send(
+        &self,
+        access_token: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), WechatError> {
+        let url = format!("{}/cgi-bin/message/subscribe/send", self.cfg.api_base);
+        let _: serde_json::Value = self
+            .call(Endpoint::SubscribeSend, || {
+                self.http
+                    .post(&url)
+                    .query(&[("access_token", access_token)])
+                    .json(body)
+            })
+            .await?;
+        Ok(())
     }
 
     /// Sends the request `build` makes, retrying while WeChat is busy, and decodes the

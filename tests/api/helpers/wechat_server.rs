@@ -1,12 +1,17 @@
 //! A loopback WeChat server: a real HTTP server on 127.0.0.1 that answers
 //! `GET /sns/jscode2session`, `POST /cgi-bin/stable_token` and
-//! `POST /wxa/business/getuserphonenumber` in WeChat's documented shapes and error codes.
+//! `POST /wxa/business/getuserphonenumber` and `POST /cgi-bin/message/subscribe/send` in
+//! WeChat's documented shapes and error codes.
 //!
 //! It checks the appid and secret (40013 / 40125), treats login and phone codes as
 //! single-use (40029 unknown, 40163 used login code), issues access tokens that expire on
 //! the test clock (42001 expired, 40001 unknown or replaced by a forced refresh), counts
 //! calls per endpoint, and plays scripted failures: "the next N calls of endpoint E answer
 //! errcode X / sleep D first / answer something that is not JSON".
+//!
+//! Subscription messages: the test grants (openid, template) one-time subscriptions as the
+//! phone's `wx.requestSubscribeMessage` would; each accepted message spends one, a message
+//! without one answers `43101`, and `thing` values over 20 characters answer `47003`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::TcpListener;
@@ -27,6 +32,7 @@ pub enum Endpoint {
     JsCode2Session,
     StableToken,
     PhoneNumber,
+    SubscribeSend,
 }
 
 /// What a scripted call does.
@@ -58,6 +64,12 @@ struct State {
     forced_refreshes: usize,
     session_keys: Vec<String>,
     serial: u64,
+    /// One-time subscriptions left per (openid, template).
+    grants: HashMap<(String, String), u32>,
+    /// Subscription messages accepted, in order.
+    sent: Vec<Value>,
+    /// Subscription messages refused with 43101 (no grant).
+    refused: usize,
 }
 
 struct Inner {
@@ -270,6 +282,76 @@ async fn getuserphonenumber(
     }))
 }
 
+/// The token check every token-taking endpoint makes.
+fn check_token(s: &State, q: &HashMap<String, String>, now: i64) -> Option<HttpResponse> {
+    let Some(token) = q.get("access_token") else {
+        return Some(error(41001, "access_token missing"));
+    };
+    match s.tokens.iter().find(|t| &t.value == token) {
+        None => Some(error(
+            40001,
+            "invalid credential, access_token is invalid or not latest",
+        )),
+        Some(t) if t.revoked => Some(error(
+            40001,
+            "invalid credential, access_token is invalid or not latest",
+        )),
+        Some(t) if t.expires_at <= now => Some(error(42001, "access_token expired")),
+        Some(_) => None,
+    }
+}
+
+async fn subscribe_send(
+    inner: web::Data<Inner>,
+    q: web::Query<HashMap<String, String>>,
+    body: web::Bytes,
+) -> HttpResponse {
+    if let Some(r) = inner.enter(Endpoint::SubscribeSend).await {
+        return r;
+    }
+    let now = inner.now();
+    let mut s = inner.lock();
+    if let Some(r) = check_token(&s, &q, now) {
+        return r;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error(47001, "data format error");
+    };
+    let (Some(touser), Some(template)) = (v["touser"].as_str(), v["template_id"].as_str()) else {
+        return error(47001, "data format error");
+    };
+    if !matches!(
+        v["miniprogram_state"].as_str(),
+        None | Some("formal" | "trial" | "developer")
+    ) {
+        return error(47001, "data format error");
+    }
+    let Some(data) = v["data"].as_object() else {
+        return error(47003, "argument invalid! data.thing invalid");
+    };
+    for (k, field) in data {
+        let Some(value) = field["value"].as_str() else {
+            return error(47003, "argument invalid! data invalid");
+        };
+        if k.starts_with("thing") && value.chars().count() > 20 {
+            return error(
+                47003,
+                "argument invalid! data.thing.value exceeds 20 characters",
+            );
+        }
+    }
+    let key = (touser.to_string(), template.to_string());
+    match s.grants.get_mut(&key) {
+        Some(n) if *n > 0 => *n -= 1,
+        _ => {
+            s.refused += 1;
+            return error(43101, "user refuse to accept the msg");
+        }
+    }
+    s.sent.push(v);
+    ok(json!({"errcode": 0, "errmsg": "ok"}))
+}
+
 /// A running loopback WeChat server.
 pub struct WechatServer {
     pub base: String,
@@ -298,6 +380,10 @@ impl WechatServer {
                 .route(
                     "/wxa/business/getuserphonenumber",
                     web::post().to(getuserphonenumber),
+                )
+                .route(
+                    "/cgi-bin/message/subscribe/send",
+                    web::post().to(subscribe_send),
                 )
         })
         .listen(listener)
@@ -382,6 +468,36 @@ impl WechatServer {
     /// `stable_token` calls with `force_refresh: true` that issued a token.
     pub fn forced_refreshes(&self) -> usize {
         self.inner.lock().forced_refreshes
+    }
+
+    /// The member `openid` accepted `n` more one-time subscriptions of `template`.
+    pub fn grant(&self, openid: &str, template: &str, n: u32) {
+        *self
+            .inner
+            .lock()
+            .grants
+            .entry((openid.to_string(), template.to_string()))
+            .or_default() += n;
+    }
+
+    /// One-time subscriptions `openid` has left for `template`.
+    pub fn grants_left(&self, openid: &str, template: &str) -> u32 {
+        self.inner
+            .lock()
+            .grants
+            .get(&(openid.to_string(), template.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Subscription messages accepted so far (the request bodies).
+    pub fn sent(&self) -> Vec<Value> {
+        self.inner.lock().sent.clone()
+    }
+
+    /// Subscription messages refused for want of a grant (43101).
+    pub fn refused(&self) -> usize {
+        self.inner.lock().refused
     }
 
     /// Every `session_key` handed out (they must never reach the phone).
