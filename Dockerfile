@@ -11,7 +11,8 @@ COPY api-spec ./api-spec
 RUN cargo build --release --locked --bin dangke
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
+# fonts-wqy-microhei: the Chinese font the digest chart is drawn with (DANGKE_CHART_FONT).
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /var/lib/dangke --create-home dangke
 COPY --from=build /src/target/release/dangke /usr/local/bin/dangke

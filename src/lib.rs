@@ -186,6 +186,10 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         wake: Arc::new(tokio::sync::Notify::new()),
         digest: compose_digest,
     };
+    let chart = state::ChartParts {
+        font: load_chart_font(&config).await?,
+        url_mac: stats::chart_url::url_mac(secret.as_bytes())?,
+    };
     let metrics = http::metrics::Metrics::new()?;
     let changes = changes::runner::Instruments::new(metrics.registry())?;
     Ok(AppState {
@@ -201,7 +205,39 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         media,
         media_uses: media::access::MediaUses(MEDIA_USES),
         push,
+        chart,
     })
+}
+
+/// Loads the digest chart's font once (`DANGKE_CHART_FONT`, or the first well-known CJK font
+/// found). An explicitly configured font that cannot be used stops start-up; none found is
+/// one warning, and digests then go without a chart.
+async fn load_chart_font(config: &Config) -> anyhow::Result<Option<Arc<ab_glyph::FontVec>>> {
+    let candidates = config.chart.candidates();
+    if candidates.is_empty() {
+        tracing::info!("DANGKE_CHART_FONT=off: charts are skipped, text digests still go");
+        return Ok(None);
+    }
+    let explicit = matches!(config.chart.font, config::chart::ChartFont::File(_));
+    let tried = candidates.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || stats::chart::load_first(&candidates, explicit))
+            .await?
+            .map_err(|e| anyhow::anyhow!("DANGKE_CHART_FONT: {e}"))?;
+    match loaded {
+        Some((path, font)) => {
+            tracing::info!(font = %path.display(), "chart font loaded");
+            Ok(Some(Arc::new(font)))
+        }
+        None => {
+            let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+            tracing::warn!(
+                tried = %tried.join(", "),
+                "chart font not found (install fonts-wqy-microhei or set DANGKE_CHART_FONT): charts are skipped, text digests still go"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// The digest pushes send: the org's statistics report for the days `from..=to`, rendered

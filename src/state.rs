@@ -1,5 +1,6 @@
 //! The application state shared by every handler: configuration, database, kv, clock,
-//! metrics, the outbound HTTP client and the media store. Built once at start-up and passed in.
+//! metrics, the outbound HTTP client, the media store and the digest chart's font. Built once
+//! at start-up and passed in.
 
 use std::sync::Arc;
 
@@ -30,4 +31,18 @@ pub struct AppState {
     pub media_uses: crate::media::access::MediaUses,
     /// Push channels' sealing key, sender, worker wake-up and digest composer.
     pub push: crate::push::PushState,
+    /// The statistics digest chart's font and URL key.
+    pub chart: ChartParts,
+}
+
+/// What the statistics digest chart needs from start-up: statistics load the font
+/// (refusing one without Chinese glyphs), draw with it and sign chart URLs with the key.
+/// Held here rather than in a global, like every other shared handle.
+pub struct ChartParts {
+    /// The font charts are drawn with, loaded once; `None`: no font was found or
+    /// `DANGKE_CHART_FONT=off`, so no chart is drawn and digests go as text only.
+    pub font: Option<Arc<ab_glyph::FontVec>>,
+    /// HMAC-SHA256 keyed for chart URLs only (derived from the JWT secret under its own
+    /// label), cloned for each signature.
+    pub url_mac: hmac::Hmac<sha2::Sha256>,
 }

@@ -13,8 +13,10 @@
 //! - [`media`]: the media settings (`DANGKE_MEDIA_*`, `AWS_*`): where the media store
 //!   lives, the size limit of each kind, signed-URL settings;
 //! - [`push`]: the push settings (`DANGKE_SECRETS_KEY`, robot base URLs, webhook networks,
-//!   the outbox worker's pace).
+//!   the outbox worker's pace);
+//! - [`chart`]: the font the statistics digest chart is drawn with (`DANGKE_CHART_FONT`).
 
+pub mod chart;
 pub mod database;
 pub mod media;
 pub mod push;
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 pub use values::{ConfigError, Secret, parse_duration};
 
+use chart::ChartConfig;
 pub use database::DatabaseUrl;
 use media::MediaConfig;
 use push::PushConfig;
@@ -84,6 +87,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_PUSH_RETRY_BASE",
     "DANGKE_PUSH_GIVE_UP",
     "DANGKE_PUSH_RATE",
+    "DANGKE_CHART_FONT",
 ];
 
 /// `development` (generated secrets allowed, friendly defaults) or `production` (strict).
@@ -218,6 +222,8 @@ pub struct Config {
     /// Media no lesson, cover or minutes has used for this long is removed.
     pub media_unused_grace: Duration,
     pub push: PushConfig,
+    /// The digest chart's font (see [`chart`]).
+    pub chart: ChartConfig,
 }
 
 /// Minimum length of a production JWT secret, in bytes.
@@ -357,6 +363,7 @@ impl Config {
         }
         let media = MediaConfig::parse(&get, &data_dir)?;
         let push = PushConfig::parse(&get, env == Environment::Production)?;
+        let chart = ChartConfig::parse(&get)?;
         let metrics_token = match get("DANGKE_METRICS_TOKEN") {
             Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
                 return Err(err(
@@ -425,6 +432,7 @@ impl Config {
             },
             media_unused_grace: dur("DANGKE_MEDIA_UNUSED_GRACE", 30 * 86400)?,
             push,
+            chart,
         };
         if config.checkin_code_step > Duration::from_secs(300) {
             return Err(err(

@@ -188,6 +188,14 @@ error_codes! {
     LeaveTooLate = (409, "leave_too_late", "活动已开始，不能再请假", "The activity has started; leave can no longer be asked"),
     /// Check-in is closed: attendance changes only through an audited correction.
     AttendanceFinal = (409, "attendance_final", "签到已结束，考勤只能通过更正修改", "Check-in is closed; attendance changes only through a correction"),
+    // --- statistics -----------------------------------------------------------------------
+    /// No digest chart can be drawn: the server has no font with Chinese glyphs
+    /// (`DANGKE_CHART_FONT`); the text digest still goes.
+    ChartUnavailable = (404, "chart_unavailable", "服务器未安装中文字体，无法生成统计图", "No chart: the server has no font with Chinese glyphs"),
+    /// A chart URL's signature is missing, malformed or does not match its org and dates.
+    ChartUrlInvalid = (403, "chart_url_invalid", "统计图链接无效", "The chart URL is not valid"),
+    /// A signed chart URL has expired; preview the digest again for a fresh one.
+    ChartUrlExpired = (403, "chart_url_expired", "统计图链接已过期", "The chart URL has expired"),
 }
 
 impl fmt::Display for ErrorCode {

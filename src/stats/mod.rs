@@ -1,6 +1,6 @@
 //! Statistics for organizers: org summaries rolled up over the subtree, the ranking of
 //! child orgs, the member table, course funnels, meeting-frequency compliance and their
-//! Excel/CSV exports.
+//! Excel/CSV exports, and the digest pushed to organizers with its bar chart (PNG).
 //!
 //! Statistics own the roll-up tables ([`rollup`]), the org digests built from them
 //! ([`digest`]) and the per-org versions cached responses are keyed on ([`versions`]). No
@@ -12,6 +12,9 @@
 
 pub mod apply;
 pub mod cache;
+pub mod chart;
+pub mod chart_data;
+pub mod chart_url;
 pub mod children;
 pub mod compliance;
 pub mod context;

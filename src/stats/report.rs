@@ -109,32 +109,49 @@ pub async fn digest_between(
     to: NaiveDate,
 ) -> ApiResult<DigestPreview> {
     super::apply::catch_up(&state.db, &state.changes).await?;
+    let (tree, period) = subtree_between(state, org_id, from, to).await?;
+    Ok(report_render::preview(
+        compute(&state.db, tree, period).await?,
+    ))
+}
+
+/// The org's subtree and the period of the days `from..=to` as a digest reports them (a
+/// whole calendar month as that month). Callers apply pending changes first.
+pub async fn subtree_between(
+    state: &AppState,
+    org_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<(Arc<Subtree>, Period)> {
     let now = state.clock.now_naive();
-    let (tree, period) = state
+    state
         .db
         .read(move |c| {
             let org = crate::orgs::tree::find(c, org_id)?;
             let tree = Subtree::load(c, org, now)?;
-            let whole_month = from.day() == 1
-                && to.month() == from.month()
-                && to.year() == from.year()
-                && to.succ_opt().is_none_or(|d| d.month() != to.month());
-            let period = if whole_month {
-                Period::parse(
-                    Some(&format!("{}-{:02}", from.year(), from.month())),
-                    None,
-                    None,
-                    tree.today,
-                )?
-            } else {
-                Period::parse(None, Some(from), Some(to), tree.today)?
-            };
+            let period = period_between(from, to, tree.today)?;
             Ok((Arc::new(tree), period))
         })
-        .await?;
-    Ok(report_render::preview(
-        compute(&state.db, tree, period).await?,
-    ))
+        .await
+}
+
+/// The period of the days `from..=to`: a whole calendar month is that month (`2026-11`),
+/// anything else a range of one year at most (400 `invalid_query` otherwise).
+pub fn period_between(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> ApiResult<Period> {
+    let whole_month = from.day() == 1
+        && to.month() == from.month()
+        && to.year() == from.year()
+        && to.succ_opt().is_none_or(|d| d.month() != to.month());
+    if whole_month {
+        Period::parse(
+            Some(&format!("{}-{:02}", from.year(), from.month())),
+            None,
+            None,
+            today,
+        )
+    } else {
+        Period::parse(None, Some(from), Some(to), today)
+    }
 }
 
 /// Computes the report. Callers apply pending changes first

@@ -2,7 +2,7 @@
 //! member list), answer from the cache or compute, respond.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -18,7 +18,7 @@ use super::funnel::{self, CourseFunnel};
 use super::members::{self, MemberStatsRow, MembersQuery};
 use super::period::Period;
 use super::summary::{self, OrgStats};
-use super::{report, report_render};
+use super::{chart_data, chart_url, report, report_render};
 use crate::auth::Caller;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem, Text};
@@ -323,6 +323,91 @@ pub async fn get_digest(
     .await
 }
 
+/// The period of a digest chart, and the signature of a chart URL.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChartQuery {
+    /// `2026-11`, `2026-Q4` or `2026` (default: the month just ended, in the org's zone).
+    pub period: Option<String>,
+    /// With `to`, instead of `period`: the first day (a signed URL names its days).
+    pub from: Option<NaiveDate>,
+    /// The last day, in the same year as `from`.
+    pub to: Option<NaiveDate>,
+    /// The expiry of a signed URL (Unix seconds).
+    pub exp: Option<String>,
+    /// The signature of a signed URL: with `exp`, `from` and `to`, no bearer token is needed.
+    pub sig: Option<String>,
+}
+
+/// How long a fetched chart may be reused.
+const CHART_MAX_AGE_SECS: u32 = 300;
+
+/// The digest chart of an org as a PNG: horizontal bars of its child orgs' study hours per
+/// member (a branch: its members' hours) against quota, for `period` or `from`..`to`.
+/// Fetched either by an organizer of the org (bearer token) or through a signed URL
+/// (`exp`, `sig`, as the push module hands out for a group chat's robot), without a token.
+#[utoipa::path(tag = "stats", security(("bearer" = []), ()), params(("id" = i64, Path), ChartQuery), responses(
+    (status = 200, description = "the chart", content(("image/png"))),
+    (status = 400, body = Problem), (status = 403, body = Problem, description = "chart_url_invalid / chart_url_expired, or not an organizer of the org"),
+    (status = 404, body = Problem, description = "not_found, or chart_unavailable: the server has no font with Chinese glyphs"),
+))]
+#[get("/orgs/{id}/digest/chart.png")]
+pub async fn get_digest_chart(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    q: web::Query<ChartQuery>,
+) -> ApiResult<HttpResponse> {
+    let (id, q) = (id.into_inner(), q.into_inner());
+    let org = if q.exp.is_some() || q.sig.is_some() {
+        // The signature names the org and the days, nothing else.
+        let (Some(from), Some(to), None) = (q.from, q.to, &q.period) else {
+            return Err(ApiError::new(ErrorCode::ChartUrlInvalid));
+        };
+        let now = state.clock.now().timestamp();
+        let signature = (q.exp.as_deref(), q.sig.as_deref());
+        chart_url::verify(&state.chart.url_mac, id, (from, to), signature, now)?;
+        None
+    } else {
+        let caller = Caller::extract(&req).await?;
+        Some(operated_org(&state, caller.user_id, id).await?)
+    };
+    let font = state
+        .chart
+        .font
+        .clone()
+        .ok_or_else(|| ApiError::new(ErrorCode::ChartUnavailable))?;
+    super::apply::catch_up(&state.db, &state.changes).await?;
+    let now = state.clock.now_naive();
+    let (tree, period) = state
+        .db
+        .read(move |c| {
+            let org = match org {
+                Some(org) => org,
+                None => crate::orgs::tree::find(c, id)?,
+            };
+            let tree = Subtree::load(c, org, now)?;
+            let period = match (q.period, q.from, q.to) {
+                (p, None, None) => {
+                    let label = p.unwrap_or_else(|| report::default_period(tree.today));
+                    Period::parse(Some(&label), None, None, tree.today)?
+                }
+                (None, Some(from), Some(to)) => report::period_between(from, to, tree.today)?,
+                (p, from, to) => Period::parse(p.as_deref(), from, to, tree.today)?,
+            };
+            Ok((Arc::new(tree), period))
+        })
+        .await?;
+    let body = chart_data::png(&state.db, font, tree, period).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("private, max-age={CHART_MAX_AGE_SECS}"),
+        ))
+        .body(body))
+}
+
 /// The format of an export.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -410,6 +495,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_compliance)
         .service(get_course_stats)
         .service(get_digest)
+        .service(get_digest_chart)
         .service(export_member_stats)
         .service(export_compliance);
 }

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod authz_matrix;
 mod changes;
+mod chart;
 mod classes_walk;
 mod courses;
 mod demo;
