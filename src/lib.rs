@@ -251,11 +251,17 @@ pub fn compose_digest(
     Box::pin(async move {
         let preview = stats::report::digest_between(&state, org_id, from, to).await?;
         let json = serde_json::to_value(&preview.report).map_err(error::ApiError::internal)?;
+        let chart_png = stats::chart_data::chart_between(&state, org_id, from, to).await?;
+        let chart_url = chart_png
+            .as_ref()
+            .map(|_| stats::chart_url::signed_chart_url(&state, org_id, from, to));
         Ok(push::Digest {
             wecom_markdown: preview.wecom_markdown,
             dingtalk_title: preview.dingtalk_markdown.title,
             dingtalk_text: preview.dingtalk_markdown.text,
             json,
+            chart_png,
+            chart_url,
         })
     })
 }

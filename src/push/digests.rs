@@ -13,21 +13,48 @@ use crate::db::schema::{push_channels as pc, push_deliveries as pd, push_schedul
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-/// The parts of a digest for a channel of `kind`: WeCom markdown; DingTalk markdown; the
-/// JSON report for a webhook (event type `digest`).
+/// WeCom's limit on an image, before encoding.
+const WECOM_IMAGE_MAX: usize = 2 * 1024 * 1024;
+
+/// The parts of a digest for a channel of `kind`: WeCom markdown, then the chart as an
+/// image message; DingTalk markdown ending with the chart by its signed URL (when the URL
+/// is absolute, i.e. `DANGKE_MEDIA_PUBLIC_URL` is set: DingTalk fetches it); the JSON
+/// report with `chart_url` for a webhook (event type `digest`).
 pub fn digest_parts(kind: ChannelKind, d: &Digest) -> Vec<Part> {
     match kind {
-        ChannelKind::WecomRobot => vec![Part::WecomMarkdown {
-            content: d.wecom_markdown.clone(),
-        }],
-        ChannelKind::DingtalkRobot => vec![Part::DingtalkMarkdown {
-            title: d.dingtalk_title.clone(),
-            text: d.dingtalk_text.clone(),
-        }],
-        ChannelKind::Webhook => vec![Part::Webhook {
-            event_type: "digest".into(),
-            data: d.json.clone(),
-        }],
+        ChannelKind::WecomRobot => {
+            let mut parts = vec![Part::WecomMarkdown {
+                content: d.wecom_markdown.clone(),
+            }];
+            if let Some(png) = d.chart_png.as_ref().filter(|p| p.len() <= WECOM_IMAGE_MAX) {
+                use md5::Digest as _;
+                parts.push(Part::WecomImage {
+                    base64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, png),
+                    md5: hex::encode(md5::Md5::digest(png)),
+                });
+            }
+            parts
+        }
+        ChannelKind::DingtalkRobot => {
+            let mut text = d.dingtalk_text.clone();
+            if let Some(url) = d.chart_url.as_ref().filter(|u| u.starts_with("http")) {
+                text.push_str(&format!("\n\n![学时图]({url})\n"));
+            }
+            vec![Part::DingtalkMarkdown {
+                title: d.dingtalk_title.clone(),
+                text,
+            }]
+        }
+        ChannelKind::Webhook => {
+            let mut data = d.json.clone();
+            if let (Some(obj), Some(url)) = (data.as_object_mut(), d.chart_url.as_ref()) {
+                obj.insert("chart_url".into(), serde_json::Value::String(url.clone()));
+            }
+            vec![Part::Webhook {
+                event_type: "digest".into(),
+                data,
+            }]
+        }
     }
 }
 

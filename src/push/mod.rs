@@ -55,6 +55,11 @@ pub struct Digest {
     pub dingtalk_text: String,
     /// The figures, for webhooks.
     pub json: serde_json::Value,
+    /// The chart (PNG), when a chart font is installed.
+    pub chart_png: Option<Vec<u8>>,
+    /// A signed, expiring URL to the same chart (absolute when `DANGKE_MEDIA_PUBLIC_URL`
+    /// is set), when there is a chart.
+    pub chart_url: Option<String>,
 }
 
 /// The future of a composed digest.

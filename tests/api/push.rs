@@ -624,8 +624,21 @@ async fn a_monthly_digest_goes_once_per_channel_across_the_month_end() {
         list.iter()
             .all(|d| d["purpose"] == "digest" && d["status"] == "delivered")
     );
+    // WeCom: the markdown, then the chart as an image message (the robot checked its md5).
     let got = robots.accepted(&wecom());
-    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got.len(),
+        2,
+        "{:?}",
+        got.iter().map(|g| &g.body["msgtype"]).collect::<Vec<_>>()
+    );
+    assert_eq!(got[1].body["msgtype"], "image");
+    let png = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        got[1].body["image"]["base64"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() < 2 * 1024 * 1024);
     let content = got[0].body["markdown"]["content"].as_str().unwrap();
     assert_eq!(
         content.lines().next().unwrap(),
@@ -637,16 +650,26 @@ async fn a_monthly_digest_goes_once_per_channel_across_the_month_end() {
     assert_eq!(hooks[0].body["type"], "digest");
     assert_eq!(hooks[0].body["data"]["period"]["label"], "2026-11");
     assert_eq!(hooks[0].body["data"]["org_name"], "城关镇党委");
+    // The webhook gets the chart by a signed URL that needs no token: the same PNG.
+    let url = hooks[0].body["data"]["chart_url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("/v1/orgs/{}/digest/chart.png?", w.township)),
+        "{url}"
+    );
+    let r = reqwest::get(format!("{}{url}", app.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice());
     // The next month's digest comes a month later, not before.
     app.clock.set(sh(2026, 12, 31, 23, 0));
     pass(&app).await;
-    assert_eq!(robots.accepted(&wecom()).len(), 1);
+    assert_eq!(robots.accepted(&wecom()).len(), 2);
     app.clock.set(sh(2027, 1, 1, 9, 0));
     pass(&app).await;
     let got = robots.accepted(&wecom());
-    assert_eq!(got.len(), 2);
+    assert_eq!(got.len(), 4);
     assert!(
-        got[1].body["markdown"]["content"]
+        got[2].body["markdown"]["content"]
             .as_str()
             .unwrap()
             .contains("2026-12")
