@@ -52,6 +52,8 @@ pub struct DemoMember {
     pub engagement: Engagement,
     /// Where this member's own draws start (from their phone number).
     pub seed: u64,
+    /// A plain member whose login is printed, to try the phone app with.
+    pub shown: bool,
 }
 
 /// A seeded org and its pace (see [`PlannedOrg::pace`]).
@@ -199,6 +201,7 @@ fn insert(
                 is_cadre: m.is_cadre,
                 engagement: plan.engagement(p).unwrap_or(Engagement::NONE),
                 seed: plan::hash(&p.phone, 0x6869_7374_6f72),
+                shown: p.show_login,
             });
         }
         for (role, i) in &p.roles {

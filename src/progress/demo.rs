@@ -3,7 +3,8 @@
 //! now, every member finishes each course open to them with the chance their engagement
 //! gives ([`crate::orgs::demo::Engagement`], more for required courses), leaves some
 //! half-done, and studies in sittings at noon or in the evening on days spread over the
-//! months. Members who engage with nothing study nothing.
+//! months. Members who engage with nothing study nothing; the plain member whose login is
+//! printed leaves the required courses due within a month untouched.
 //!
 //! It writes what the sync path ([`super::sync`]) writes for the same study, in one
 //! transaction and in bulk: the accepted study events (played spans in real time, reading
@@ -134,13 +135,20 @@ pub fn seed_history(
         };
         let chain = crate::courses::catalog::home_chain(conn, person.user_id)?;
         let open = crate::courses::catalog::assigned_course_ids(conn, &chain, &course_ids)?;
-        let required: HashSet<i64> = course_assignments::table
+        let due: Vec<(i64, Option<NaiveDate>)> = course_assignments::table
             .filter(course_assignments::org_id.eq_any(&chain))
             .filter(course_assignments::revoked_at.is_null())
             .filter(course_assignments::required.eq(true))
-            .select(course_assignments::course_id)
-            .load::<i64>(conn)?
-            .into_iter()
+            .select((course_assignments::course_id, course_assignments::due_date))
+            .load(conn)?;
+        let required: HashSet<i64> = due.iter().map(|(id, _)| *id).collect();
+        // The member whose login is printed still has the required courses due within a
+        // month ahead of her, so the phone app shows what she must still do.
+        let soon = now.with_timezone(&tz).date_naive() + Duration::days(31);
+        let left_open: HashSet<i64> = due
+            .iter()
+            .filter(|(_, d)| person.shown && d.is_some_and(|d| d <= soon))
+            .map(|(id, _)| *id)
             .collect();
         let mut member = Member {
             person,
@@ -149,7 +157,10 @@ pub fn seed_history(
             rng: Rng(person.seed),
             studied: false,
         };
-        for course in catalog.iter().filter(|c| open.contains(&c.id)) {
+        for course in catalog
+            .iter()
+            .filter(|c| open.contains(&c.id) && !left_open.contains(&c.id))
+        {
             member.course(
                 course,
                 required.contains(&course.id),

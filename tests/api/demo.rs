@@ -517,6 +517,16 @@ fn the_plan_is_deterministic_and_plausible() {
         admins[0].membership.is_none(),
         "the county admin need not be a member"
     );
+    // Engagement for the year's history: a few plain members do nothing, never a role
+    // holder nor the member whose login is printed.
+    let idle: Vec<&demo::PlannedPerson> = plan
+        .people
+        .iter()
+        .filter(|p| plan.engagement(p) == Some(demo::Engagement::NONE))
+        .collect();
+    assert!((2..=10).contains(&idle.len()), "{} idle", idle.len());
+    assert!(idle.iter().all(|p| p.roles.is_empty() && !p.show_login));
+    assert!(admins[0].membership.is_none() && plan.engagement(admins[0]).is_none());
 }
 
 #[derive(Debug, PartialEq)]
@@ -909,6 +919,10 @@ async fn the_demo_year_has_credited_study_with_a_spread() {
         months.iter().filter(|m| m.as_i64().unwrap() > 0).count() >= 4,
         "spread over the months: {year}"
     );
+    // What she must still do: the required courses due within a month, untouched.
+    let open = year["open_required_courses"].as_array().unwrap();
+    assert!(!open.is_empty(), "{year}");
+    assert!(open.iter().all(|c| c["lessons_done"] == 0), "{year}");
     // Her completed lessons show as complete.
     let page = member.get("/v1/me/courses?limit=50").await.json();
     assert!(
@@ -1052,10 +1066,15 @@ async fn county_figures(app: &TestApp, s: &DemoSummary) -> Vec<Value> {
 
 #[tokio::test]
 async fn seeding_twice_from_the_same_clock_gives_the_same_figures() {
-    let started = std::time::Instant::now();
     let first = spawn().await;
+    let started = std::time::Instant::now();
     let a = seeded(&first).await;
-    eprintln!("seeded in {:.2} s", started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    eprintln!("seeded in {:.2} s", took.as_secs_f64());
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "seeding took {took:?}"
+    );
     let second = spawn().await;
     let b = seeded(&second).await;
     let (fa, fb) = (
