@@ -226,7 +226,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             match dangke::demo::seed(&state).await? {
                 (Seeded::Created(summary), courses) => {
                     print!("{}", summary.logins_table());
-                    print_courses(courses);
+                    print_extras(courses);
                     Ok(())
                 }
                 (Seeded::AlreadyHasData(found), _) => {
@@ -237,11 +237,25 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
     }
 }
 
-fn print_courses(courses: Option<dangke::courses::demo::DemoCourses>) {
-    if let Some(c) = courses {
+fn print_extras(extras: Option<dangke::demo::Extras>) {
+    if let Some(e) = extras {
+        let c = e.courses;
         println!(
             "demo courses: {} courses, {} lessons, {} quizzes, {} assignments",
             c.courses, c.lessons, c.quizzes, c.assignments
+        );
+        let m = e.meetings;
+        println!(
+            "demo meetings this year: {} series and meetings scheduled, {} held ({} attendance records), {} cancelled, {} never recorded",
+            m.activities, m.held, m.records, m.cancelled, m.unrecorded
+        );
+        let s = e.study;
+        println!(
+            "demo study this year: {} members studied, {} lessons and {} courses completed, {:.2} credit hours from lessons",
+            s.members,
+            s.lessons_completed,
+            s.courses_completed,
+            s.credit_centi as f64 / 100.0
         );
     }
 }
@@ -259,7 +273,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         match dangke::demo::seed(&state).await? {
             (Seeded::Created(summary), courses) => {
                 print!("{}", summary.logins_table());
-                print_courses(courses);
+                print_extras(courses);
             }
             (Seeded::AlreadyHasData(found), _) => eprintln!("demo: not seeded: {found}"),
         }

@@ -20,6 +20,7 @@ pub mod calendar;
 pub mod checkin;
 pub mod checkin_code;
 pub mod checkin_routes;
+pub mod demo;
 pub mod exceptions;
 pub mod ics;
 pub mod invitees;

@@ -1,9 +1,17 @@
 //! The demo's courses (seeded with the demo county, see [`crate::orgs::demo`]): ten online
 //! and mini party classes with video, audio, article and PDF lessons, four quizzes, and
 //! assignments to the county, the townships and the village branches, some required with
-//! a due date. The media are the small playable files under `tests/fixtures/media/`,
-//! stored through the media store like any upload (duplicates once), with durations read
-//! from the files.
+//! a due date. Credit is 0.5 h for a mini party class and 1–2 h for an online class.
+//!
+//! Video and audio lessons are external (CDN) links with declared durations, as a county
+//! that buys its classes from a provider enters them: 20–45 minutes for online classes,
+//! 10–15 minutes for mini party classes (DESIGN.md). The links are placeholders under
+//! `.example` (nothing plays them offline). The PDF handout and the cover are small files
+//! under `tests/fixtures/media/`, stored through the media store like any upload. Articles
+//! and PDFs ask for a realistic reading time.
+//!
+//! The catalog is authored and published at the start of the credit year (or now, early on
+//! 1 January), so the year's study history ([`crate::progress::demo`]) comes after it.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -20,9 +28,9 @@ use crate::media::form::UploadMeta;
 use crate::media::upload;
 use crate::state::AppState;
 
-const VIDEO: &[u8] = include_bytes!("../../tests/fixtures/media/clip-2s.mp4");
-const AUDIO_MP3: &[u8] = include_bytes!("../../tests/fixtures/media/tone-3s.mp3");
-const AUDIO_M4A: &[u8] = include_bytes!("../../tests/fixtures/media/tone-2s.m4a");
+/// Where the external lessons of the demo live (a reserved domain: placeholders).
+const CDN: &str = "https://vod.dangke-demo.example/qinghe";
+
 const PDF: &[u8] = include_bytes!("../../tests/fixtures/media/handout.pdf");
 const COVER: &[u8] = include_bytes!("../../tests/fixtures/media/cover.png");
 
@@ -47,9 +55,6 @@ struct Plan {
 
 /// Media ids of the demo files.
 struct Files {
-    video: i64,
-    mp3: i64,
-    m4a: i64,
     pdf: i64,
     cover: i64,
 }
@@ -71,8 +76,13 @@ pub struct DemoCourses {
     pub assignments: usize,
 }
 
-/// Seeds the demo courses into the demo county rooted at `county_id`.
-pub async fn seed(state: &AppState, county_id: i64) -> ApiResult<DemoCourses> {
+/// Seeds the demo courses into the demo county rooted at `county_id`, authored and
+/// published at `published_at`.
+pub async fn seed(
+    state: &AppState,
+    county_id: i64,
+    published_at: NaiveDateTime,
+) -> ApiResult<DemoCourses> {
     let found = state.db.read(move |c| demo_orgs(c, county_id)).await?;
     let store = |bytes: &'static [u8], name: &str| {
         let meta = UploadMeta {
@@ -82,16 +92,13 @@ pub async fn seed(state: &AppState, county_id: i64) -> ApiResult<DemoCourses> {
         upload::save_bytes(state, found.admin, bytes, meta)
     };
     let files = Files {
-        video: store(VIDEO, "二十大精神解读.mp4").await?.media.id,
-        mp3: store(AUDIO_MP3, "红色家风.mp3").await?.media.id,
-        m4a: store(AUDIO_M4A, "先锋岗.m4a").await?.media.id,
         pdf: store(PDF, "乡村振兴政策汇编.pdf").await?.media.id,
         cover: store(COVER, "封面.png").await?.media.id,
     };
-    let now = state.clock.now_naive();
+    let today = state.clock.now_naive().date();
     state
         .db
-        .write(move |c| insert_all(c, now, &found, &files))
+        .write(move |c| insert_all(c, published_at, today, &found, &files))
         .await
 }
 
@@ -129,9 +136,11 @@ fn demo_orgs(conn: &mut DbConnection, county_id: i64) -> ApiResult<Orgs> {
     Ok(found)
 }
 
+/// Writes the catalog at `now` (the publication time); due dates count from `today`.
 fn insert_all(
     conn: &mut DbConnection,
     now: NaiveDateTime,
+    today: chrono::NaiveDate,
     orgs: &Orgs,
     files: &Files,
 ) -> ApiResult<DemoCourses> {
@@ -141,7 +150,6 @@ fn insert_all(
         quizzes: 0,
         assignments: 0,
     };
-    let today = now.date();
     for plan in plans(files) {
         let audience: Vec<i64> = match plan.audience {
             Audience::County => vec![orgs.county],
@@ -196,6 +204,12 @@ fn article(title: &str, body: &str, min_reading_s: i32) -> Value {
     json!({"kind": "article", "title": title, "body": body, "min_reading_s": min_reading_s})
 }
 
+/// A video or audio lesson at an external link, with its declared length in minutes.
+fn external(kind: &str, title: &str, file: &str, minutes: i32) -> Value {
+    json!({"kind": kind, "title": title, "external_url": format!("{CDN}/{file}"),
+           "duration_s": minutes * 60})
+}
+
 fn plans(f: &Files) -> Vec<Plan> {
     let tf =
         |text: &str, answer: bool| json!({"kind": "true_false", "text": text, "answer": answer});
@@ -211,11 +225,11 @@ fn plans(f: &Files) -> Vec<Plan> {
                 "summary": "全面学习把握党的二十大精神，结合农村工作实际抓好贯彻落实。",
                 "cover_media_id": f.cover, "tags": ["理论学习", "二十大"]}),
             lessons: vec![
-                json!({"kind": "video", "title": "第一讲：大会主题与主要成果", "media_id": f.video}),
+                external("video", "第一讲：大会主题与主要成果", "ershida-01.mp4", 45),
                 article(
                     "第二讲：以中国式现代化全面推进乡村振兴",
                     "<h2>学习要点</h2><p>全面推进乡村振兴，坚持农业农村优先发展，巩固拓展脱贫攻坚成果。</p><p>发展乡村特色产业，拓宽农民增收致富渠道。</p>",
-                    90,
+                    20 * 60,
                 ),
             ],
             quiz: Some(
@@ -228,20 +242,20 @@ fn plans(f: &Files) -> Vec<Plan> {
         Plan {
             audience: Audience::County,
             required_due_days: Some(60),
-            course: json!({"kind": "online_class", "title": "党章党规学习", "credit_centi": 300,
+            course: json!({"kind": "online_class", "title": "党章党规学习", "credit_centi": 200,
                 "summary": "逐章学习党章，熟悉《中国共产党支部工作条例（试行）》。", "tags": ["党章党规"]}),
             lessons: vec![
                 article(
                     "党章总纲",
                     "<p>中国共产党是中国工人阶级的先锋队，同时是中国人民和中华民族的先锋队。</p>",
-                    120,
+                    15 * 60,
                 ),
                 article(
                     "党员的义务和权利",
                     "<p>党员必须履行八项义务，享有八项权利。</p><ul><li>认真学习</li><li>按时交纳党费</li></ul>",
-                    120,
+                    15 * 60,
                 ),
-                json!({"kind": "pdf", "title": "支部工作条例（原文）", "media_id": f.pdf, "min_reading_s": 60}),
+                json!({"kind": "pdf", "title": "支部工作条例（原文）", "media_id": f.pdf, "min_reading_s": 20 * 60}),
             ],
             quiz: Some(json!({"pass_mark_pct": 60, "questions": [
                 single("党员有几项义务？", &[("六项", false), ("八项", true), ("十项", false)]),
@@ -255,8 +269,8 @@ fn plans(f: &Files) -> Vec<Plan> {
             course: json!({"kind": "online_class", "title": "乡村振兴政策解读", "credit_centi": 150,
                 "summary": "土地、产业、人才政策一次讲清。", "tags": ["乡村振兴", "政策"]}),
             lessons: vec![
-                json!({"kind": "audio", "title": "产业扶持政策（音频）", "media_id": f.mp3}),
-                json!({"kind": "pdf", "title": "政策汇编", "media_id": f.pdf, "min_reading_s": 60}),
+                external("audio", "产业扶持政策（音频）", "zhengce-chanye.m4a", 38),
+                json!({"kind": "pdf", "title": "政策汇编", "media_id": f.pdf, "min_reading_s": 15 * 60}),
             ],
             quiz: None,
         },
@@ -265,7 +279,7 @@ fn plans(f: &Files) -> Vec<Plan> {
             required_due_days: Some(45),
             course: json!({"kind": "mini_class", "title": "微党课：红色家风代代传", "credit_centi": 50,
                 "summary": "老党员讲述家风故事。", "tags": ["微党课", "家风"]}),
-            lessons: vec![json!({"kind": "audio", "title": "红色家风", "media_id": f.mp3})],
+            lessons: vec![external("audio", "红色家风", "weidangke-jiafeng.m4a", 13)],
             quiz: None,
         },
         Plan {
@@ -273,7 +287,12 @@ fn plans(f: &Files) -> Vec<Plan> {
             required_due_days: Some(45),
             course: json!({"kind": "mini_class", "title": "微党课：身边的榜样", "credit_centi": 50,
                 "summary": "记录本镇优秀共产党员的故事。", "tags": ["微党课", "榜样"]}),
-            lessons: vec![json!({"kind": "video", "title": "身边的榜样", "media_id": f.video})],
+            lessons: vec![external(
+                "video",
+                "身边的榜样",
+                "weidangke-bangyang.mp4",
+                12,
+            )],
             quiz: None,
         },
         Plan {
@@ -285,12 +304,12 @@ fn plans(f: &Files) -> Vec<Plan> {
                 article(
                     "组织设置",
                     "<p>村党组织一般设置为党支部；党员人数超过一百人的，可以成立党委。</p>",
-                    90,
+                    25 * 60,
                 ),
                 article(
                     "主要职责",
                     "<p>村党组织全面领导村级各类组织和各项工作。</p>",
-                    90,
+                    25 * 60,
                 ),
             ],
             quiz: Some(json!({"pass_mark_pct": 50, "questions": [
@@ -304,11 +323,11 @@ fn plans(f: &Files) -> Vec<Plan> {
             course: json!({"kind": "online_class", "title": "发展壮大村级集体经济", "credit_centi": 100,
                 "summary": "盘活资源、发展合作社的做法与案例。", "tags": ["集体经济"]}),
             lessons: vec![
-                json!({"kind": "video", "title": "案例：果蔬合作社", "media_id": f.video}),
+                external("video", "案例：果蔬合作社", "jiti-jingji-hezuoshe.mp4", 34),
                 article(
                     "做法与经验",
                     "<p>坚持党建引领，因地制宜发展特色产业。</p>",
-                    60,
+                    10 * 60,
                 ),
             ],
             quiz: None,
@@ -318,7 +337,12 @@ fn plans(f: &Files) -> Vec<Plan> {
             required_due_days: Some(30),
             course: json!({"kind": "mini_class", "title": "微党课：党员先锋岗", "credit_centi": 50,
                 "summary": "农忙时节，党员带头。", "tags": ["微党课"]}),
-            lessons: vec![json!({"kind": "audio", "title": "党员先锋岗", "media_id": f.m4a})],
+            lessons: vec![external(
+                "audio",
+                "党员先锋岗",
+                "weidangke-xianfenggang.m4a",
+                10,
+            )],
             quiz: None,
         },
         Plan {
@@ -329,7 +353,7 @@ fn plans(f: &Files) -> Vec<Plan> {
             lessons: vec![article(
                 "防汛防火常识",
                 "<p>汛期注意收听预警，及时转移；秋冬季节严禁野外用火。</p>",
-                60,
+                8 * 60,
             )],
             quiz: None,
         },
@@ -339,11 +363,11 @@ fn plans(f: &Files) -> Vec<Plan> {
             course: json!({"kind": "online_class", "title": "廉洁自律教育", "credit_centi": 150,
                 "summary": "学习中央八项规定精神，筑牢拒腐防变思想防线。", "tags": ["党风廉政"]}),
             lessons: vec![
-                json!({"kind": "audio", "title": "警示教育（音频）", "media_id": f.m4a}),
+                external("audio", "警示教育（音频）", "lianjie-jingshi.m4a", 27),
                 article(
                     "八项规定精神",
                     "<p>改进调查研究，精简会议活动，厉行勤俭节约。</p>",
-                    90,
+                    15 * 60,
                 ),
             ],
             quiz: Some(

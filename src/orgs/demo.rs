@@ -15,10 +15,12 @@ use std::fmt;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-pub use plan::{Plan, PlannedMembership, PlannedOrg, PlannedPerson, plan};
+pub use plan::{Engagement, Plan, PlannedMembership, PlannedOrg, PlannedPerson, Rng, hash, plan};
 
-use super::model::Org;
+use super::model::{MemberStatus, Org, OrgKind, Role};
+use super::settings::{self, PatchSettingsRequest};
 use super::{members, roles, tree};
+use crate::activities::kind::{ActivityKind, Frequency};
 use crate::audit::{self, Actor, Target};
 use crate::auth::phone::Phone;
 use crate::auth::{password, users};
@@ -39,15 +41,44 @@ pub struct DemoLogin {
     pub phone: String,
 }
 
+/// A seeded member, as the demo's history needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoMember {
+    pub user_id: i64,
+    /// The home org (a branch or a party group).
+    pub org_id: i64,
+    pub status: MemberStatus,
+    pub is_cadre: bool,
+    pub engagement: Engagement,
+    /// Where this member's own draws start (from their phone number).
+    pub seed: u64,
+    /// A plain member whose login is printed, to try the phone app with.
+    pub shown: bool,
+}
+
+/// A seeded org and its pace (see [`PlannedOrg::pace`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoOrg {
+    pub org_id: i64,
+    pub kind: OrgKind,
+    pub pace: u8,
+}
+
 /// What seeding created.
 #[derive(Debug, Clone)]
 pub struct DemoSummary {
     pub county_id: i64,
+    /// The county admin (who authored the demo's courses).
+    pub admin_id: i64,
     pub orgs: usize,
     pub users: usize,
     pub members: usize,
     pub logins: Vec<DemoLogin>,
     pub password: &'static str,
+    /// Every member, in the order planned.
+    pub people: Vec<DemoMember>,
+    /// Every org, in the order planned.
+    pub org_paces: Vec<DemoOrg>,
 }
 
 /// What the database already held when seeding was refused.
@@ -136,6 +167,8 @@ fn insert(
         created.push(org);
     }
     let mut member_count = 0;
+    let mut people = Vec::new();
+    let mut admin_id = None;
     for p in &plan.people {
         let phone = Phone::parse(&p.phone).ok_or_else(|| {
             ApiError::internal(anyhow::anyhow!("demo phone {} is invalid", p.phone))
@@ -161,20 +194,48 @@ fn insert(
                 m.from_date,
             )?;
             member_count += 1;
+            people.push(DemoMember {
+                user_id: user.id,
+                org_id: org.id,
+                status: m.status,
+                is_cadre: m.is_cadre,
+                engagement: plan.engagement(p).unwrap_or(Engagement::NONE),
+                seed: plan::hash(&p.phone, 0x6869_7374_6f72),
+                shown: p.show_login,
+            });
         }
         for (role, i) in &p.roles {
             let org = at(&created, *i)?;
             roles::insert(conn, now, org.id, user.id, *role, None)?;
+            if *role == Role::Admin {
+                admin_id = Some(user.id);
+            }
         }
     }
     let county = at(&created, 0)?;
+    let admin_id = admin_id
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the demo plan has no county admin")))?;
+    small_branch_settings(conn, now, plan, admin_id, &created)?;
+    let org_paces = plan
+        .orgs
+        .iter()
+        .zip(&created)
+        .map(|(p, o)| DemoOrg {
+            org_id: o.id,
+            kind: p.kind,
+            pace: p.pace,
+        })
+        .collect();
     let summary = DemoSummary {
         county_id: county.id,
+        admin_id,
         orgs: created.len(),
         users: plan.people.len(),
         members: member_count,
         logins: plan.logins(),
         password: PASSWORD,
+        people,
+        org_paces,
     };
     meta::set(conn, "demo_seeded_at", &now.and_utc().to_rfc3339(), now)?;
     audit::record(
@@ -186,6 +247,57 @@ fn insert(
         serde_json::json!({"orgs": summary.orgs, "users": summary.users, "members": summary.members}),
     )?;
     Ok(summary)
+}
+
+/// Branches without party groups hold no party group meetings, and branches with fewer
+/// than three committee members (too few full members to elect a committee) hold no
+/// committee meetings: their secretaries set those frequencies to `none`, as a real branch
+/// would, so compliance does not count slots they cannot hold.
+fn small_branch_settings(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    plan: &Plan,
+    admin_id: i64,
+    created: &[Org],
+) -> ApiResult<()> {
+    const COMMITTEE: [Role; 3] = [
+        Role::Secretary,
+        Role::DeputySecretary,
+        Role::CommitteeMember,
+    ];
+    for (i, (o, org)) in plan.orgs.iter().zip(created).enumerate() {
+        if o.kind != OrgKind::Branch {
+            continue;
+        }
+        let groups = plan.orgs.iter().filter(|g| g.parent == Some(i)).count();
+        let committee = plan
+            .people
+            .iter()
+            .flat_map(|p| &p.roles)
+            .filter(|(role, at)| *at == i && COMMITTEE.contains(role))
+            .count();
+        let mut req = PatchSettingsRequest {
+            time_zone: None,
+            quotas: Default::default(),
+            frequencies: Default::default(),
+        };
+        if groups == 0 {
+            req.frequencies.insert(
+                ActivityKind::PartyGroupMeeting.as_str().to_string(),
+                Some(Frequency::None),
+            );
+        }
+        if committee < 3 {
+            req.frequencies.insert(
+                ActivityKind::BranchCommitteeMeeting.as_str().to_string(),
+                Some(Frequency::None),
+            );
+        }
+        if !req.frequencies.is_empty() {
+            settings::patch(conn, now, org, admin_id, &req)?;
+        }
+    }
+    Ok(())
 }
 
 impl DemoSummary {

@@ -2,6 +2,7 @@
 //! completion (with quizzes as gates), the yearly credit ledger, and "my year".
 
 pub mod coverage;
+pub mod demo;
 pub mod ledger;
 pub mod model;
 pub mod routes;

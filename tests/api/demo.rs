@@ -331,18 +331,26 @@ async fn demo_courses_are_assigned_down_the_tree_and_their_media_play() {
     );
     assert!(!theirs.contains(&"发展壮大村级集体经济".to_string()));
 
-    // The first lesson of 学习贯彻党的二十大精神 is a video that plays by signed URL, with
-    // its duration read from the file and a quiz on the last lesson.
+    // The first lesson of 学习贯彻党的二十大精神 is a 45-minute video at an external link
+    // with its declared duration, and a quiz sits on the last lesson.
     let page = member.get("/v1/me/courses?limit=50").await.json();
-    let course = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["title"] == "学习贯彻党的二十大精神")
-        .unwrap()["course_id"]
-        .as_i64()
-        .unwrap();
-    let detail = member.get(&format!("/v1/courses/{course}")).await.json();
+    let course_id = |title: &str| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["title"] == title)
+            .unwrap_or_else(|| panic!("{title} in {page:#}"))["course_id"]
+            .as_i64()
+            .unwrap()
+    };
+    let detail = member
+        .get(&format!(
+            "/v1/courses/{}",
+            course_id("学习贯彻党的二十大精神")
+        ))
+        .await
+        .json();
     let lessons = detail["lessons"].as_array().unwrap();
     assert_eq!(lessons.len(), 2);
     let video = member
@@ -350,24 +358,106 @@ async fn demo_courses_are_assigned_down_the_tree_and_their_media_play() {
         .await
         .json();
     assert_eq!(video["kind"], "video");
-    assert_eq!(video["duration_s"], 2);
-    let url = video["url"].as_str().unwrap().to_string();
-    let anon = app.client();
-    let full = anon.get(&url).await;
-    full.expect(200);
-    assert_eq!(full.body.len(), 2337);
-    let part = anon
-        .send(
-            anon.request(reqwest::Method::GET, &url)
-                .header("range", "bytes=1000-"),
-        )
-        .await;
-    part.expect(206);
-    assert_eq!(part.body, full.body[1000..]);
+    assert_eq!(video["duration_s"], 45 * 60);
+    assert!(video["media_id"].is_null());
+    assert!(
+        video["url"].as_str().unwrap().starts_with("https://"),
+        "{video}"
+    );
+    assert!(
+        video["url_expires_at"].is_null(),
+        "an external link is not signed"
+    );
     member
         .get(&format!("/v1/lessons/{}/quiz", lessons[1]["id"]))
         .await
         .expect(200);
+
+    // The uploaded handout of 党章党规学习 plays by signed URL, with ranges.
+    let detail = member
+        .get(&format!("/v1/courses/{}", course_id("党章党规学习")))
+        .await
+        .json();
+    let pdf = detail["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "pdf")
+        .unwrap()
+        .clone();
+    let pdf = member
+        .get(&format!("/v1/lessons/{}", pdf["id"]))
+        .await
+        .json();
+    let url = pdf["url"].as_str().unwrap().to_string();
+    let anon = app.client();
+    let full = anon.get(&url).await;
+    full.expect(200);
+    assert_eq!(full.body.len(), 585);
+    let part = anon
+        .send(
+            anon.request(reqwest::Method::GET, &url)
+                .header("range", "bytes=100-"),
+        )
+        .await;
+    part.expect(206);
+    assert_eq!(part.body, full.body[100..]);
+}
+
+#[tokio::test]
+async fn demo_lessons_have_realistic_durations_and_credit() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    // Between the two, a member of 杏花村 and the secretary of 河湾村 see every course.
+    let mut seen = HashSet::new();
+    let (mut media, mut reading) = (0, 0);
+    for login_of in [
+        find_login(&s, "member", "杏花村第一党小组"),
+        find_login(&s, "secretary", "河湾村党支部"),
+    ] {
+        let c = login(&app, &login_of.phone).await;
+        let page = c.get("/v1/me/courses?limit=50").await.json();
+        for item in page["items"].as_array().unwrap() {
+            let id = item["course_id"].as_i64().unwrap();
+            if !seen.insert(id) {
+                continue;
+            }
+            let detail = c.get(&format!("/v1/courses/{id}")).await.json();
+            let credit = detail["credit_centi"].as_i64().unwrap();
+            let mini = detail["kind"] == "mini_class";
+            assert!((50..=200).contains(&credit), "0.5-2 h: {detail}");
+            for l in detail["lessons"].as_array().unwrap() {
+                match l["kind"].as_str().unwrap() {
+                    "video" | "audio" => {
+                        media += 1;
+                        let d = l["duration_s"].as_i64().unwrap();
+                        // Online classes 20-45 minutes; mini party classes 5-15 (DESIGN.md).
+                        let range = if mini {
+                            5 * 60..=15 * 60
+                        } else {
+                            20 * 60..=45 * 60
+                        };
+                        assert!(range.contains(&d), "{} lasts {d} s", l["title"]);
+                        assert!(l["media_id"].is_null(), "{l}");
+                    }
+                    _ => {
+                        reading += 1;
+                        let r = l["min_reading_s"].as_i64().unwrap();
+                        assert!(
+                            (5 * 60..=30 * 60).contains(&r),
+                            "{} reads {r} s",
+                            l["title"]
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(seen.len(), 10, "every demo course");
+    assert!(
+        media >= 7 && reading >= 8,
+        "{media} media, {reading} reading lessons"
+    );
 }
 
 #[tokio::test]
@@ -427,6 +517,16 @@ fn the_plan_is_deterministic_and_plausible() {
         admins[0].membership.is_none(),
         "the county admin need not be a member"
     );
+    // Engagement for the year's history: a few plain members do nothing, never a role
+    // holder nor the member whose login is printed.
+    let idle: Vec<&demo::PlannedPerson> = plan
+        .people
+        .iter()
+        .filter(|p| plan.engagement(p) == Some(demo::Engagement::NONE))
+        .collect();
+    assert!((2..=10).contains(&idle.len()), "{} idle", idle.len());
+    assert!(idle.iter().all(|p| p.roles.is_empty() && !p.show_login));
+    assert!(admins[0].membership.is_none() && plan.engagement(admins[0]).is_none());
 }
 
 #[derive(Debug, PartialEq)]
@@ -686,4 +786,325 @@ fn readme_documents_the_demo() {
             .any(|l| l.role == "admin" && section.contains(&l.phone)),
         "README names the county admin"
     );
+}
+
+/// The ids of the county's townships and of every branch below them, by name.
+async fn org_ids(admin: &Client, county: i64) -> BTreeMap<String, i64> {
+    let tree = admin
+        .get(&format!("/v1/orgs/{county}/tree?depth=2"))
+        .await
+        .json();
+    let mut ids = BTreeMap::new();
+    for t in children(&tree) {
+        ids.insert(
+            t["name"].as_str().unwrap().to_string(),
+            t["id"].as_i64().unwrap(),
+        );
+        for b in children(t) {
+            ids.insert(
+                b["name"].as_str().unwrap().to_string(),
+                b["id"].as_i64().unwrap(),
+            );
+        }
+    }
+    ids
+}
+
+/// Every row of the county's member table for the year.
+async fn member_rows(admin: &Client, county: i64) -> Vec<Value> {
+    let r = admin
+        .get(&format!(
+            "/v1/orgs/{county}/stats/members?period=2026&limit=1000"
+        ))
+        .await;
+    r.expect(200);
+    let body = r.json();
+    assert!(body["next_cursor"].is_null(), "one page");
+    body["items"].as_array().unwrap().clone()
+}
+
+/// The share of the year gone by on the test clock's day (27 November 2026): the even pace.
+const PACE_2026_11_27: f64 = 331.0 / 365.0;
+
+#[tokio::test]
+async fn the_demo_year_has_credited_study_with_a_spread() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let admin = login(&app, &find_login(&s, "admin", "清河县委").phone).await;
+
+    // The county: hours earned this year, members met, on track and behind.
+    let stats = admin
+        .get(&format!("/v1/orgs/{}/stats?period=2026", s.county_id))
+        .await
+        .json();
+    let credit = &stats["credit"];
+    let members = stats["members"]["total"].as_i64().unwrap();
+    assert_eq!(members as usize, s.members);
+    let (met, on_track, behind) = (
+        credit["met"].as_i64().unwrap(),
+        credit["on_track"].as_i64().unwrap(),
+        credit["behind"].as_i64().unwrap(),
+    );
+    assert_eq!(met + on_track + behind, members, "{credit}");
+    assert!(met + on_track > members / 4, "many keep pace: {credit}");
+    assert!(behind > members / 5, "many are behind: {credit}");
+    assert!(
+        stats["active"].as_i64().unwrap() > members * 3 / 4,
+        "most were active: {stats}"
+    );
+
+    // Members: a few with nothing at all, nobody above a sane cap, most in between.
+    let rows = member_rows(&admin, s.county_id).await;
+    assert_eq!(rows.len(), s.members);
+    let credits: Vec<i64> = rows
+        .iter()
+        .map(|r| r["credit_centi"].as_i64().unwrap())
+        .collect();
+    let zero = credits.iter().filter(|c| **c == 0).count();
+    assert!((2..=12).contains(&zero), "{zero} members with nothing");
+    let max = *credits.iter().max().unwrap();
+    assert!(max <= 8000, "at most 80 h, got {max}");
+    let between = credits.iter().filter(|c| (500..6000).contains(*c)).count();
+    assert!(
+        between * 10 > rows.len() * 7,
+        "most between 5 and 60 h: {credits:?}"
+    );
+    let avg = credits.iter().sum::<i64>() as f64 / credits.len() as f64 / 100.0;
+    assert!((15.0..40.0).contains(&avg), "county average {avg:.1} h");
+
+    // Villages: at least one ahead of the even pace and one behind it.
+    let ids = org_ids(&admin, s.county_id).await;
+    let (mut ahead, mut lagging) = (Vec::new(), Vec::new());
+    for township in ["柳林镇党委", "石桥乡党委"] {
+        let page = admin
+            .get(&format!(
+                "/v1/orgs/{}/stats/children?period=2026",
+                ids[township]
+            ))
+            .await
+            .json();
+        for child in page["items"].as_array().unwrap() {
+            let name = child["org_name"].as_str().unwrap().to_string();
+            let earned = child["credit"]["earned_centi"].as_i64().unwrap() as f64;
+            let quota = child["credit"]["quota_centi"].as_i64().unwrap() as f64;
+            if !name.ends_with("村党支部") {
+                continue;
+            }
+            if earned >= quota * PACE_2026_11_27 {
+                ahead.push(name);
+            } else {
+                lagging.push(name);
+            }
+        }
+    }
+    assert!(
+        !ahead.is_empty() && !lagging.is_empty(),
+        "ahead {ahead:?}, behind {lagging:?}"
+    );
+    assert!(ahead.contains(&"杏花村党支部".to_string()), "{ahead:?}");
+    assert!(lagging.contains(&"河湾村党支部".to_string()), "{lagging:?}");
+
+    // The member whose login is printed sees her hours, earned over several months.
+    let member = login(&app, &find_login(&s, "member", "杏花村第一党小组").phone).await;
+    let year = member.get("/v1/me/study").await.json();
+    assert_eq!(year["year"], 2026);
+    let earned = year["earned_centi"].as_i64().unwrap();
+    let months = year["by_month"].as_array().unwrap();
+    assert_eq!(
+        months.iter().map(|m| m.as_i64().unwrap()).sum::<i64>(),
+        earned
+    );
+    assert!(earned > 0, "{year}");
+    assert!(
+        months.iter().filter(|m| m.as_i64().unwrap() > 0).count() >= 4,
+        "spread over the months: {year}"
+    );
+    // What she must still do: the required courses due within a month, untouched.
+    let open = year["open_required_courses"].as_array().unwrap();
+    assert!(!open.is_empty(), "{year}");
+    assert!(open.iter().all(|c| c["lessons_done"] == 0), "{year}");
+    // Her completed lessons show as complete.
+    let page = member.get("/v1/me/courses?limit=50").await.json();
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["lessons_done"].as_i64().unwrap() > 0),
+        "{page:#}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_year_has_meetings_with_attendance_and_a_few_gaps() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let admin = login(&app, &find_login(&s, "admin", "清河县委").phone).await;
+    let stats = admin
+        .get(&format!("/v1/orgs/{}/stats?period=2026", s.county_id))
+        .await
+        .json();
+    let kinds: BTreeMap<String, Value> = stats["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kind"].as_str().unwrap().to_string(), k.clone()))
+        .collect();
+    for kind in [
+        "theme_party_day",
+        "branch_committee_meeting",
+        "party_group_meeting",
+        "branch_general_meeting",
+        "party_lesson",
+        "org_life_meeting",
+        "democratic_appraisal",
+    ] {
+        let k = kinds
+            .get(kind)
+            .unwrap_or_else(|| panic!("{kind}: {kinds:#?}"));
+        assert!(k["occurrences"].as_i64().unwrap() > 0, "{k}");
+        assert!(k["present"].as_i64().unwrap() > 0, "{k}");
+        let rate = k["rate"].as_f64().unwrap();
+        assert!((0.5..0.97).contains(&rate), "{kind} attendance rate {rate}");
+    }
+    let tpd = &kinds["theme_party_day"];
+    for status in ["late", "proxy", "absent", "leave"] {
+        assert!(tpd[status].as_i64().unwrap() > 0, "some {status}: {tpd}");
+    }
+
+    // Compliance: most required slots held, a few missing in the branches that lag.
+    let grid = admin
+        .get(&format!("/v1/orgs/{}/compliance?year=2026", s.county_id))
+        .await
+        .json();
+    let rows = grid["rows"].as_array().unwrap();
+    let sum = |field: &str| rows.iter().map(|r| r[field].as_i64().unwrap()).sum::<i64>();
+    let (held, missing) = (sum("held"), sum("missing"));
+    assert!(missing >= 1, "{grid:#}");
+    assert!(held > missing * 10, "{held} held, {missing} missing");
+    let lacking: HashSet<&str> = rows
+        .iter()
+        .filter(|r| r["missing"].as_i64().unwrap() > 0)
+        .map(|r| r["org_name"].as_str().unwrap())
+        .collect();
+    assert!(lacking.contains("河湾村党支部"), "{lacking:?}");
+    assert!(
+        lacking.len() <= 2,
+        "gaps in one or two branches: {lacking:?}"
+    );
+    // Branches too small for a committee or without party groups are not asked for them.
+    for r in rows {
+        if !r["org_name"].as_str().unwrap().contains('村') {
+            assert_ne!(r["kind"], "party_group_meeting", "{r}");
+            assert_ne!(r["kind"], "branch_committee_meeting", "{r}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_township_digest_names_members_behind_and_ranks_villages() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let organizer = login(&app, &find_login(&s, "secretary", "石桥乡党委").phone).await;
+    let me = organizer.get("/v1/me").await.json();
+    let township = me["roles"][0]["org_id"].as_i64().unwrap();
+    let r = organizer.get(&format!("/v1/orgs/{township}/digest")).await;
+    r.expect(200);
+    let digest = r.json();
+    let report = &digest["report"];
+    assert_eq!(report["period"]["label"], "2026-10", "{report:#}");
+    assert!(report["credit"]["earned_centi"].as_i64().unwrap() > 0);
+    let behind = report["behind_members"].as_array().unwrap();
+    assert!(!behind.is_empty(), "{report:#}");
+    let markdown = digest["wecom_markdown"].as_str().unwrap();
+    assert!(
+        markdown.contains(behind[0]["name"].as_str().unwrap()),
+        "{markdown}"
+    );
+    // Four branches: all ranked best first (too few to list a separate worst end).
+    let best = report["best"].as_array().unwrap();
+    let worst = report["worst"].as_array().unwrap();
+    assert_eq!(best.len(), 4, "{report:#}");
+    assert!(worst.is_empty(), "{report:#}");
+    let rates: Vec<f64> = best.iter().map(|o| o["rate"].as_f64().unwrap()).collect();
+    assert!(rates.windows(2).all(|w| w[0] >= w[1]), "{rates:?}");
+    assert_ne!(rates[0], rates[3]);
+    assert_eq!(best[3]["org_name"], "河湾村党支部", "{report:#}");
+    assert!(markdown.contains("河湾村党支部"), "{markdown}");
+    let attended = report["attendance"].as_array().unwrap();
+    assert!(
+        attended.iter().any(|k| k["present"].as_i64().unwrap() > 0),
+        "October's meetings: {report:#}"
+    );
+    assert!(
+        report["missing_meetings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["org_name"] == "河湾村党支部"),
+        "{report:#}"
+    );
+}
+
+/// The county's figures as JSON: summary, children, member table and compliance.
+async fn county_figures(app: &TestApp, s: &DemoSummary) -> Vec<Value> {
+    let admin = login(app, &find_login(s, "admin", "清河县委").phone).await;
+    let mut out = Vec::new();
+    for path in [
+        format!("/v1/orgs/{}/stats?period=2026", s.county_id),
+        format!("/v1/orgs/{}/stats/children?period=2026", s.county_id),
+        format!("/v1/orgs/{}/compliance?year=2026", s.county_id),
+        format!("/v1/orgs/{}/digest", s.county_id),
+    ] {
+        let r = admin.get(&path).await;
+        r.expect(200);
+        out.push(r.json());
+    }
+    out.push(Value::Array(member_rows(&admin, s.county_id).await));
+    out
+}
+
+#[tokio::test]
+async fn seeding_twice_from_the_same_clock_gives_the_same_figures() {
+    let first = spawn().await;
+    let started = std::time::Instant::now();
+    let a = seeded(&first).await;
+    let took = started.elapsed();
+    eprintln!("seeded in {:.2} s", took.as_secs_f64());
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "seeding took {took:?}"
+    );
+    let second = spawn().await;
+    let b = seeded(&second).await;
+    let (fa, fb) = (
+        county_figures(&first, &a).await,
+        county_figures(&second, &b).await,
+    );
+    assert_eq!(fa, fb);
+    let county = &fa[0];
+    let earned = county["credit"]["earned_centi"].as_i64().unwrap();
+    eprintln!(
+        "county: {} members, {:.1} h on average, met {} / on track {} / behind {}",
+        county["members"]["total"],
+        earned as f64 / 100.0 / county["members"]["total"].as_f64().unwrap(),
+        county["credit"]["met"],
+        county["credit"]["on_track"],
+        county["credit"]["behind"]
+    );
+    let missing: i64 = fa[2]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["missing"].as_i64().unwrap())
+        .sum();
+    eprintln!("compliance: {missing} missing slots");
+    for c in fa[1]["items"].as_array().unwrap() {
+        eprintln!(
+            "  {}: {:.1} of {:.1} h",
+            c["org_name"],
+            c["credit"]["earned_centi"].as_f64().unwrap() / 100.0,
+            c["credit"]["quota_centi"].as_f64().unwrap() / 100.0
+        );
+    }
 }

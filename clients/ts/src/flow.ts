@@ -94,8 +94,9 @@ async function main(): Promise<void> {
     let lesson: { id: number; duration: number } | undefined;
     for (const c of courses.items) {
       const detail = await api.call("get", "/v1/courses/{id}", { path: { id: c.course_id } });
+      // The demo has a year of history: take one she has not finished yet.
       const playable = detail.lessons.find(
-        (l) => (l.kind === "video" || l.kind === "audio") && (l.duration_s ?? 0) >= 3,
+        (l) => (l.kind === "video" || l.kind === "audio") && (l.duration_s ?? 0) >= 3 && !l.my_state?.complete,
       );
       if (playable) {
         lesson = { id: playable.id, duration: playable.duration_s ?? 0 };
@@ -108,9 +109,10 @@ async function main(): Promise<void> {
     // 3. She studies in the fields: offline, the queue keeps every span.
     const queue = new StudyQueue(api, wx);
     wx.online = false;
-    // Three consecutive spans covering the lesson, played in real time a while ago.
+    // Three consecutive spans covering the lesson, played in real time, ending a few
+    // minutes ago (demo lessons last 10-45 minutes).
     const span = Math.floor(lesson.duration / 3);
-    const start = Date.now() - 600_000;
+    const start = Date.now() - (lesson.duration + 300) * 1000;
     for (let i = 0; i < 3; i++) {
       queue.add({
         lesson_id: lesson.id,

@@ -16,6 +16,10 @@ pub struct PlannedOrg {
     pub kind: OrgKind,
     pub sector: Sector,
     pub parent: Option<usize>,
+    /// How keenly the org's members study and come to meetings, in percent (the demo's
+    /// history draws from it: 100 keeps an even pace with the quota, less falls behind).
+    /// Party groups and committees carry their branch's or a neutral value.
+    pub pace: u8,
 }
 
 /// A membership of the plan; `org` is an index into [`Plan::orgs`].
@@ -73,11 +77,12 @@ impl Plan {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so the demo is the same everywhere.
-struct Rng(u64);
+/// A small deterministic generator (SplitMix64), so the demo is the same everywhere. The
+/// demo's history draws from it too.
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn draw(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -86,17 +91,18 @@ impl Rng {
     }
 
     /// A number in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.draw() % (hi.saturating_sub(lo) + 1)
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.draw() % 100 < percent
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items
-            .get(self.next() as usize % items.len().max(1))
+            .get(self.draw() as usize % items.len().max(1))
             .copied()
             .unwrap_or_default()
     }
@@ -104,36 +110,41 @@ impl Rng {
 
 const COUNTY: &str = "清河县委";
 
-/// A village: its name, the surname of its largest clan, party groups and members.
-struct Village(&'static str, &'static str, usize, usize);
+/// A village: its name, the surname of its largest clan, party groups, members and pace.
+struct Village(&'static str, &'static str, usize, usize, u8);
 
-/// A township: its name, two villages, another branch (name, sector, members) and the
-/// number of members in its organ branch (机关党支部).
+/// A township: its name, two villages, another branch (name, sector, members, pace) and
+/// the members and pace of its organ branch (机关党支部).
 struct Township(
     &'static str,
     [Village; 2],
-    (&'static str, Sector, usize),
-    usize,
+    (&'static str, Sector, usize, u8),
+    (usize, u8),
 );
+
+/// The pace of the county and township committees themselves (they hold no members).
+const NEUTRAL_PACE: u8 = 100;
 
 const TOWNSHIPS: [Township; 2] = [
     Township(
         "柳林镇",
         [
-            Village("杏花村", "李", 3, 27),
-            Village("王家庄村", "王", 2, 24),
+            // 杏花村 is the model village; 王家庄村 lags behind.
+            Village("杏花村", "李", 3, 27, 112),
+            Village("王家庄村", "王", 2, 24, 72),
         ],
-        ("杏花果蔬专业合作社党支部", Sector::Cooperative, 7),
-        4,
+        ("杏花果蔬专业合作社党支部", Sector::Cooperative, 7, 88),
+        (4, 108),
     ),
     Township(
         "石桥乡",
         [
-            Village("石桥村", "张", 3, 26),
-            Village("河湾村", "刘", 2, 23),
+            Village("石桥村", "张", 3, 26, 98),
+            // 河湾村 lost its summer to floods: far behind, and meetings missed.
+            Village("河湾村", "刘", 2, 23, 58),
         ],
-        ("绿源米业有限公司党支部", Sector::Enterprise, 5),
-        4,
+        ("绿源米业有限公司党支部", Sector::Enterprise, 5, 104),
+        (4, 100),
     ),
 ];
 
@@ -202,20 +213,30 @@ pub fn plan(today: NaiveDate) -> Plan {
         names: HashSet::new(),
         members: 0,
     };
-    let county = b.org(COUNTY, OrgKind::CountyCommittee, Sector::Village, None);
+    let county = b.org(
+        COUNTY,
+        OrgKind::CountyCommittee,
+        Sector::Village,
+        None,
+        NEUTRAL_PACE,
+    );
     b.person(Kind::Admin, None, None, vec![(Role::Admin, county)]);
-    for Township(name, villages, (other, other_sector, other_size), organ_size) in &TOWNSHIPS {
+    for Township(name, villages, (other, other_sector, other_size, other_pace), organ) in &TOWNSHIPS
+    {
+        let (organ_size, organ_pace) = *organ;
         let township = b.org(
             &format!("{name}党委"),
             OrgKind::TownshipCommittee,
             Sector::Village,
             Some(county),
+            NEUTRAL_PACE,
         );
         let organ = b.org(
             &format!("{name}机关党支部"),
             OrgKind::Branch,
             Sector::Other,
             Some(township),
+            organ_pace,
         );
         b.person(
             Kind::Cadre,
@@ -223,17 +244,18 @@ pub fn plan(today: NaiveDate) -> Plan {
             Some(organ),
             vec![(Role::Secretary, township)],
         );
-        for _ in 1..*organ_size {
+        for _ in 1..organ_size {
             b.person(Kind::Member, None, Some(organ), vec![]);
         }
-        for Village(village, clan, groups, size) in villages {
-            b.village(township, village, clan, *groups, *size);
+        for Village(village, clan, groups, size, pace) in villages {
+            b.village(township, village, clan, (*groups, *size), *pace);
         }
         let branch = b.org(
             &format!("{name}{other}"),
             OrgKind::Branch,
             *other_sector,
             Some(township),
+            *other_pace,
         );
         b.person(
             Kind::Cadre,
@@ -249,23 +271,39 @@ pub fn plan(today: NaiveDate) -> Plan {
 }
 
 impl Builder {
-    fn org(&mut self, name: &str, kind: OrgKind, sector: Sector, parent: Option<usize>) -> usize {
+    fn org(
+        &mut self,
+        name: &str,
+        kind: OrgKind,
+        sector: Sector,
+        parent: Option<usize>,
+        pace: u8,
+    ) -> usize {
         self.plan.orgs.push(PlannedOrg {
             name: name.to_string(),
             kind,
             sector,
             parent,
+            pace,
         });
         self.plan.orgs.len() - 1
     }
 
     /// A village branch with its committee (four cadres) and party groups holding the rest.
-    fn village(&mut self, township: usize, name: &str, clan: &str, groups: usize, size: usize) {
+    fn village(
+        &mut self,
+        township: usize,
+        name: &str,
+        clan: &str,
+        (groups, size): (usize, usize),
+        pace: u8,
+    ) {
         let branch = self.org(
             &format!("{name}党支部"),
             OrgKind::Branch,
             Sector::Village,
             Some(township),
+            pace,
         );
         let groups: Vec<usize> = GROUPS
             .iter()
@@ -276,6 +314,7 @@ impl Builder {
                     OrgKind::PartyGroup,
                     Sector::Village,
                     Some(branch),
+                    pace,
                 )
             })
             .collect();
@@ -400,7 +439,7 @@ impl Builder {
     fn phone(&mut self) -> String {
         loop {
             let prefix = self.rng.pick(PHONE_PREFIXES);
-            let phone = format!("{prefix}{:08}", self.rng.next() % 100_000_000);
+            let phone = format!("{prefix}{:08}", self.rng.draw() % 100_000_000);
             if self.phones.insert(phone.clone()) {
                 return phone;
             }
@@ -418,5 +457,63 @@ impl Builder {
         self.today
             .checked_sub_days(Days::new(days))
             .unwrap_or(self.today)
+    }
+}
+
+/// How a member of the plan takes part, which the demo's history draws from: the chance in
+/// percent of finishing each course open to them and of coming to each meeting they are
+/// invited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Engagement {
+    pub study: u8,
+    pub attend: u8,
+}
+
+impl Engagement {
+    /// Studies nothing and comes to nothing.
+    pub const NONE: Engagement = Engagement {
+        study: 0,
+        attend: 0,
+    };
+}
+
+/// A number drawn from `text` and `salt` alone (FNV-1a, then SplitMix64's finalizer), so
+/// a person's draws do not depend on who was planned before them.
+pub fn hash(text: &str, salt: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Rng(h).draw()
+}
+
+impl Plan {
+    /// How `person` takes part (`None` for someone who is not a member): the pace of their
+    /// home org, a personal spread of about ±20 points, cadres keener, migrant members
+    /// (working away) studying online but rarely at meetings, and about one plain member in
+    /// twenty — never a role holder nor one whose login is printed — doing nothing at all.
+    pub fn engagement(&self, person: &PlannedPerson) -> Option<Engagement> {
+        let m = person.membership.as_ref()?;
+        let pace = i64::from(self.orgs.get(m.org)?.pace);
+        let h = hash(&person.phone, 0x656e_6761_6765);
+        if !person.show_login && person.roles.is_empty() && h % 100 < 5 {
+            return Some(Engagement::NONE);
+        }
+        let spread = |bits: u64, width: i64| (bits % (2 * width as u64 + 1)) as i64 - width;
+        let mut attend = 30 + pace * 55 / 100 + spread(h >> 8, 12);
+        let mut study = pace * 9 / 10 - 15 + spread(h >> 24, 22);
+        if m.is_cadre {
+            attend += 8;
+            study += 10;
+        }
+        if m.status == MemberStatus::Migrant {
+            attend /= 4;
+            study += 5;
+        }
+        Some(Engagement {
+            study: study.clamp(0, 100) as u8,
+            attend: attend.clamp(0, 98) as u8,
+        })
     }
 }
