@@ -1108,3 +1108,57 @@ async fn seeding_twice_from_the_same_clock_gives_the_same_figures() {
         );
     }
 }
+
+/// Compares `got` with the checked-in snapshot `tests/snapshots/{name}`; with
+/// `UPDATE_SNAPSHOTS=1` writes it instead.
+fn snapshot(name: &str, got: &str) {
+    let path = std::path::Path::new("tests/snapshots").join(name);
+    if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        std::fs::create_dir_all("tests/snapshots").unwrap();
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_SNAPSHOTS=1 writes it)", path.display()));
+    assert_eq!(
+        got,
+        want,
+        "{} differs; if the change is intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff",
+        path.display()
+    );
+}
+
+/// What the demo township's organizers receive for October: the WeCom markdown, the
+/// DingTalk markdown and the webhook JSON, exactly (seeded from the test clock).
+#[tokio::test]
+async fn the_demo_townships_digest_is_what_organizers_receive() {
+    let app = spawn().await;
+    let s = seeded(&app).await;
+    let sec = login(&app, &find_login(&s, "secretary", "柳林镇党委").phone).await;
+    let me = sec.get("/v1/me").await.json();
+    let township = me["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["org_name"] == "柳林镇党委")
+        .unwrap()["org_id"]
+        .as_i64()
+        .unwrap();
+    let r = sec
+        .get(&format!("/v1/orgs/{township}/digest?period=2026-10"))
+        .await;
+    r.expect(200);
+    let d = r.json();
+    let wecom = d["wecom_markdown"].as_str().unwrap();
+    assert!(wecom.len() <= 4096);
+    snapshot("demo_township_2026-10.wecom.md", wecom);
+    let ding = format!(
+        "{}\n---\n{}",
+        d["dingtalk_markdown"]["title"].as_str().unwrap(),
+        d["dingtalk_markdown"]["text"].as_str().unwrap()
+    );
+    snapshot("demo_township_2026-10.dingtalk.md", &ding);
+    let mut json = serde_json::to_string_pretty(&d["report"]).unwrap();
+    json.push('\n');
+    snapshot("demo_township_2026-10.webhook.json", &json);
+}
