@@ -180,17 +180,18 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         }
         (None, None) => anyhow::bail!("no secrets key"),
     };
+    let metrics = http::metrics::Metrics::new()?;
     let push = push::PushState {
         secrets: push::secrets::SecretBox::new(&box_key),
         sender: push::send::Sender::new(config.push.clone())?,
         wake: Arc::new(tokio::sync::Notify::new()),
         digest: compose_digest,
+        instruments: push::metrics::Instruments::new(metrics.registry())?,
     };
     let chart = state::ChartParts {
         font: load_chart_font(&config).await?,
         url_mac: stats::chart_url::url_mac(secret.as_bytes())?,
     };
-    let metrics = http::metrics::Metrics::new()?;
     let changes = changes::runner::Instruments::new(metrics.registry())?;
     Ok(AppState {
         config: Arc::new(config),

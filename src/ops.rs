@@ -96,6 +96,14 @@ pub async fn get_metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
     {
         tracing::warn!(error = %e, "cannot read the change queue backlog");
     }
+    if let Err(e) = state
+        .push
+        .instruments
+        .observe(&state.db, state.clock.now_naive())
+        .await
+    {
+        tracing::warn!(error = %e, "cannot read the push outbox");
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render()))

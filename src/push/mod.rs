@@ -25,6 +25,7 @@ pub mod alerts;
 pub mod channels;
 pub mod digests;
 pub mod grants;
+pub mod metrics;
 pub mod model;
 pub mod outbox;
 pub mod reminders;
@@ -76,4 +77,6 @@ pub struct PushState {
     /// Wakes the worker now (a message was written for now).
     pub wake: Arc<tokio::sync::Notify>,
     pub digest: ComposeDigest,
+    /// The outbox gauges of `/metrics`.
+    pub instruments: metrics::Instruments,
 }

@@ -675,3 +675,58 @@ async fn a_monthly_digest_goes_once_per_channel_across_the_month_end() {
             .contains("2026-12")
     );
 }
+
+/// `/metrics` shows the outbox: deliveries by status and the age of the oldest pending one.
+#[tokio::test]
+async fn metrics_show_the_outbox_by_status_and_its_oldest_pending_age() {
+    const TOKEN: &str = "metrics-token-0123456789";
+    let (app, robots) = setup(false, vec![("DANGKE_METRICS_TOKEN", TOKEN.into())]).await;
+    let w = app.world().await;
+    let r = w
+        .admin
+        .post(
+            &format!("/v1/orgs/{}/push-channels", w.township),
+            json!({"kind": "wecom_robot", "name": "企业微信群", "key": WECOM_KEY}),
+        )
+        .await;
+    r.expect(201);
+    let ch = r.json()["channel"]["id"].as_i64().unwrap();
+    w.admin
+        .post(&format!("/v1/push-channels/{ch}/test"), json!({}))
+        .await
+        .expect(202);
+    let scrape = || async {
+        let r = app.client().with_token(TOKEN).get("/metrics").await;
+        r.expect(200);
+        r.text()
+    };
+    app.clock.advance(chrono::Duration::seconds(90));
+    let text = scrape().await;
+    assert!(
+        text.contains(r#"dangke_push_deliveries{status="pending"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"dangke_push_deliveries{status="delivered"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("dangke_push_oldest_pending_age_seconds 90"),
+        "{text}"
+    );
+    pass(&app).await;
+    assert_eq!(robots.accepted(&wecom()).len(), 1);
+    let text = scrape().await;
+    assert!(
+        text.contains(r#"dangke_push_deliveries{status="pending"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"dangke_push_deliveries{status="delivered"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("dangke_push_oldest_pending_age_seconds 0"),
+        "{text}"
+    );
+}
