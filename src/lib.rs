@@ -190,7 +190,7 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
     };
     let chart = state::ChartParts {
         font: load_chart_font(&config).await?,
-        url_mac: stats::chart_url::url_mac(secret.as_bytes())?,
+        url_key: stats::chart_url::url_key(secret.as_bytes())?,
     };
     let changes = changes::runner::Instruments::new(metrics.registry())?;
     Ok(AppState {
@@ -250,9 +250,9 @@ pub fn compose_digest(
     to: chrono::NaiveDate,
 ) -> push::DigestFuture {
     Box::pin(async move {
-        let preview = stats::report::digest_between(&state, org_id, from, to).await?;
+        let (preview, chart_png) =
+            stats::chart_data::digest_with_chart_between(&state, org_id, from, to).await?;
         let json = serde_json::to_value(&preview.report).map_err(error::ApiError::internal)?;
-        let chart_png = stats::chart_data::chart_between(&state, org_id, from, to).await?;
         let chart_url = chart_png
             .as_ref()
             .map(|_| stats::chart_url::signed_chart_url(&state, org_id, from, to));

@@ -42,7 +42,6 @@ pub struct ChartParts {
     /// The font charts are drawn with, loaded once; `None`: no font was found or
     /// `DANGKE_CHART_FONT=off`, so no chart is drawn and digests go as text only.
     pub font: Option<Arc<ab_glyph::FontVec>>,
-    /// HMAC-SHA256 keyed for chart URLs only (derived from the JWT secret under its own
-    /// label), cloned for each signature.
-    pub url_mac: hmac::Hmac<sha2::Sha256>,
+    /// The key of chart URLs only (derived from the JWT secret under its own label).
+    pub url_key: crate::http::url_key::UrlKey,
 }

@@ -160,17 +160,7 @@ pub async fn check_in(
         }
         db.write(move |c| {
             let result = checkin::apply(c, now, user_id, prepared)?;
-            let reply = JsonReply::ok(&result)?;
-            if let Some(scope) = &scope {
-                idempotency::complete(
-                    c,
-                    scope,
-                    reply.status,
-                    "application/json",
-                    &reply.body.to_string(),
-                )?;
-            }
-            Ok(reply)
+            JsonReply::ok(&result)?.completing(c, scope.as_ref())
         })
         .await
     })

@@ -43,17 +43,7 @@ pub async fn ask_leave(
             } else {
                 StatusCode::OK
             };
-            let reply = JsonReply::new(status, &view)?;
-            if let Some(scope) = &scope {
-                idempotency::complete(
-                    c,
-                    scope,
-                    reply.status,
-                    "application/json",
-                    &reply.body.to_string(),
-                )?;
-            }
-            Ok(reply)
+            JsonReply::new(status, &view)?.completing(c, scope.as_ref())
         })
         .await
     })

@@ -249,17 +249,7 @@ pub async fn submit_quiz_attempt(
             if result.passed {
                 crate::progress::sync::complete_after_quiz(c, now.and_utc(), user_id, id)?;
             }
-            let reply = JsonReply::new(StatusCode::CREATED, &result)?;
-            if let Some(scope) = &scope {
-                idempotency::complete(
-                    c,
-                    scope,
-                    reply.status,
-                    "application/json",
-                    &reply.body.to_string(),
-                )?;
-            }
-            Ok(reply)
+            JsonReply::new(StatusCode::CREATED, &result)?.completing(c, scope.as_ref())
         })
         .await
     })

@@ -87,6 +87,25 @@ impl JsonReply {
         JsonReply::new(StatusCode::OK, body)
     }
 
+    /// Stores this reply as the answer to the request's key, if it has one (in the
+    /// transaction that made it), and hands it on.
+    pub fn completing(
+        self,
+        conn: &mut DbConnection,
+        scope: Option<&Scope>,
+    ) -> ApiResult<JsonReply> {
+        if let Some(scope) = scope {
+            complete(
+                conn,
+                scope,
+                self.status,
+                "application/json",
+                &self.body.to_string(),
+            )?;
+        }
+        Ok(self)
+    }
+
     pub fn into_response(self) -> HttpResponse {
         HttpResponse::build(self.status).json(self.body)
     }

@@ -18,5 +18,6 @@ pub mod patch;
 pub mod ratelimit;
 pub mod strict_json;
 pub mod text;
+pub mod url_key;
 
 pub use json::{ApiJson, BodyLimit};

@@ -1,9 +1,9 @@
 //! Short-lived signed playback URLs: `/v1/media/{id}/content?exp=UNIX&sig=MAC`.
 //!
 //! A mini-program `<video>` or `<audio>` cannot send an `Authorization` header, so the URL
-//! itself is the credential: `sig` is an HMAC-SHA256 (truncated to 128 bits, base64url) of
-//! the media id and the expiry, under a key derived from the JWT secret for this purpose
-//! only. The expiry is checked against the app clock.
+//! itself is the credential: `sig` signs the media id and the expiry under the media
+//! purpose's [`UrlKey`] (see [`crate::http::url_key`]). The expiry is checked against the
+//! app clock.
 //!
 //! The expiry is rounded up to a step (a quarter of the lifetime, at most 15 minutes), so
 //! every URL handed out for one media within a step is the same string: players and caches
@@ -12,69 +12,45 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::http::url_key::{UrlFault, UrlKey, rounded_expiry};
 
-/// Bytes of the MAC kept in the URL.
-const SIG_BYTES: usize = 16;
 /// The longest rounding step, in seconds.
 const MAX_STEP_SECS: i64 = 15 * 60;
 
 /// Signs and verifies playback URLs.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct UrlSigner {
-    /// The MAC keyed with the URL key, cloned for each signature.
-    keyed: Hmac<Sha256>,
+    key: UrlKey,
     ttl_secs: i64,
-}
-
-impl std::fmt::Debug for UrlSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UrlSigner")
-            .field("ttl_secs", &self.ttl_secs)
-            .finish_non_exhaustive()
-    }
 }
 
 impl UrlSigner {
     /// Derives the URL key from the JWT secret (`HMAC(secret, label)`), so it differs from
     /// the token-signing key, yet every instance sharing the secret agrees on it.
     pub fn new(secret: &[u8], ttl: Duration) -> anyhow::Result<UrlSigner> {
-        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(secret)?;
-        derive.update(b"dangke media url key v1");
-        let key = derive.finalize().into_bytes();
         Ok(UrlSigner {
-            keyed: <Hmac<Sha256> as Mac>::new_from_slice(&key)?,
+            key: UrlKey::derive(secret, "dangke media url key v1")?,
             ttl_secs: i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 4).max(1),
         })
     }
 
-    fn mac(&self, media_id: i64, exp: i64) -> Hmac<Sha256> {
-        let mut mac = self.keyed.clone();
-        mac.update(format!("media\n{media_id}\n{exp}").as_bytes());
-        mac
+    fn subject(media_id: i64) -> String {
+        format!("media\n{media_id}")
     }
 
     /// The rounded expiry of a URL issued at `now` (Unix seconds).
     pub fn expiry_for(&self, now: i64) -> i64 {
         let step = (self.ttl_secs / 4).clamp(1, MAX_STEP_SECS);
-        let earliest = now.saturating_add(self.ttl_secs);
-        earliest
-            .saturating_add(step - 1)
-            .div_euclid(step)
-            .saturating_mul(step)
+        rounded_expiry(now, self.ttl_secs, step)
     }
 
     /// The query string (`exp=…&sig=…`) and expiry for `media_id` issued at `now`.
     pub fn sign(&self, media_id: i64, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
         let exp = self.expiry_for(now.timestamp());
-        let tag = self.mac(media_id, exp).finalize().into_bytes();
-        let sig = URL_SAFE_NO_PAD.encode(&tag[..SIG_BYTES]);
+        let sig = self.key.sign(&Self::subject(media_id), exp);
         let expires_at = Utc.timestamp_opt(exp, 0).single().unwrap_or(now);
         (format!("exp={exp}&sig={sig}"), expires_at)
     }
@@ -88,19 +64,14 @@ impl UrlSigner {
         sig: Option<&str>,
         now: i64,
     ) -> Result<(), ApiError> {
-        let invalid = || ApiError::new(ErrorCode::MediaUrlInvalid);
-        let exp: i64 = exp.and_then(|e| e.parse().ok()).ok_or_else(invalid)?;
-        let sig = sig
-            .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-            .filter(|s| s.len() == SIG_BYTES)
-            .ok_or_else(invalid)?;
-        self.mac(media_id, exp)
-            .verify_truncated_left(&sig)
-            .map_err(|_| invalid())?;
-        if exp <= now {
-            return Err(ApiError::new(ErrorCode::MediaUrlExpired));
-        }
-        Ok(())
+        self.key
+            .verify(&Self::subject(media_id), exp, sig, now)
+            .map_err(|f| {
+                ApiError::new(match f {
+                    UrlFault::Invalid => ErrorCode::MediaUrlInvalid,
+                    UrlFault::Expired => ErrorCode::MediaUrlExpired,
+                })
+            })
     }
 }
 

@@ -46,6 +46,8 @@ pub fn quota_category(category: &str, is_cadre: bool) -> &'static str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pace {
     pub year: i32,
+    /// Her home org.
+    pub org_id: i64,
     /// Her home org's zone, and the day it is there.
     pub zone: chrono_tz::Tz,
     pub today: NaiveDate,
@@ -85,6 +87,7 @@ pub fn pace(
     let by_month = ledger::by_month(conn, user_id, year)?;
     let pace = Pace {
         year,
+        org_id: home.id,
         zone: tz,
         today,
         quota_centi: quota,

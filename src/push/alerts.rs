@@ -9,40 +9,41 @@
 //! Each alert is keyed per channel (`alert:closed:{occurrence}:{channel}`,
 //! `alert:tomorrow:{occurrence}:{channel}`), so it is written once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use actix_web::web;
-use chrono::{Duration as ChronoDuration, NaiveDateTime, TimeZone, Timelike};
+use chrono::{NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::model::{Channel, ChannelKind, Part, Purpose};
 use super::outbox::{self, NewDelivery, Target};
+use super::tomorrow::{self, Tomorrow};
 use crate::activities::access::{OccurrenceCtx, find_activity, find_occurrence};
-use crate::activities::model::{Activity, CheckinState, Occurrence, OccurrenceStatus};
+use crate::activities::model::CheckinState;
 use crate::changes::{self, CHUNK, Change, Consumer};
 use crate::db::DbConnection;
-use crate::db::schema::{
-    activities, activity_leaves, activity_occurrences as ao, push_channels as pc,
-    push_deliveries as pd, users,
-};
+use crate::db::schema::{activity_leaves, push_channels as pc, push_deliveries as pd, users};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// Names listed in an alert at most.
 const NAMES_SHOWN: usize = 15;
 
-/// The org's live channels that take alerts.
-fn alert_channels(conn: &mut DbConnection, org_id: i64) -> ApiResult<Vec<Channel>> {
-    Ok(pc::table
-        .filter(pc::org_id.eq(org_id))
+/// The live channels that take alerts, of one org or of all.
+fn alert_channels(conn: &mut DbConnection, org_id: Option<i64>) -> ApiResult<Vec<Channel>> {
+    let mut q = pc::table
         .filter(pc::alerts.eq(true))
         .filter(pc::deleted_at.is_null())
         .filter(pc::broken_at.is_null())
         .order(pc::id.asc())
         .select(Channel::as_select())
-        .load(conn)?)
+        .into_boxed();
+    if let Some(id) = org_id {
+        q = q.filter(pc::org_id.eq(id));
+    }
+    Ok(q.load(conn)?)
 }
 
 /// The parts of an alert for a channel of `kind`.
@@ -107,13 +108,6 @@ fn names_line(names: &[String]) -> String {
     line
 }
 
-fn zone_of(activity: &Activity) -> chrono_tz::Tz {
-    activity
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::Asia::Shanghai)
-}
-
 /// Applies the pending `push` changes (a chunk per transaction): each occurrence whose
 /// check-in is closed gets its summary written to its org's alert channels. Returns the
 /// alerts written.
@@ -166,13 +160,13 @@ fn checkin_closed(
     if occ.checkin() != CheckinState::Closed || occ.is_cancelled() {
         return Ok(0);
     }
-    let channels = alert_channels(conn, occ.org_id)?;
+    let channels = alert_channels(conn, Some(occ.org_id))?;
     if channels.is_empty() {
         return Ok(0);
     }
     let activity = find_activity(conn, occ.activity_id)?;
     let org = crate::orgs::tree::find(conn, occ.org_id)?;
-    let tz = zone_of(&activity);
+    let tz = tomorrow::zone_of(&activity);
     let start = tz
         .from_utc_datetime(&occ.starts_at)
         .format("%Y-%m-%d %H:%M");
@@ -239,37 +233,18 @@ pub async fn meetings_tomorrow(state: &web::Data<AppState>) -> ApiResult<usize> 
     state
         .db
         .write(move |c| {
-            let orgs_with_alerts: BTreeSet<i64> = pc::table
-                .filter(pc::alerts.eq(true))
-                .filter(pc::deleted_at.is_null())
-                .filter(pc::broken_at.is_null())
-                .select(pc::org_id)
-                .load::<i64>(c)?
-                .into_iter()
-                .collect();
-            if orgs_with_alerts.is_empty() {
+            let mut by_org: BTreeMap<i64, Vec<Channel>> = BTreeMap::new();
+            for ch in alert_channels(c, None)? {
+                by_org.entry(ch.org_id).or_default().push(ch);
+            }
+            if by_org.is_empty() {
                 return Ok(0);
             }
-            let soon: Vec<(Occurrence, Activity)> = ao::table
-                .inner_join(activities::table)
-                .filter(ao::starts_at.gt(now))
-                .filter(ao::starts_at.le(now + ChronoDuration::hours(48)))
-                .filter(ao::status.ne(OccurrenceStatus::Cancelled.as_str()))
-                .filter(ao::org_id.eq_any(orgs_with_alerts.iter().copied().collect::<Vec<_>>()))
-                .order(ao::starts_at.asc())
-                .select((Occurrence::as_select(), Activity::as_select()))
-                .load(c)?;
+            let orgs: Vec<i64> = by_org.keys().copied().collect();
             let mut written = 0;
-            for (occ, activity) in soon {
-                let tz = zone_of(&activity);
-                let local_now = now_utc.with_timezone(&tz);
-                let local_start = tz.from_utc_datetime(&occ.starts_at);
-                if !(8..21).contains(&local_now.hour())
-                    || local_start.date_naive() != local_now.date_naive() + ChronoDuration::days(1)
-                {
-                    continue;
-                }
-                written += unanswered(c, now, give_up, occ, activity, local_start.naive_local())?;
+            for t in tomorrow::meetings(c, now_utc, Some(&orgs))? {
+                let channels = by_org.get(&t.occ.org_id).map_or(&[][..], Vec::as_slice);
+                written += unanswered(c, now, give_up, channels, t)?;
             }
             Ok(written)
         })
@@ -280,10 +255,15 @@ fn unanswered(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     give_up: Duration,
-    occ: Occurrence,
-    activity: Activity,
-    local_start: NaiveDateTime,
+    channels: &[Channel],
+    t: Tomorrow,
 ) -> ApiResult<usize> {
+    let Tomorrow {
+        occ,
+        activity,
+        local_start,
+        place,
+    } = t;
     let org = crate::orgs::tree::find(conn, occ.org_id)?;
     let invited = crate::activities::invitees::of(conn, &occ, &activity, &org)?;
     let asked_leave: BTreeSet<i64> = activity_leaves::table
@@ -314,17 +294,11 @@ fn unanswered(
     if silent.len() < 3 || silent.len() * 5 < n {
         return Ok(0);
     }
-    let channels = alert_channels(conn, occ.org_id)?;
     let mut names: Vec<String> = users::table
         .filter(users::id.eq_any(&silent))
         .select(users::name)
         .load(conn)?;
     names.sort();
-    let place = occ
-        .place
-        .clone()
-        .or_else(|| activity.details().place)
-        .unwrap_or_else(|| "见通知".to_string());
     let title = format!("明日{}", activity.title);
     let md = format!(
         "**{title}：{} 人未回应**\n> 组织：{}\n> 时间：{}\n> 地点：{place}\n> 应到 {n} 人，其中 {} 人未请假、也收不到微信提醒\n\n请电话通知：{}\n",
@@ -347,7 +321,7 @@ fn unanswered(
         conn,
         now,
         give_up,
-        &channels,
+        channels,
         org.id,
         &format!("alert:tomorrow:{}", occ.id),
         &title,

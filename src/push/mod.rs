@@ -13,7 +13,8 @@
 //! - [`alerts`]: event alerts to channels that opted in (check-in closed, from the change
 //!   queue; tomorrow's meeting with many invitees not answered);
 //! - [`grants`], [`reminders`]: WeChat subscription reminders to members (meeting tomorrow,
-//!   behind on study), one per one-time grant, through the same outbox;
+//!   behind on study), one per one-time grant, through the same outbox; [`tomorrow`]:
+//!   which meetings are tomorrow, for both;
 //! - [`worker`]: the background sender.
 //!
 //! A listener (the floor of `stats`): no feature names it. The digest's figures come from
@@ -34,6 +35,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod send;
 pub mod subscription_routes;
+pub mod tomorrow;
 pub mod worker;
 
 use std::future::Future;

@@ -13,28 +13,24 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
-use chrono::{Datelike, Duration as ChronoDuration, NaiveDateTime, TimeZone, Timelike};
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::grants;
 use super::model::{AttemptOutcome, Delivery, Part, Purpose};
 use super::outbox::{self, NewDelivery, Target};
 use super::send;
-use crate::activities::model::{Activity, LeaveStatus, Occurrence, OccurrenceStatus};
+use super::{grants, tomorrow};
+use crate::activities::model::LeaveStatus;
 use crate::auth::wechat::client::WechatClient;
 use crate::db::DbConnection;
+use crate::db::schema::activity_leaves;
 use crate::db::schema::push_deliveries as pd;
-use crate::db::schema::{activities, activity_leaves, activity_occurrences as ao};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// WeChat's limit on a `thing` value, in characters.
 pub const THING_MAX: usize = 20;
-/// Reminders go out from this local hour …
-const FROM_HOUR: u32 = 8;
-/// … until this one.
-const UNTIL_HOUR: u32 = 21;
 /// The study reminder goes out from this day of the month.
 pub const STUDY_FROM_DAY: u32 = 20;
 
@@ -47,10 +43,6 @@ pub fn cut(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
-}
-
-fn daytime(hour: u32) -> bool {
-    (FROM_HOUR..UNTIL_HOUR).contains(&hour)
 }
 
 /// Hours from hundredths, one decimal.
@@ -144,29 +136,11 @@ async fn meetings(state: &web::Data<AppState>, template: String) -> ApiResult<us
             if holders.is_empty() {
                 return Ok(0);
             }
-            let soon: Vec<(Occurrence, Activity)> = ao::table
-                .inner_join(activities::table)
-                .filter(ao::starts_at.gt(now))
-                .filter(ao::starts_at.le(now + ChronoDuration::hours(48)))
-                .filter(ao::status.ne(OccurrenceStatus::Cancelled.as_str()))
-                .order(ao::starts_at.asc())
-                .select((Occurrence::as_select(), Activity::as_select()))
-                .load(c)?;
             let mut written = 0;
-            for (occ, activity) in soon {
-                let tz: chrono_tz::Tz = activity
-                    .time_zone
-                    .parse()
-                    .unwrap_or(chrono_tz::Asia::Shanghai);
-                let local_now = now_utc.with_timezone(&tz);
-                let local_start = tz.from_utc_datetime(&occ.starts_at);
-                if !daytime(local_now.hour())
-                    || local_start.date_naive() != local_now.date_naive() + ChronoDuration::days(1)
-                {
-                    continue;
-                }
+            for t in tomorrow::meetings(c, now_utc, None)? {
+                let (occ, activity) = (&t.occ, &t.activity);
                 let org = crate::orgs::tree::find(c, occ.org_id)?;
-                let invited = crate::activities::invitees::of(c, &occ, &activity, &org)?;
+                let invited = crate::activities::invitees::of(c, occ, activity, &org)?;
                 let on_leave: BTreeSet<i64> = activity_leaves::table
                     .filter(activity_leaves::occurrence_id.eq(occ.id))
                     .filter(activity_leaves::status.eq(LeaveStatus::Approved.as_str()))
@@ -181,15 +155,10 @@ async fn meetings(state: &web::Data<AppState>, template: String) -> ApiResult<us
                 let keys: Vec<String> =
                     candidates.iter().map(|u| meeting_key(occ.id, *u)).collect();
                 let done = existing(c, &keys)?;
-                let place = occ
-                    .place
-                    .clone()
-                    .or_else(|| activity.details().place)
-                    .unwrap_or_else(|| "见通知".to_string());
                 let data = json!({
                     "thing1": {"value": cut(&activity.title, THING_MAX)},
-                    "time2": {"value": local_start.format("%Y-%m-%d %H:%M").to_string()},
-                    "thing3": {"value": cut(&place, THING_MAX)},
+                    "time2": {"value": t.local_start.format("%Y-%m-%d %H:%M").to_string()},
+                    "thing3": {"value": cut(&t.place, THING_MAX)},
                 });
                 for (user_id, key) in candidates.into_iter().zip(keys) {
                     if done.contains(&key) {
@@ -224,28 +193,30 @@ async fn study(state: &web::Data<AppState>, template: String) -> ApiResult<usize
     state
         .db
         .write(move |c| {
-            let holders = grants::holders(c, &template)?;
-            let mut written = 0;
-            for user_id in holders {
+            let mut due = Vec::new();
+            for user_id in grants::holders(c, &template)? {
                 let Some((pace, _, _)) = crate::progress::study::pace(c, user_id, None, now_utc)?
                 else {
                     continue;
                 };
                 let local_now = now_utc.with_timezone(&pace.zone);
-                if pace.today.day() < STUDY_FROM_DAY || !daytime(local_now.hour()) || !pace.behind()
+                if pace.today.day() >= STUDY_FROM_DAY
+                    && tomorrow::daytime(local_now.hour())
+                    && pace.behind()
                 {
-                    continue;
+                    let key = format!(
+                        "remind:study:{:04}-{:02}:{user_id}",
+                        pace.today.year(),
+                        pace.today.month()
+                    );
+                    due.push((user_id, pace, key));
                 }
-                let Some(org_id) = crate::orgs::members::current(c, user_id)?.map(|m| m.org_id)
-                else {
-                    continue;
-                };
-                let key = format!(
-                    "remind:study:{:04}-{:02}:{user_id}",
-                    pace.today.year(),
-                    pace.today.month()
-                );
-                if !existing(c, std::slice::from_ref(&key))?.is_empty() {
+            }
+            let keys: Vec<String> = due.iter().map(|(_, _, k)| k.clone()).collect();
+            let done = existing(c, &keys)?;
+            let mut written = 0;
+            for (user_id, pace, key) in due {
+                if done.contains(&key) {
                     continue;
                 }
                 let progress = format!(
@@ -255,7 +226,7 @@ async fn study(state: &web::Data<AppState>, template: String) -> ApiResult<usize
                 );
                 let r = Reminder {
                     user_id,
-                    org_id,
+                    org_id: pace.org_id,
                     key,
                     part: Part::WechatSubscribe {
                         user_id,
@@ -347,27 +318,26 @@ pub async fn deliver(state: &web::Data<AppState>, d: Delivery) -> ApiResult<()> 
     Ok(())
 }
 
-/// `subscribeMessage.send` with the shared access token, replaced once if WeChat rejects it.
+/// `subscribeMessage.send` with the shared access token (replaced once if WeChat rejects
+/// it); failing to get a token at all counts as a transport failure (tried again later).
 async fn send_with_token(
     state: &AppState,
     cfg: &crate::config::WechatConfig,
     body: &serde_json::Value,
 ) -> Result<(), crate::auth::wechat::client::WechatError> {
     use crate::auth::wechat::client::{Endpoint, WechatError};
-    use crate::auth::wechat::token;
-    let transport = |e: ApiError| WechatError::Transport {
-        endpoint: Endpoint::StableToken,
-        message: e.to_string(),
-    };
     let client = WechatClient::new(&state.http, cfg);
-    let tok = token::current(state, cfg).await.map_err(transport)?;
-    match client.subscribe_send(&tok, body).await {
-        Err(e) if e.is_token_rejected() => {
-            let tok = token::replace(state, cfg, &tok).await.map_err(transport)?;
-            client.subscribe_send(&tok, body).await
-        }
-        other => other,
-    }
+    crate::auth::wechat::token::with_token_answer(state, cfg, |tok| {
+        let client = &client;
+        async move { client.subscribe_send(&tok, body).await }
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(WechatError::Transport {
+            endpoint: Endpoint::StableToken,
+            message: e.to_string(),
+        })
+    })
 }
 
 #[cfg(test)]
@@ -382,14 +352,6 @@ mod tests {
         assert_eq!(c.chars().count(), 20);
         assert!(c.ends_with('…'));
         assert_eq!(cut("  abc  ", 2), "a…");
-    }
-
-    #[test]
-    fn daytime_is_eight_to_nine() {
-        assert!(!daytime(7));
-        assert!(daytime(8));
-        assert!(daytime(20));
-        assert!(!daytime(21));
     }
 
     #[test]

@@ -112,17 +112,7 @@ pub async fn create_channel(
                     channel: channels::view(c, &ch)?,
                     signing_secret: generated,
                 };
-                let reply = JsonReply::new(StatusCode::CREATED, &created)?;
-                if let Some(scope) = &scope {
-                    idempotency::complete(
-                        c,
-                        scope,
-                        reply.status,
-                        "application/json",
-                        &reply.body.to_string(),
-                    )?;
-                }
-                Ok(reply)
+                JsonReply::new(StatusCode::CREATED, &created)?.completing(c, scope.as_ref())
             })
             .await
     })
@@ -397,17 +387,7 @@ pub async fn test_channel(
             )?;
             let (d, ch) = outbox::find_by_key(c, &dedup_key)?;
             let view = outbox::views(c, vec![(d, ch)])?;
-            let reply = JsonReply::new(StatusCode::ACCEPTED, &view[0])?;
-            if let Some(scope) = &scope {
-                idempotency::complete(
-                    c,
-                    scope,
-                    reply.status,
-                    "application/json",
-                    &reply.body.to_string(),
-                )?;
-            }
-            Ok(reply)
+            JsonReply::new(StatusCode::ACCEPTED, &view[0])?.completing(c, scope.as_ref())
         })
         .await
     })

@@ -44,17 +44,7 @@ pub async fn report_subscription(
                 body.accepted,
             )?;
             let view = grants::view(c, &cfg, user_id)?;
-            let reply = JsonReply::new(StatusCode::OK, &view)?;
-            if let Some(scope) = &scope {
-                idempotency::complete(
-                    c,
-                    scope,
-                    reply.status,
-                    "application/json",
-                    &reply.body.to_string(),
-                )?;
-            }
-            Ok(reply)
+            JsonReply::new(StatusCode::OK, &view)?.completing(c, scope.as_ref())
         })
         .await
     })

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use actix_web::web;
 use std::time::Duration;
 
-use chrono::{Duration as ChronoDuration, NaiveDateTime};
+use chrono::{Duration as ChronoDuration, NaiveDateTime, Timelike};
 use futures_util::StreamExt;
 
 use super::channels;
@@ -56,11 +56,7 @@ pub struct Pass {
 /// fails, since the scan is idempotent and only costs reads.
 async fn scan_due(state: &AppState) -> bool {
     let now = state.clock.now();
-    let bucket = format!(
-        "push:scan:{}{}",
-        now.format("%Y%m%d%H"),
-        now.format("%M").to_string().chars().next().unwrap_or('0')
-    );
+    let bucket = format!("push:scan:{}{}", now.format("%Y%m%d%H"), now.minute() / 10);
     match state
         .kv
         .set_nx(&bucket, "1", Duration::from_secs(3600))

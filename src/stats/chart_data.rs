@@ -1,7 +1,7 @@
 //! What the digest chart shows, from the figures the report is made of ([`super::summary`]
 //! for child orgs, [`super::members`] for a branch's members), and the chart of an org for
-//! the push module: [`chart_between`] draws the PNG for the same org and days as
-//! [`super::report::digest_between`], and [`super::chart_url::signed_chart_url`] says where
+//! the push module: [`digest_with_chart_between`] composes the digest and draws its chart
+//! from one subtree and one set of figures ([`chart_between`] draws the chart alone), and [`super::chart_url::signed_chart_url`] says where
 //! a group chat fetches it.
 //!
 //! A township or county is charted by its child orgs: each child's credit of the year so
@@ -19,6 +19,7 @@ use super::context::Subtree;
 use super::members::{self, MemberStatsRow, MembersQuery, Pace};
 use super::period::Period;
 use super::report;
+use super::report_render::{self, DigestPreview};
 use super::summary::{self, OrgStats};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
@@ -28,8 +29,27 @@ use crate::state::AppState;
 
 pub use super::chart_url::signed_chart_url;
 
+/// The digest of `org_id` for the days `from..=to` (a whole calendar month reported as that
+/// month), after applying pending changes, with its chart (`None` without a font): what the
+/// push scheduler sends. The subtree is loaded once for both.
+pub async fn digest_with_chart_between(
+    state: &AppState,
+    org_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<(DigestPreview, Option<Vec<u8>>)> {
+    super::apply::catch_up(&state.db, &state.changes).await?;
+    let (tree, period) = report::subtree_between(state, org_id, from, to).await?;
+    let figures = report::compute(&state.db, tree.clone(), period.clone()).await?;
+    let chart = match state.chart.font.clone() {
+        Some(font) => Some(png(&state.db, font, tree, period).await?),
+        None => None,
+    };
+    Ok((report_render::preview(figures), chart))
+}
+
 /// The digest chart (PNG) of `org_id` for the days `from..=to`, after applying pending
-/// changes: the same org, period and figures as [`report::digest_between`]. `None` when
+/// changes: the same org, period and figures as [`digest_with_chart_between`]. `None` when
 /// the server has no font to draw with (the text digest still goes).
 pub async fn chart_between(
     state: &web::Data<AppState>,

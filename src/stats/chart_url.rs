@@ -1,62 +1,41 @@
 //! Signed chart URLs: `/v1/orgs/{id}/digest/chart.png?from=…&to=…&exp=UNIX&sig=MAC`.
 //!
 //! A robot message shows its image by URL, and the group chat fetches it without any
-//! `Authorization` header, so the URL is the credential: `sig` is an HMAC-SHA256 (128 bits,
-//! base64url) of the org, the dates and the expiry, under a key derived from the JWT secret
-//! for charts only (another label than media URLs, so neither signs for the other). A URL
+//! `Authorization` header, so the URL is the credential: `sig` signs the org, the dates and
+//! the expiry under the chart purpose's [`UrlKey`] (another label than media URLs, so
+//! neither signs for the other; see [`crate::http::url_key`]). A URL
 //! lives [`LIFETIME_SECS`] (a digest is read for days after it is sent) and its expiry is
 //! rounded up to the hour, so URLs issued within an hour are the same string.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::http::url_key::{UrlFault, UrlKey, rounded_expiry};
 use crate::state::AppState;
 
 /// How long a chart URL works: a week.
 pub const LIFETIME_SECS: i64 = 7 * 86400;
 /// Expiries are rounded up to this step.
 const STEP_SECS: i64 = 3600;
-/// Bytes of the MAC kept in the URL.
-const SIG_BYTES: usize = 16;
 
-/// The chart URL key (`HMAC(secret, label)`), keyed into a MAC: every instance sharing the
-/// JWT secret agrees on it, and it differs from the token and media keys.
-pub fn url_mac(secret: &[u8]) -> anyhow::Result<Hmac<Sha256>> {
-    let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(secret)?;
-    derive.update(b"dangke digest chart url key v1");
-    let key = derive.finalize().into_bytes();
-    Ok(<Hmac<Sha256> as Mac>::new_from_slice(&key)?)
+/// The chart URL key: differs from the token and media keys.
+pub fn url_key(secret: &[u8]) -> anyhow::Result<UrlKey> {
+    UrlKey::derive(secret, "dangke digest chart url key v1")
 }
 
 /// The expiry of a URL issued at `now` (Unix seconds).
 pub fn expiry_for(now: i64) -> i64 {
-    now.saturating_add(LIFETIME_SECS)
-        .saturating_add(STEP_SECS - 1)
-        .div_euclid(STEP_SECS)
-        .saturating_mul(STEP_SECS)
+    rounded_expiry(now, LIFETIME_SECS, STEP_SECS)
 }
 
-fn tag(
-    keyed: &Hmac<Sha256>,
-    org_id: i64,
-    from: NaiveDate,
-    to: NaiveDate,
-    exp: i64,
-) -> Hmac<Sha256> {
-    let mut mac = keyed.clone();
-    mac.update(format!("digest chart\n{org_id}\n{from}\n{to}\n{exp}").as_bytes());
-    mac
+fn subject(org_id: i64, from: NaiveDate, to: NaiveDate) -> String {
+    format!("digest chart\n{org_id}\n{from}\n{to}")
 }
 
 /// The query string (`from=…&to=…&exp=…&sig=…`) of a chart URL issued at `now`.
-pub fn sign(keyed: &Hmac<Sha256>, org_id: i64, from: NaiveDate, to: NaiveDate, now: i64) -> String {
+pub fn sign(key: &UrlKey, org_id: i64, from: NaiveDate, to: NaiveDate, now: i64) -> String {
     let exp = expiry_for(now);
-    let mac = tag(keyed, org_id, from, to, exp).finalize().into_bytes();
-    let sig = URL_SAFE_NO_PAD.encode(&mac[..SIG_BYTES]);
+    let sig = key.sign(&subject(org_id, from, to), exp);
     format!("from={from}&to={to}&exp={exp}&sig={sig}")
 }
 
@@ -64,25 +43,19 @@ pub fn sign(keyed: &Hmac<Sha256>, org_id: i64, from: NaiveDate, to: NaiveDate, n
 /// `chart_url_invalid` when missing, malformed or not matching, 403 `chart_url_expired`
 /// after the expiry.
 pub fn verify(
-    keyed: &Hmac<Sha256>,
+    key: &UrlKey,
     org_id: i64,
     (from, to): (NaiveDate, NaiveDate),
     (exp, sig): (Option<&str>, Option<&str>),
     now: i64,
 ) -> Result<(), ApiError> {
-    let invalid = || ApiError::new(ErrorCode::ChartUrlInvalid);
-    let exp: i64 = exp.and_then(|e| e.parse().ok()).ok_or_else(invalid)?;
-    let sig = sig
-        .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-        .filter(|s| s.len() == SIG_BYTES)
-        .ok_or_else(invalid)?;
-    tag(keyed, org_id, from, to, exp)
-        .verify_truncated_left(&sig)
-        .map_err(|_| invalid())?;
-    if exp <= now {
-        return Err(ApiError::new(ErrorCode::ChartUrlExpired));
-    }
-    Ok(())
+    key.verify(&subject(org_id, from, to), exp, sig, now)
+        .map_err(|f| {
+            ApiError::new(match f {
+                UrlFault::Invalid => ErrorCode::ChartUrlInvalid,
+                UrlFault::Expired => ErrorCode::ChartUrlExpired,
+            })
+        })
 }
 
 /// A signed, expiring URL of the digest chart of `org_id` for the days `from..=to`:
@@ -90,7 +63,7 @@ pub fn verify(
 /// out only where the org's digest goes (its organizers' group chat).
 pub fn signed_chart_url(state: &AppState, org_id: i64, from: NaiveDate, to: NaiveDate) -> String {
     let query = sign(
-        &state.chart.url_mac,
+        &state.chart.url_key,
         org_id,
         from,
         to,
@@ -122,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_signed_url_verifies_for_its_org_and_dates_until_it_expires() {
-        let keyed = url_mac(b"0123456789abcdef0123456789abcdef").unwrap();
+        let keyed = url_key(b"0123456789abcdef0123456789abcdef").unwrap();
         let now = 1_800_000_030;
         let (from, to) = (d(2026, 11, 1), d(2026, 11, 30));
         let q = sign(&keyed, 7, from, to, now);
@@ -155,7 +128,7 @@ mod tests {
         }
         // Within the hour the URL is the same string; another secret's key does not verify it.
         assert_eq!(q, sign(&keyed, 7, from, to, now + 60));
-        let other = url_mac(b"another secret, another key.....").unwrap();
+        let other = url_key(b"another secret, another key.....").unwrap();
         assert!(verify(&other, 7, (from, to), (Some(&exp), Some(&sig)), now).is_err());
     }
 }

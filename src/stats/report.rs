@@ -15,7 +15,6 @@ use super::compliance;
 use super::context::Subtree;
 use super::members::{self, MembersQuery};
 use super::period::Period;
-use super::report_render::{self, DigestPreview};
 use super::summary::{self, CreditFigures, KindAttendance, OrgStats};
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -98,21 +97,6 @@ pub fn default_period(today: chrono::NaiveDate) -> String {
         .and_then(|d| d.checked_sub_months(Months::new(1)))
         .unwrap_or(today);
     format!("{}-{:02}", last.year(), last.month())
-}
-
-/// The digest of an org for the days `from..=to` (a whole calendar month is reported as
-/// that month), after applying pending changes: what the push scheduler sends.
-pub async fn digest_between(
-    state: &AppState,
-    org_id: i64,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> ApiResult<DigestPreview> {
-    super::apply::catch_up(&state.db, &state.changes).await?;
-    let (tree, period) = subtree_between(state, org_id, from, to).await?;
-    Ok(report_render::preview(
-        compute(&state.db, tree, period).await?,
-    ))
 }
 
 /// The org's subtree and the period of the days `from..=to` as a digest reports them (a

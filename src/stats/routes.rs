@@ -366,7 +366,7 @@ pub async fn get_digest_chart(
         };
         let now = state.clock.now().timestamp();
         let signature = (q.exp.as_deref(), q.sig.as_deref());
-        chart_url::verify(&state.chart.url_mac, id, (from, to), signature, now)?;
+        chart_url::verify(&state.chart.url_key, id, (from, to), signature, now)?;
         None
     } else {
         let caller = Caller::extract(&req).await?;

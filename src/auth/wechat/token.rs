@@ -156,13 +156,29 @@ where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<T, WechatError>>,
 {
+    with_token_answer(state, cfg, call)
+        .await?
+        .map_err(ApiError::from)
+}
+
+/// As [`with_token`], but hands back WeChat's own error (its `errcode`) for callers that
+/// sort the answers themselves; the outer error is failing to get a token at all.
+pub async fn with_token_answer<T, F, Fut>(
+    state: &AppState,
+    cfg: &WechatConfig,
+    call: F,
+) -> ApiResult<Result<T, WechatError>>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, WechatError>>,
+{
     let token = current(state, cfg).await?;
     match call(token.clone()).await {
         Err(e) if e.is_token_rejected() => {
             tracing::warn!(error = %e, "WeChat rejected the cached access token; refreshing once");
             let token = replace(state, cfg, &token).await?;
-            call(token).await.map_err(ApiError::from)
+            Ok(call(token).await)
         }
-        other => other.map_err(ApiError::from),
+        other => Ok(other),
     }
 }
