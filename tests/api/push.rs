@@ -622,7 +622,8 @@ async fn a_monthly_digest_goes_once_per_channel_across_the_month_end() {
     assert_eq!(list.len(), 2, "{list:?}");
     assert!(
         list.iter()
-            .all(|d| d["purpose"] == "digest" && d["status"] == "delivered")
+            .all(|d| d["purpose"] == "digest" && d["status"] == "delivered"),
+        "{list:#?}"
     );
     // WeCom: the markdown, then the chart as an image message (the robot checked its md5).
     let got = robots.accepted(&wecom());
