@@ -12,8 +12,15 @@ use crate::helpers::{Client, Options, TestApp, spawn_with};
 
 /// An app whose access tokens outlive the months these tests move the clock through.
 pub async fn spawn() -> TestApp {
+    spawn_plus(Vec::new()).await
+}
+
+/// [`spawn`] with these settings too.
+pub async fn spawn_plus(extra: Vec<(&'static str, String)>) -> TestApp {
+    let mut vars = vec![("DANGKE_ACCESS_TOKEN_TTL", "800d".to_string())];
+    vars.extend(extra);
     spawn_with(Options {
-        vars: vec![("DANGKE_ACCESS_TOKEN_TTL", "800d".into())],
+        vars,
         ..Options::default()
     })
     .await

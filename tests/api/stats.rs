@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::activities::{sh, spawn};
+use crate::activities::{sh, spawn, spawn_plus};
 use crate::helpers::world::World;
 use crate::helpers::{Client, TestApp};
 
@@ -91,7 +91,12 @@ pub struct Day {
 /// approved leave, b3 is recorded by proxy, the organizer is absent and makes it up by
 /// studying the course afterwards.
 pub async fn the_day() -> Day {
-    let app = spawn().await;
+    the_day_with(Vec::new()).await
+}
+
+/// [`the_day`] on an app started with these extra settings.
+pub async fn the_day_with(extra: Vec<(&'static str, String)>) -> Day {
+    let app = spawn_plus(extra).await;
     app.clock.set(sh(2026, 11, 27, 9, 0));
     let w = app.world().await;
     let (course, lesson) = township_course(&w).await;
