@@ -128,10 +128,12 @@ pub async fn run_once(state: &web::Data<AppState>) -> ApiResult<Pass> {
     Ok(pass)
 }
 
-/// How long a claimed delivery is held: enough for all its parts to time out.
+/// How long a claimed delivery is held: enough for its parts (a digest has two) to time
+/// out with room to record them — and no longer, since a delivery claimed by a process that
+/// died waits this long for another.
 fn lease(state: &AppState) -> ChronoDuration {
     let t = state.config.push.timeout.as_secs().max(1) as i64;
-    ChronoDuration::seconds((4 * t).max(60))
+    ChronoDuration::seconds((4 * t).max(10))
 }
 
 /// Sends the remaining parts of one claimed delivery, in order.
