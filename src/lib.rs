@@ -186,6 +186,7 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         sender: push::send::Sender::new(config.push.clone())?,
         wake: Arc::new(tokio::sync::Notify::new()),
         digest: compose_digest,
+        slots_at_risk: find_slots_at_risk,
         instruments: push::metrics::Instruments::new(metrics.registry())?,
     };
     let chart = state::ChartParts {
@@ -264,6 +265,36 @@ pub fn compose_digest(
             chart_png,
             chart_url,
         })
+    })
+}
+
+/// The required meetings of an org's subtree about to be missed (statistics' compliance
+/// grid, after applying pending changes), for the push alert.
+pub fn find_slots_at_risk(state: web::Data<AppState>, org_id: i64) -> push::SlotsFuture {
+    Box::pin(async move {
+        stats::apply::catch_up(&state.db, &state.changes).await?;
+        let now = state.clock.now_naive();
+        state
+            .db
+            .read(move |c| {
+                let org = orgs::tree::find(c, org_id)?;
+                let tree = stats::context::Subtree::load(c, org, now)?;
+                let local_now = now.and_utc().with_timezone(&tree.tz).naive_local();
+                let items = stats::compliance::at_risk(c, &tree)?
+                    .into_iter()
+                    .map(|r| push::SlotAtRisk {
+                        org_id: r.org_id,
+                        org_name: r.org_name,
+                        kind: r.kind.as_str().to_string(),
+                        kind_name: stats::export::kind_zh(r.kind.as_str()).to_string(),
+                        slot: r.slot,
+                        slot_end: r.slot_end,
+                        days_left: r.days_left,
+                    })
+                    .collect();
+                Ok(push::SlotsAtRisk { local_now, items })
+            })
+            .await
     })
 }
 

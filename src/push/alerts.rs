@@ -32,7 +32,10 @@ use crate::state::AppState;
 const NAMES_SHOWN: usize = 15;
 
 /// The live channels that take alerts, of one org or of all.
-fn alert_channels(conn: &mut DbConnection, org_id: Option<i64>) -> ApiResult<Vec<Channel>> {
+pub(super) fn alert_channels(
+    conn: &mut DbConnection,
+    org_id: Option<i64>,
+) -> ApiResult<Vec<Channel>> {
     let mut q = pc::table
         .filter(pc::alerts.eq(true))
         .filter(pc::deleted_at.is_null())
@@ -65,7 +68,7 @@ fn parts(kind: ChannelKind, title: &str, markdown: &str, event: &str, data: &Val
 
 /// Writes one alert to each of `channels`; returns how many were new.
 #[allow(clippy::too_many_arguments)]
-fn write_all(
+pub(super) fn write_all(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     give_up: Duration,
@@ -99,7 +102,7 @@ fn write_all(
 }
 
 /// Names joined with "、", at most [`NAMES_SHOWN`], then "等 N 人".
-fn names_line(names: &[String]) -> String {
+pub(super) fn names_line(names: &[String]) -> String {
     let shown: Vec<&str> = names.iter().take(NAMES_SHOWN).map(String::as_str).collect();
     let mut line = shown.join("、");
     if names.len() > NAMES_SHOWN {

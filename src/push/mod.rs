@@ -11,15 +11,17 @@
 //!   backoff, ended `dead`; every attempt recorded;
 //! - [`send`]: one message to one service, and what its answer means;
 //! - [`alerts`]: event alerts to channels that opted in (check-in closed, from the change
-//!   queue; tomorrow's meeting with many invitees not answered);
+//!   queue; tomorrow's meeting with many invitees not answered); [`missed_slots`]: required
+//!   meetings about to be missed this month, quarter or year;
 //! - [`grants`], [`reminders`]: WeChat subscription reminders to members (meeting tomorrow,
 //!   behind on study), one per one-time grant, through the same outbox; [`tomorrow`]:
 //!   which meetings are tomorrow, for both;
 //! - [`worker`]: the background sender.
 //!
 //! A listener (the floor of `stats`): no feature names it. The digest's figures come from
-//! statistics through [`PushState::digest`], a function `lib.rs` passes in, so this module
-//! names no statistics code either.
+//! statistics through [`PushState::digest`] (and compliance through
+//! [`PushState::slots_at_risk`]), functions `lib.rs` passes in, so this module names no
+//! statistics code either.
 
 pub mod address;
 pub mod alerts;
@@ -27,6 +29,7 @@ pub mod channels;
 pub mod digests;
 pub mod grants;
 pub mod metrics;
+pub mod missed_slots;
 pub mod model;
 pub mod outbox;
 pub mod reminders;
@@ -43,7 +46,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::web;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -71,14 +74,43 @@ pub type DigestFuture = Pin<Box<dyn Future<Output = ApiResult<Digest>> + Send>>;
 /// Composes the digest of an org for the days `from..=to`.
 pub type ComposeDigest = fn(web::Data<AppState>, i64, NaiveDate, NaiveDate) -> DigestFuture;
 
-/// What pushes need at run time: the sealing key, the sender, the worker's wake-up call and
-/// the digest composer.
+/// A required meeting about to be missed at a branch (see [`missed_slots`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotAtRisk {
+    pub org_id: i64,
+    pub org_name: String,
+    /// The activity kind (`branch_committee_meeting`) and its Chinese name.
+    pub kind: String,
+    pub kind_name: String,
+    /// `2026-03`, `2026-Q1` or `2026`.
+    pub slot: String,
+    pub slot_end: NaiveDate,
+    /// Days left in the slot, today included.
+    pub days_left: i64,
+}
+
+/// The required meetings of an org's subtree about to be missed, and the org's local time.
+#[derive(Debug, Clone)]
+pub struct SlotsAtRisk {
+    pub local_now: NaiveDateTime,
+    pub items: Vec<SlotAtRisk>,
+}
+
+/// The future of [`FindSlotsAtRisk`].
+pub type SlotsFuture = Pin<Box<dyn Future<Output = ApiResult<SlotsAtRisk>> + Send>>;
+
+/// Finds the required meetings of an org's subtree about to be missed.
+pub type FindSlotsAtRisk = fn(web::Data<AppState>, i64) -> SlotsFuture;
+
+/// What pushes need at run time: the sealing key, the sender, the worker's wake-up call,
+/// the digest composer and the compliance finder.
 pub struct PushState {
     pub secrets: secrets::SecretBox,
     pub sender: send::Sender,
     /// Wakes the worker now (a message was written for now).
     pub wake: Arc<tokio::sync::Notify>,
     pub digest: ComposeDigest,
+    pub slots_at_risk: FindSlotsAtRisk,
     /// The outbox gauges of `/metrics`.
     pub instruments: metrics::Instruments,
 }

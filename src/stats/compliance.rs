@@ -13,8 +13,9 @@ use utoipa::ToSchema;
 use super::context::Subtree;
 use super::period::start_of;
 use crate::activities::kind::{ActivityKind, Frequency};
+use crate::activities::model::OccurrenceStatus;
 use crate::db::DbConnection;
-use crate::db::schema::{orgs, stats_occurrences as so};
+use crate::db::schema::{activities, activity_occurrences as ao, orgs, stats_occurrences as so};
 use crate::error::ApiResult;
 use crate::orgs::model::{Org, OrgKind, subtree_range};
 
@@ -61,6 +62,20 @@ fn is_branch(org: &Org) -> bool {
         OrgKind::parse(&org.kind),
         Some(OrgKind::Branch | OrgKind::GeneralBranch)
     )
+}
+
+/// The subtree's orgs by id.
+fn by_id(tree: &Subtree) -> HashMap<i64, &Org> {
+    tree.orgs.iter().map(|o| (o.id, o)).collect()
+}
+
+/// The nearest branch at or above `org_id` (an occurrence counts for it).
+fn branch_of(by_id: &HashMap<i64, &Org>, org_id: i64) -> Option<i64> {
+    let org = by_id.get(&org_id)?;
+    org.path_ids()
+        .into_iter()
+        .rev()
+        .find(|id| by_id.get(id).is_some_and(|o| is_branch(o)))
 }
 
 /// The slots of a year: (label, first day, last day).
@@ -114,18 +129,10 @@ pub fn grid(conn: &mut DbConnection, tree: &Subtree, year: i32) -> ApiResult<Com
         .filter(so::starts_at.lt(start_of(next, tree.tz)))
         .select((so::org_id, so::kind, so::starts_at))
         .load(conn)?;
-    // Each occurrence counts for the nearest branch at or above its org.
-    let by_id: HashMap<i64, &Org> = tree.orgs.iter().map(|o| (o.id, o)).collect();
-    let branch_of = |org_id: i64| -> Option<i64> {
-        let org = by_id.get(&org_id)?;
-        org.path_ids()
-            .into_iter()
-            .rev()
-            .find(|id| by_id.get(id).is_some_and(|o| is_branch(o)))
-    };
+    let by_id = by_id(tree);
     let mut months: HashSet<(i64, String, u32)> = HashSet::new();
     for (org_id, kind, at) in held {
-        if let Some(b) = branch_of(org_id) {
+        if let Some(b) = branch_of(&by_id, org_id) {
             let day = at.and_utc().with_timezone(&tree.tz).date_naive();
             months.insert((b, kind, day.month()));
         }
@@ -176,4 +183,94 @@ pub fn grid(conn: &mut DbConnection, tree: &Subtree, year: i32) -> ApiResult<Com
         year,
         rows,
     })
+}
+
+/// How many days before its slot ends a required meeting not yet held is "about to be
+/// missed": a week for a month, about two weeks for a quarter, a month for a year.
+pub fn warn_days(f: Frequency) -> i64 {
+    match f {
+        Frequency::Monthly => 7,
+        Frequency::Quarterly => 15,
+        Frequency::Yearly => 31,
+        Frequency::None => 0,
+    }
+}
+
+/// A required meeting about to be missed: its slot (the one today is in) ends within
+/// [`warn_days`], it has not been held, and none of its kind is scheduled (not cancelled) at
+/// the branch or below from today to the slot's end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtRisk {
+    pub org_id: i64,
+    pub org_name: String,
+    pub kind: ActivityKind,
+    pub frequency: Frequency,
+    /// `2026-03`, `2026-Q1` or `2026`.
+    pub slot: String,
+    pub slot_end: NaiveDate,
+    /// Days left in the slot, today included.
+    pub days_left: i64,
+}
+
+/// The required meetings of the subtree about to be missed, in tree order.
+pub fn at_risk(conn: &mut DbConnection, tree: &Subtree) -> ApiResult<Vec<AtRisk>> {
+    let today = tree.today;
+    let grid = grid(conn, tree, today.year())?;
+    let mut out = Vec::new();
+    for row in &grid.rows {
+        let Some(kind) = ActivityKind::parse(&row.kind) else {
+            continue;
+        };
+        for (slot, status) in slots(grid.year, row.frequency)
+            .into_iter()
+            .zip(row.slots.iter().map(|s| s.status))
+        {
+            let (label, first, last) = slot;
+            let days_left = (last - today).num_days() + 1;
+            if status == SlotStatus::Upcoming
+                && first <= today
+                && days_left <= warn_days(row.frequency)
+            {
+                out.push(AtRisk {
+                    org_id: row.org_id,
+                    org_name: row.org_name.clone(),
+                    kind,
+                    frequency: row.frequency,
+                    slot: label,
+                    slot_end: last,
+                    days_left,
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    // What is already on the calendar between today and the latest slot end.
+    let until = out.iter().map(|r| r.slot_end).max().unwrap_or(today);
+    let (lo, hi) = subtree_range(&tree.root.path);
+    let scheduled: Vec<(i64, String, NaiveDateTime)> = ao::table
+        .inner_join(activities::table)
+        .inner_join(orgs::table)
+        .filter(orgs::path.ge(&lo))
+        .filter(orgs::path.lt(&hi))
+        .filter(ao::status.ne(OccurrenceStatus::Cancelled.as_str()))
+        .filter(ao::starts_at.ge(start_of(today, tree.tz)))
+        .filter(ao::starts_at.lt(start_of(until + chrono::Days::new(1), tree.tz)))
+        .select((ao::org_id, activities::kind, ao::starts_at))
+        .load(conn)?;
+    let by_id = by_id(tree);
+    let planned: Vec<(i64, String, NaiveDate)> = scheduled
+        .into_iter()
+        .filter_map(|(org_id, kind, at)| {
+            let day = at.and_utc().with_timezone(&tree.tz).date_naive();
+            Some((branch_of(&by_id, org_id)?, kind, day))
+        })
+        .collect();
+    out.retain(|r| {
+        !planned.iter().any(|(branch, kind, day)| {
+            *branch == r.org_id && kind == r.kind.as_str() && *day <= r.slot_end
+        })
+    });
+    Ok(out)
 }

@@ -2,7 +2,8 @@
 //! robots: one-time subscription grants reported by the phone, one message per grant and
 //! never one without, WeChat's `43101` zeroing the grants, `thing` values cut to 20
 //! characters, "behind on study" once a month; the attendance summary when check-in closes
-//! (from the change queue) and the day-before alert about invitees nobody reached.
+//! (from the change queue), the day-before alert about invitees nobody reached, and the alert
+//! about required meetings about to be missed.
 
 use std::sync::Arc;
 
@@ -288,6 +289,20 @@ fn wecom() -> Target {
     Target::Wecom(WECOM_KEY.into())
 }
 
+/// The markdown of the WeCom messages containing `needle`, and the first lines of the others.
+fn split_alerts(robots: &PushReceivers, needle: &str) -> (Vec<String>, Vec<String>) {
+    let (got, others): (Vec<String>, Vec<String>) = robots
+        .accepted(&wecom())
+        .iter()
+        .map(|g| g.body["markdown"]["content"].as_str().unwrap().to_string())
+        .partition(|md| md.contains(needle));
+    let others = others
+        .iter()
+        .map(|md| md.lines().next().unwrap_or_default().to_string())
+        .collect();
+    (got, others)
+}
+
 #[tokio::test]
 async fn closing_check_in_sends_the_attendance_summary_to_channels_that_want_alerts() {
     let (app, _wx, robots) = setup().await;
@@ -339,11 +354,14 @@ async fn closing_check_in_sends_the_attendance_summary_to_channels_that_want_ale
         .await
         .expect(200);
     let p = pass(&app).await;
-    assert_eq!(p.alerts_written, 1, "{p:?}");
+    // The summary, and the year's required-meeting alert (December: branch A has held no
+    // organizational life meeting this year).
+    assert_eq!(p.alerts_written, 2, "{p:?}");
     pass(&app).await;
-    let got = robots.accepted(&wecom());
+    let (got, others) = split_alerts(&robots, "签到结束");
     assert_eq!(got.len(), 1, "{got:?}");
-    let md = got[0].body["markdown"]["content"].as_str().unwrap();
+    assert_eq!(others, ["**本年度必开会议提醒（2026）**"]);
+    let md = got[0].as_str();
     assert!(md.contains("支部党员大会 签到结束"), "{md}");
     assert!(md.contains("应到 3"), "{md}");
     assert!(md.contains("实到 <font color=\"info\">1</font>"), "{md}");
@@ -378,13 +396,16 @@ async fn the_day_before_a_meeting_organizers_learn_whom_nobody_reached() {
     app.clock.set(sh(2026, 11, 27, 18, 0));
     let p = pass(&app).await;
     assert_eq!(p.reminders_written, 1, "{p:?}");
-    assert_eq!(p.alerts_written, 1, "{p:?}");
+    // This alert, and the month's required-meeting alert (four days left, no committee
+    // meeting on the calendar).
+    assert_eq!(p.alerts_written, 2, "{p:?}");
     app.clock.set(sh(2026, 11, 27, 18, 20));
     let p = pass(&app).await;
     assert_eq!(p.alerts_written, 0, "written twice: {p:?}");
-    let got = robots.accepted(&wecom());
+    let (got, others) = split_alerts(&robots, "人未回应");
     assert_eq!(got.len(), 1, "{got:?}");
-    let md = got[0].body["markdown"]["content"].as_str().unwrap();
+    assert_eq!(others, ["**本月必开会议提醒（2026-11）**"]);
+    let md = got[0].as_str();
     assert!(md.contains("3 人未回应"), "{md}");
     for name in ["李书记", "刘大爷", "陈阿姨"] {
         assert!(md.contains(name), "{name} missing: {md}");
@@ -392,4 +413,79 @@ async fn the_day_before_a_meeting_organizers_learn_whom_nobody_reached() {
     for name in ["王党员", "张委员"] {
         assert!(!md.contains(name), "{name} listed: {md}");
     }
+}
+
+/// A week before the month ends, the township's alert channel learns which branches have
+/// neither held nor scheduled a meeting the month requires — once per slot, in the
+/// daytime, and again for the quarter and the year when their ends come near.
+#[tokio::test]
+async fn organizers_learn_which_required_meetings_are_about_to_be_missed() {
+    let (app, _wx, robots) = setup().await;
+    app.clock.set(sh(2026, 11, 20, 10, 0));
+    let w = app.world().await;
+    let r = w
+        .admin
+        .post(
+            &format!("/v1/orgs/{}/push-channels", w.township),
+            json!({"kind": "wecom_robot", "name": "镇党委群", "key": WECOM_KEY, "alerts": true}),
+        )
+        .await;
+    r.expect(201);
+    // Branch A has its theme party day on the calendar for the 28th.
+    meeting(&w, "主题党日", "2026-11-28T09:00:00", "2026-11-28T11:00:00").await;
+    // Eleven days before the month ends: too early.
+    let p = pass(&app).await;
+    assert_eq!(p.alerts_written, 0, "{p:?}");
+
+    app.clock.set(sh(2026, 11, 24, 10, 0));
+    let p = pass(&app).await;
+    assert_eq!(p.alerts_written, 1, "{p:?}");
+    let got = robots.accepted(&wecom());
+    assert_eq!(got.len(), 1, "{got:?}");
+    let md = got[0].body["markdown"]["content"].as_str().unwrap();
+    assert!(md.starts_with("**本月必开会议提醒（2026-11）**"), "{md}");
+    assert!(
+        md.contains("本月还剩 <font color=\"warning\">7</font> 天"),
+        "{md}"
+    );
+    let line = |branch: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("- {branch}：")))
+            .unwrap_or_else(|| panic!("no line for {branch}: {md}"))
+            .to_string()
+    };
+    // Branch A: the theme party day is scheduled, the committee meeting is not.
+    let a = line("东山村党支部");
+    assert!(a.contains("支委会") && !a.contains("主题党日"), "{a}");
+    let b = line("西河村党支部");
+    assert!(b.contains("主题党日") && b.contains("支委会"), "{b}");
+    // Once per slot, however many passes.
+    app.clock.set(sh(2026, 11, 24, 10, 20));
+    assert_eq!(pass(&app).await.alerts_written, 0);
+    app.clock.set(sh(2026, 11, 29, 15, 0));
+    assert_eq!(pass(&app).await.alerts_written, 0);
+
+    // Late December, at night: nothing until morning; then the month, the quarter and the
+    // year, one message each.
+    app.clock.set(sh(2026, 12, 24, 22, 30));
+    assert_eq!(pass(&app).await.alerts_written, 0);
+    app.clock.set(sh(2026, 12, 25, 9, 0));
+    let p = pass(&app).await;
+    assert_eq!(p.alerts_written, 3, "{p:?}");
+    let titles: Vec<String> = robots.accepted(&wecom())[1..]
+        .iter()
+        .map(|g| {
+            let md = g.body["markdown"]["content"].as_str().unwrap();
+            md.lines().next().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "**本年度必开会议提醒（2026）**",
+            "**本月必开会议提醒（2026-12）**",
+            "**本季度必开会议提醒（2026-Q4）**",
+        ],
+        "{titles:?}"
+    );
 }
