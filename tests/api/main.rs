@@ -31,6 +31,7 @@ mod orgs_walk;
 mod process_smoke;
 mod progress;
 mod push;
+mod push_process;
 mod push_receivers_selftest;
 mod push_reminders;
 mod security;
