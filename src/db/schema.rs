@@ -561,6 +561,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_codes (user_id) {
+        user_id -> BigInt,
+        code_sha256 -> Text,
+        expires_at -> Timestamp,
+        issued_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     wechat_bind_codes (user_id) {
         user_id -> BigInt,
         code_sha256 -> Text,
@@ -677,4 +687,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     study_events,
     users,
     wechat_bind_codes,
+    login_codes,
 );

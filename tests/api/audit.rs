@@ -24,6 +24,8 @@ const NOT_ORGANIZER: &[(&str, &str)] = &[
     ("post", "/v1/auth/wechat"),
     ("post", "/v1/auth/wechat/bind"),
     ("put", "/v1/me/password"),
+    ("post", "/v1/auth/password-reset"),
+    ("post", "/v1/me/wechat/unbind"),
     ("post", "/v1/me/calendar-token"),
     ("delete", "/v1/me/calendar-token"),
     ("post", "/v1/me/subscriptions"),
@@ -162,6 +164,20 @@ async fn every_organizer_write_is_in_the_audit_log() {
             json!({})
         )
         .await
+    );
+    walk!(
+        "post",
+        "/v1/members/{user_id}/login-code",
+        "login_code_issued",
+        sec.post(&format!("/v1/members/{new_member}/login-code"), json!({}))
+            .await
+    );
+    walk!(
+        "delete",
+        "/v1/members/{user_id}/wechat",
+        "wechat_reset",
+        sec.delete(&format!("/v1/members/{new_member}/wechat"))
+            .await
     );
     walk!(
         "post",

@@ -157,6 +157,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         study_events,
         users,
         wechat_bind_codes,
+        login_codes,
     );
     seen
 }

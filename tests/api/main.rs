@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod account_care;
 mod activities;
 mod activities_walk;
 mod audit;
