@@ -388,6 +388,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    quiz_attempt_grants (id) {
+        id -> BigInt,
+        lesson_id -> BigInt,
+        user_id -> BigInt,
+        attempts -> Integer,
+        reason -> Text,
+        granted_by -> BigInt,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     quiz_attempts (id) {
         id -> BigInt,
         lesson_id -> BigInt,
@@ -428,6 +440,7 @@ diesel::table! {
         max_attempts -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reveal_answers -> Text,
     }
 }
 
@@ -630,6 +643,8 @@ diesel::joinable!(push_schedules -> push_channels (channel_id));
 diesel::joinable!(push_deliveries -> push_channels (channel_id));
 diesel::joinable!(push_attempts -> push_deliveries (delivery_id));
 diesel::joinable!(push_grants -> users (user_id));
+diesel::joinable!(quiz_attempt_grants -> lessons (lesson_id));
+diesel::joinable!(quiz_attempt_grants -> users (user_id));
 diesel::joinable!(quiz_attempts -> lessons (lesson_id));
 diesel::joinable!(quiz_attempts -> users (user_id));
 diesel::joinable!(quiz_options -> quiz_questions (question_id));
@@ -672,6 +687,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     org_roles,
     org_settings,
     orgs,
+    quiz_attempt_grants,
     quiz_attempts,
     quiz_options,
     quiz_questions,

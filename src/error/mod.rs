@@ -166,6 +166,8 @@ error_codes! {
     QuizAttemptsExhausted = (409, "quiz_attempts_exhausted", "测验次数已用完", "No quiz attempts left"),
     /// The quiz has attempts and can no longer be replaced.
     QuizLocked = (409, "quiz_locked", "已有人作答，测验不能再修改", "The quiz has attempts and cannot be replaced"),
+    /// Extra attempts were asked for a quiz whose attempts are unlimited.
+    QuizAttemptsUnlimited = (409, "quiz_attempts_unlimited", "该测验不限作答次数，无需增加", "This quiz has no attempt limit; there is nothing to grant"),
     // --- retries --------------------------------------------------------------------------
     /// The `Idempotency-Key` was used before with a different request body.
     IdempotencyKeyReused = (409, "idempotency_key_reused", "该幂等键已用于另一个请求", "This Idempotency-Key was used for a different request"),

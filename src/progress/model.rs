@@ -153,3 +153,14 @@ pub struct OpenRequiredCourse {
     pub lessons_total: i32,
     pub lessons_done: i32,
 }
+
+/// What a passed quiz attempt completed, in sync's terms (the attempt's answer carries it).
+#[derive(Debug, Clone, Default)]
+pub struct QuizCompletion {
+    /// The attempt completed the lesson (its coverage or reading time was already met).
+    pub lesson_completed: bool,
+    /// The course the attempt completed, if it was the course's last open lesson.
+    pub course_completed: Option<i64>,
+    /// The lesson's credit granted by the attempt (none when it was credited before).
+    pub credit: Option<CreditView>,
+}

@@ -21,7 +21,7 @@ use super::coverage::{Coverage, reaches};
 use super::ledger::{self, Credit, SOURCE_LESSON};
 use super::model::{
     CreditView, EventInput, EventResult, EventStatus, LessonProgressView, MAX_BATCH, NewStudyEvent,
-    ProgressRow, SyncResponse,
+    ProgressRow, QuizCompletion, SyncResponse,
 };
 use super::validate::{LessonMeta, Limits, check, content_hash, valid_client_id};
 use crate::changes::{self, Change};
@@ -567,27 +567,34 @@ fn progress_view(row: &ProgressRow, meta: &LessonMeta) -> LessonProgressView {
 
 /// After a passed quiz: completes the lesson if its coverage or reading time is already
 /// met (the quiz was the last gate), credits it dated `now`, and completes the course.
+/// Returns what it completed and credited.
 pub fn complete_after_quiz(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     user_id: i64,
     lesson_id: i64,
-) -> ApiResult<()> {
+) -> ApiResult<QuizCompletion> {
+    let nothing = QuizCompletion::default();
     let metas = studied_lessons(conn, user_id, &[lesson_id])?;
     let Some(meta) = metas.get(&lesson_id) else {
-        return Ok(());
+        return Ok(nothing);
     };
     let (mut rows, _) = lock_progress(conn, user_id, &[lesson_id], now.naive_utc())?;
     let Some(row) = rows.get_mut(&lesson_id) else {
-        return Ok(());
+        return Ok(nothing);
     };
     if row.completed_at.is_some() || !threshold_met(meta, &Coverage::from_json(&row.covered)) {
-        return Ok(());
+        return Ok(nothing);
     }
     row.completed_at = Some(now.naive_utc());
     save(conn, row, now.naive_utc())?;
     let home = Home::load(conn, user_id)?;
-    credit_lesson(conn, user_id, meta, now, &home)?;
-    complete_course_if_done(conn, user_id, meta.course_id, now)?;
-    changes::record(conn, now.naive_utc(), &[Change::Studied { user_id }])
+    let credit = credit_lesson(conn, user_id, meta, now, &home)?;
+    let course_done = complete_course_if_done(conn, user_id, meta.course_id, now)?;
+    changes::record(conn, now.naive_utc(), &[Change::Studied { user_id }])?;
+    Ok(QuizCompletion {
+        lesson_completed: true,
+        course_completed: course_done.then_some(meta.course_id),
+        credit,
+    })
 }

@@ -282,7 +282,7 @@ async fn every_organizer_write_is_in_the_audit_log() {
             .await
     );
     walk!("put", "/v1/lessons/{id}/quiz", "quiz_set",
-        sec.put(&format!("/v1/lessons/{lesson}/quiz"), json!({"questions": [{"kind": "true_false", "text": "党员每年学习不少于32学时", "answer": true}]})).await);
+        sec.put(&format!("/v1/lessons/{lesson}/quiz"), json!({"max_attempts": 1, "questions": [{"kind": "true_false", "text": "党员每年学习不少于32学时", "answer": true}]})).await);
     walk!(
         "delete",
         "/v1/lessons/{id}",
@@ -303,6 +303,16 @@ async fn every_organizer_write_is_in_the_audit_log() {
         sec.post(
             &format!("/v1/courses/{course}/assignments"),
             json!({"org_ids": [w.branch_a]})
+        )
+        .await
+    );
+    walk!(
+        "post",
+        "/v1/lessons/{id}/quiz/extra-attempts",
+        "quiz_attempts_granted",
+        sec.post(
+            &format!("/v1/lessons/{lesson}/quiz/extra-attempts"),
+            json!({"user_id": w.member_a_id, "attempts": 1, "reason": "外出务工，补考一次"})
         )
         .await
     );

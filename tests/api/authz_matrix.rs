@@ -112,6 +112,9 @@ fn matrix() -> Vec<Entry> {
         e("put", "/v1/lessons/{id}/quiz", STUDY_ONLY),
         e("get", "/v1/lessons/{id}/quiz", (404, 200, 401)),
         e("post", "/v1/lessons/{id}/quiz/attempts", (404, 201, 401)),
+        // Extra attempts for branch A's committee member: a person outside the caller's
+        // scope is 404 (the sibling's and the plain member's alike, as for member records).
+        e("post", "/v1/lessons/{id}/quiz/extra-attempts", HIDDEN),
         // Sync answers per event: the sibling's event for branch A's lesson is rejected
         // (`lesson_not_visible`, checked below), the member's accepted.
         e("post", "/v1/progress/sync", (200, 200, 401)),
@@ -239,6 +242,9 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
             json!({"questions": [{"kind": "true_false", "text": "x", "answer": true}]})
         }
         ("post", "/v1/lessons/{id}/quiz/attempts") => json!({"answers": []}),
+        ("post", "/v1/lessons/{id}/quiz/extra-attempts") => {
+            json!({"user_id": w.committee_a_id, "attempts": 1, "reason": "矩阵"})
+        }
         ("post", "/v1/orgs/{id}/activities") => json!({"kind": "other", "title": "矩阵活动",
             "start_local": "2027-03-02T09:00:00", "end_local": "2027-03-02T10:00:00"}),
         ("patch", "/v1/activities/{id}") => json!({"title": "改名"}),

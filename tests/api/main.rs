@@ -34,6 +34,7 @@ mod progress;
 mod push;
 mod push_receivers_selftest;
 mod push_reminders;
+mod quizzes;
 mod security;
 mod stats;
 mod stats_export;
