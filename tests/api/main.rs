@@ -37,4 +37,5 @@ mod security;
 mod stats;
 mod stats_export;
 mod stats_rebuild;
+mod study_integrity;
 mod wechat;
