@@ -39,4 +39,5 @@ mod security;
 mod stats;
 mod stats_export;
 mod stats_rebuild;
+mod study_integrity;
 mod wechat;
