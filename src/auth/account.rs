@@ -44,27 +44,46 @@ pub async fn change_password(
         }
     }
     let hash = password::blocking(move || password::hash(&new_password)).await??;
+    replace_password(state, id, hash, caller.actor(), "password_changed", None).await
+}
+
+/// Stores a new password hash for `id`, revokes every session of the account (their access
+/// tokens go on the denylist), audits `action` (with `one_time_code` first used up, in the
+/// same transaction: `false` from it refuses with `login_code_invalid` and changes nothing)
+/// and starts a fresh session for this phone.
+pub async fn replace_password(
+    state: &AppState,
+    id: i64,
+    hash: String,
+    actor: crate::audit::Actor,
+    action: &'static str,
+    one_time_code: Option<String>,
+) -> ApiResult<TokenPair> {
     let keys = state.tokens.clone();
     let settings = SessionSettings::from_config(&state.config);
     let now = state.clock.now();
-    let actor = caller.actor();
     let (pair, revoked) = state
         .db
         .write(move |c| {
             use crate::db::schema::users::dsl as u;
             use diesel::prelude::*;
+            if let Some(code) = &one_time_code
+                && !super::login_code::consume(c, now.naive_utc(), id, code)?
+            {
+                return Err(ApiError::new(ErrorCode::LoginCodeInvalid));
+            }
             diesel::update(u::users.find(id))
                 .set((
                     u::password_hash.eq(&hash),
                     u::updated_at.eq(now.naive_utc()),
                 ))
                 .execute(c)?;
-            let revoked = sessions::revoke_all_for_user(c, now, id, "password_changed")?;
+            let revoked = sessions::revoke_all_for_user(c, now, id, action)?;
             audit::record(
                 c,
                 now.naive_utc(),
                 &actor,
-                "password_changed",
+                action,
                 &Target::new("user", id),
                 serde_json::json!({"sessions_revoked": true}),
             )?;

@@ -74,6 +74,17 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// `POST /v1/auth/password-reset`
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// Mainland mobile number, e.g. `13807310001`.
+    pub phone: String,
+    /// The one-time login code from the branch secretary (eight digits).
+    pub code: crate::http::text::Code,
+    pub new_password: String,
+}
+
 /// `POST /v1/auth/refresh`
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,10 @@ use super::account;
 use super::account_events::{self, AccountEvent};
 use super::caller::Caller;
 use super::login;
-use super::model::{ChangePasswordRequest, LoginRequest, MeView, RefreshRequest, TokenPair};
+use super::model::{
+    ChangePasswordRequest, LoginRequest, MeView, PasswordResetRequest, RefreshRequest, TokenPair,
+};
+use super::password_reset;
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
 use crate::http::client_ip::client_ip;
@@ -30,6 +33,29 @@ pub async fn login_with_password(
     let body = body.into_inner();
     let ip = client_ip(&req, &state.config.trusted_proxies);
     login::with_password(&state, ip, &body.phone, body.password)
+        .await
+        .map(web::Json)
+}
+
+/// Set a password with the one-time login code a branch secretary issued
+/// (`POST /v1/members/{user_id}/login-code`): for a member who never had one, forgot it, or
+/// lost her WeChat. Uses the code up, ends every session of the account and logs this
+/// phone in. Rate-limited like login.
+#[utoipa::path(tag = "auth", request_body = PasswordResetRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 401, body = Problem, description = "login_code_invalid: wrong phone or code, or the code expired or was used"),
+    (status = 422, body = Problem, description = "validation_failed (phone, new_password) / invalid_body"),
+    (status = 429, body = Problem, description = "rate_limited"),
+))]
+#[post("/auth/password-reset")]
+pub async fn reset_password_with_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<PasswordResetRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let body = body.into_inner();
+    let ip = client_ip(&req, &state.config.trusted_proxies);
+    password_reset::with_login_code(&state, ip, &body.phone, &body.code, body.new_password)
         .await
         .map(web::Json)
 }
@@ -124,6 +150,7 @@ pub async fn change_my_password(
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(login_with_password)
+        .service(reset_password_with_code)
         .service(refresh_session)
         .service(logout_session)
         .service(get_me)

@@ -275,11 +275,36 @@ pub fn revoke_all_for_user(
     user_id: i64,
     reason: &str,
 ) -> ApiResult<Vec<RevokedAccess>> {
-    let families: Vec<String> = refresh_families::table
+    revoke_for_user(conn, now, user_id, None, reason)
+}
+
+/// Revokes every open family of a user but `keep` (the caller's own session).
+pub fn revoke_others(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    user_id: i64,
+    keep: &str,
+    reason: &str,
+) -> ApiResult<Vec<RevokedAccess>> {
+    revoke_for_user(conn, now, user_id, Some(keep), reason)
+}
+
+fn revoke_for_user(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    user_id: i64,
+    keep: Option<&str>,
+    reason: &str,
+) -> ApiResult<Vec<RevokedAccess>> {
+    let mut q = refresh_families::table
         .filter(refresh_families::user_id.eq(user_id))
         .filter(refresh_families::revoked_at.is_null())
         .select(refresh_families::id)
-        .load(conn)?;
+        .into_boxed();
+    if let Some(keep) = keep {
+        q = q.filter(refresh_families::id.ne(keep));
+    }
+    let families: Vec<String> = q.load(conn)?;
     if families.is_empty() {
         return Ok(Vec::new());
     }

@@ -53,6 +53,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_LOGIN_RATE_PER_IP",
     "DANGKE_REFRESH_RATE_PER_IP",
     "DANGKE_SYNC_MAX_AGE",
+    "DANGKE_STUDY_MAX_EVENT_SPAN",
     "DANGKE_WECHAT_APPID",
     "DANGKE_WECHAT_SECRET",
     "DANGKE_WECHAT_API_BASE",
@@ -199,6 +200,9 @@ pub struct Config {
     pub wechat: Option<WechatConfig>,
     /// Study events that ended longer ago than this are refused by sync.
     pub sync_max_age: Duration,
+    /// Longest wall-clock span (`started_at` to `ended_at`) one study event may claim;
+    /// longer events are refused by sync (`span_too_long`).
+    pub study_max_event_span: Duration,
     /// Media storage, size limits and signed URLs (see [`media`]).
     pub media: MediaConfig,
     /// How often the rotating check-in code changes (a code is accepted for two steps).
@@ -415,6 +419,7 @@ impl Config {
             refresh_rate_per_ip: rate("DANGKE_REFRESH_RATE_PER_IP", "300/15m")?,
             wechat,
             sync_max_age: dur("DANGKE_SYNC_MAX_AGE", 30 * 86400)?,
+            study_max_event_span: dur("DANGKE_STUDY_MAX_EVENT_SPAN", 4 * 3600)?,
             media,
             checkin_code_step: dur("DANGKE_CHECKIN_CODE_STEP", 30)?,
             checkin_late_grace: dur("DANGKE_CHECKIN_LATE_GRACE", 10 * 60)?,
@@ -438,6 +443,14 @@ impl Config {
             return Err(err(
                 "DANGKE_CHECKIN_CODE_STEP",
                 "must be at most 5m (a shown code must rotate)".into(),
+            ));
+        }
+        if config.study_max_event_span < Duration::from_secs(60)
+            || config.study_max_event_span > Duration::from_secs(86400)
+        {
+            return Err(err(
+                "DANGKE_STUDY_MAX_EVENT_SPAN",
+                "must be from 1m to 24h (e.g. 4h)".into(),
             ));
         }
         if !config.makeup_window.as_secs().is_multiple_of(86400)
@@ -484,6 +497,7 @@ mod tests {
         );
         assert_eq!(c.env, Environment::Development);
         assert!(c.jwt_secret.is_none());
+        assert_eq!(c.study_max_event_span, Duration::from_secs(4 * 3600));
     }
 
     #[test]
@@ -510,6 +524,16 @@ mod tests {
             ),
             ("DANGKE_CHECKIN_RATE", "often", "DANGKE_CHECKIN_RATE"),
             ("DANGKE_MAKEUP_WINDOW", "36h", "DANGKE_MAKEUP_WINDOW"),
+            (
+                "DANGKE_STUDY_MAX_EVENT_SPAN",
+                "30s",
+                "DANGKE_STUDY_MAX_EVENT_SPAN",
+            ),
+            (
+                "DANGKE_STUDY_MAX_EVENT_SPAN",
+                "2d",
+                "DANGKE_STUDY_MAX_EVENT_SPAN",
+            ),
             (
                 "DANGKE_LOGIN_RATE_PER_PHONE",
                 "ten",

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 
 use super::catalog;
+use super::extra_attempts::{self, ExtraAttemptsView, GrantAttemptsRequest};
 use super::links::Links;
 use super::model::{CreateLessonRequest, LessonView, UpdateLessonRequest};
 use super::quiz::{self, AttemptResult, PutQuizRequest, QuizView, SubmitAttemptRequest};
@@ -186,7 +187,11 @@ pub async fn put_quiz(
                 &caller.actor(),
                 "quiz_set",
                 &Target::new("lesson", id).in_org(course.owner_org_id),
-                serde_json::json!({"questions": req.questions.len()}),
+                serde_json::json!({
+                    "questions": req.questions.len(),
+                    "max_attempts": req.max_attempts,
+                    "reveal_answers": req.reveal(),
+                }),
             )?;
             quiz::view(c, id, caller.user_id, true)
         })
@@ -222,7 +227,10 @@ pub async fn get_quiz(
 }
 
 /// Submit answers; graded on the server. Send an `Idempotency-Key`: a retry returns the
-/// same result instead of using another attempt.
+/// same result instead of using another attempt. Every question says whether it was right;
+/// the right options come only once she has passed or has no attempt left (and never with
+/// `reveal_answers: never`). A pass that completes the lesson says so, with the course it
+/// completed and the credit granted, as sync does.
 #[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = SubmitAttemptRequest, responses(
     (status = 201, body = AttemptResult), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 409, body = Problem, description = "quiz_attempts_exhausted / idempotency_key_reused / idempotency_in_progress"),
@@ -245,11 +253,62 @@ pub async fn submit_quiz_attempt(
         db.write(move |c| {
             let (_, course, _) = catalog::lesson_access(c, user_id, id)?;
             catalog::require_study(c, user_id, &course)?;
-            let result = quiz::submit(c, now, id, user_id, &answers)?;
+            let mut result = quiz::submit(c, now, id, user_id, &answers)?;
             if result.passed {
-                crate::progress::sync::complete_after_quiz(c, now.and_utc(), user_id, id)?;
+                let done =
+                    crate::progress::sync::complete_after_quiz(c, now.and_utc(), user_id, id)?;
+                result = result.completing(done);
             }
             JsonReply::new(StatusCode::CREATED, &result)?.completing(c, scope.as_ref())
+        })
+        .await
+    })
+    .await
+}
+
+/// Grant a member extra attempts at a lesson's quiz (1–5, with a reason; audited on the
+/// member in her home org). For her secretary (administering her home org) or the course's
+/// managers; a member outside the caller's scope is 404, as is a lesson she does not
+/// study. Send an `Idempotency-Key`: a retry returns the same grant instead of another.
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = GrantAttemptsRequest, responses(
+    (status = 201, body = ExtraAttemptsView), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "quiz_attempts_unlimited / idempotency_key_reused / idempotency_in_progress"),
+    (status = 422, body = Problem),
+))]
+#[post("/lessons/{id}/quiz/extra-attempts")]
+pub async fn grant_quiz_attempts(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: ApiJson<GrantAttemptsRequest>,
+) -> ApiResult<HttpResponse> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    extra_attempts::validate(&body)?;
+    let now = state.clock.now_naive();
+    let user_id = caller.user_id;
+    let actor = caller.actor();
+    let db = state.db.clone();
+    idempotency::run(&state, &req, user_id, key, move |scope| async move {
+        db.write(move |c| {
+            let (_, course, home) = extra_attempts::authorize(c, user_id, body.user_id, id)?;
+            let view = extra_attempts::grant(c, now, user_id, id, &body)?;
+            audit::record(
+                c,
+                now,
+                &actor,
+                "quiz_attempts_granted",
+                &Target::new("user", body.user_id).in_org(home.id),
+                serde_json::json!({
+                    "lesson_id": id,
+                    "course_id": course.id,
+                    "attempts": body.attempts,
+                    "reason": body.reason.as_str().trim(),
+                    "attempts_left": view.attempts_left,
+                }),
+            )?;
+            JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
         })
         .await
     })
@@ -263,5 +322,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_lesson)
         .service(put_quiz)
         .service(get_quiz)
-        .service(submit_quiz_attempt);
+        .service(submit_quiz_attempt)
+        .service(grant_quiz_attempts);
 }

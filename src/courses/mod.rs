@@ -7,6 +7,7 @@ pub mod assignments;
 pub mod authoring;
 pub mod catalog;
 pub mod demo;
+pub mod extra_attempts;
 pub mod lesson_routes;
 pub mod links;
 pub mod media_use;

@@ -51,6 +51,16 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// When a member's graded attempts show the right options: once she has passed or has
+    /// no attempt left (`after_pass_or_last_attempt`, the default), or `never`. A failed
+    /// attempt with attempts remaining only says which questions were wrong.
+    pub enum RevealAnswers {
+        AfterPassOrLastAttempt = "after_pass_or_last_attempt",
+        Never = "never",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = courses)]
 pub struct Course {

@@ -1,6 +1,13 @@
 //! Quizzes: authoring (single choice, multiple choice, true/false; pass mark; attempt
-//! limit), the member's view (questions and options shuffled per attempt, answers never
-//! sent before submission), and grading on the server.
+//! limit; when answers are revealed), the member's view (questions and options shuffled per
+//! attempt, answers never sent before submission), and grading on the server.
+//!
+//! Fairness: option ids are stable between attempts (only their order changes), so a
+//! graded attempt that named the right options would let the next attempt copy them. A
+//! failed attempt with attempts remaining therefore says only *which* questions were wrong;
+//! the right options come once she has passed or has no attempt left, and never when the
+//! quiz says `never` (see [`reveals`]). Extra attempts granted to a member
+//! ([`super::extra_attempts`]) count towards her attempts left.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,11 +18,14 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::model::{Lesson, QuestionKind, QuizAttempt};
+use super::model::{Lesson, QuestionKind, QuizAttempt, RevealAnswers};
 use crate::db::DbConnection;
-use crate::db::schema::{quiz_attempts, quiz_options, quiz_questions, quizzes};
+use crate::db::schema::{
+    quiz_attempt_grants, quiz_attempts, quiz_options, quiz_questions, quizzes,
+};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text};
 use crate::http::text::Note;
+use crate::progress::model::{CreditView, QuizCompletion};
 
 /// `PUT /v1/lessons/{id}/quiz`
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,7 +37,19 @@ pub struct PutQuizRequest {
     /// Attempts allowed per member (1–20); unlimited when absent.
     #[serde(default)]
     pub max_attempts: Option<i32>,
+    /// When members see the right options of their graded attempts (default
+    /// `after_pass_or_last_attempt`).
+    #[serde(default)]
+    pub reveal_answers: Option<RevealAnswers>,
     pub questions: Vec<QuestionInput>,
+}
+
+impl PutQuizRequest {
+    /// The reveal setting asked for, or the default.
+    pub fn reveal(&self) -> RevealAnswers {
+        self.reveal_answers
+            .unwrap_or(RevealAnswers::AfterPassOrLastAttempt)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -61,7 +83,11 @@ pub struct QuizView {
     pub lesson_id: i64,
     pub pass_mark_pct: i32,
     pub max_attempts: Option<i32>,
+    pub reveal_answers: RevealAnswers,
+    /// Extra attempts granted to the caller (by her secretary or the course's managers).
+    pub extra_attempts: i32,
     pub attempts_used: i32,
+    /// `max_attempts + extra_attempts − attempts_used` (never below 0); null when unlimited.
     pub attempts_left: Option<i32>,
     pub passed: bool,
     pub best_score_pct: Option<i32>,
@@ -100,15 +126,30 @@ pub struct AnswerInput {
     pub option_ids: Vec<i64>,
 }
 
-/// The graded attempt, with the right answers now revealed.
+/// The graded attempt: which questions were right, the right options only when the quiz
+/// reveals them (`answers_revealed`), and — for a pass — what it completed and credited.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttemptResult {
     pub attempt_no: i32,
     pub score_pct: i32,
     pub passed: bool,
     pub pass_mark_pct: i32,
+    /// Null when attempts are unlimited.
+    #[schema(required = true)]
     pub attempts_left: Option<i32>,
+    /// Whether `correct_option_ids` is given: she has passed or has no attempt left, and
+    /// the quiz's `reveal_answers` is not `never`.
+    pub answers_revealed: bool,
     pub questions: Vec<QuestionResult>,
+    /// The attempt completed the lesson (a pass with the lesson's coverage or reading time
+    /// already met; otherwise the sync that meets it completes the lesson).
+    pub lesson_completed: bool,
+    /// The course this attempt completed (its last open lesson), else null.
+    #[schema(required = true)]
+    pub course_completed: Option<i64>,
+    /// The credit this attempt granted (as in sync's `credited`), else null.
+    #[schema(required = true)]
+    pub credit: Option<CreditView>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -116,7 +157,10 @@ pub struct QuestionResult {
     pub question_id: i64,
     pub correct: bool,
     pub chosen_option_ids: Vec<i64>,
-    pub correct_option_ids: Vec<i64>,
+    /// The right options; only when `answers_revealed` (absent otherwise, never null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub correct_option_ids: Option<Vec<i64>>,
 }
 
 /// A question with its options, as stored.
@@ -143,7 +187,10 @@ fn validate(req: &PutQuizRequest) -> ApiResult<()> {
             "pass_mark_pct must be 1 to 100",
         );
     }
-    if req.max_attempts.is_some_and(|m| !(1..=20).contains(&m)) {
+    if req
+        .max_attempts
+        .is_some_and(|m| !(1..=MAX_ATTEMPTS).contains(&m))
+    {
         err(
             "max_attempts".into(),
             "out_of_range",
@@ -248,6 +295,7 @@ pub fn put(
             quizzes::lesson_id.eq(lesson.id),
             quizzes::pass_mark_pct.eq(req.pass_mark_pct.unwrap_or(60)),
             quizzes::max_attempts.eq(req.max_attempts),
+            quizzes::reveal_answers.eq(req.reveal().as_str()),
             quizzes::created_at.eq(now),
             quizzes::updated_at.eq(now),
         ))
@@ -287,14 +335,55 @@ pub fn put(
     Ok(())
 }
 
-/// The quiz settings of a lesson: (pass mark, max attempts), 404 when it has none.
-fn settings(conn: &mut DbConnection, lesson_id: i64) -> ApiResult<(i32, Option<i32>)> {
-    quizzes::table
+/// Most attempts a quiz allows per member.
+pub const MAX_ATTEMPTS: i32 = 20;
+
+/// A quiz's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub pass_mark_pct: i32,
+    pub max_attempts: Option<i32>,
+    pub reveal_answers: RevealAnswers,
+}
+
+/// The quiz settings of a lesson, 404 when it has none.
+pub fn settings(conn: &mut DbConnection, lesson_id: i64) -> ApiResult<Settings> {
+    let (pass_mark_pct, max_attempts, reveal): (i32, Option<i32>, String) = quizzes::table
         .find(lesson_id)
-        .select((quizzes::pass_mark_pct, quizzes::max_attempts))
+        .select((
+            quizzes::pass_mark_pct,
+            quizzes::max_attempts,
+            quizzes::reveal_answers,
+        ))
         .first(conn)
         .optional()?
-        .ok_or_else(ApiError::not_found)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Settings {
+        pass_mark_pct,
+        max_attempts,
+        reveal_answers: RevealAnswers::from_db(&reveal)?,
+    })
+}
+
+/// Extra attempts granted to `user_id` for a lesson's quiz, in all.
+pub fn extra_attempts(conn: &mut DbConnection, lesson_id: i64, user_id: i64) -> ApiResult<i32> {
+    let sum: Option<i64> = quiz_attempt_grants::table
+        .filter(quiz_attempt_grants::lesson_id.eq(lesson_id))
+        .filter(quiz_attempt_grants::user_id.eq(user_id))
+        .select(diesel::dsl::sum(quiz_attempt_grants::attempts))
+        .first(conn)?;
+    Ok(i32::try_from(sum.unwrap_or(0)).unwrap_or(i32::MAX))
+}
+
+/// Attempts left: `max + extra − used`, never below 0; `None` when unlimited.
+pub fn attempts_left(max_attempts: Option<i32>, extra: i32, used: i32) -> Option<i32> {
+    max_attempts.map(|m| m.saturating_add(extra).saturating_sub(used).max(0))
+}
+
+/// Whether a graded attempt shows the right options: the quiz allows it and she has
+/// passed (now or before) or has no attempt left.
+pub fn reveals(reveal: RevealAnswers, passed: bool, attempts_left: Option<i32>) -> bool {
+    reveal != RevealAnswers::Never && (passed || attempts_left == Some(0))
 }
 
 /// The questions of a lesson's quiz in authored order.
@@ -368,7 +457,8 @@ pub fn view(
     user_id: i64,
     with_answers: bool,
 ) -> ApiResult<QuizView> {
-    let (pass_mark_pct, max_attempts) = settings(conn, lesson_id)?;
+    let set = settings(conn, lesson_id)?;
+    let extra = extra_attempts(conn, lesson_id, user_id)?;
     let attempts = attempts_of(conn, lesson_id, user_id)?;
     let used = attempts.len() as i32;
     let mut qs = questions(conn, lesson_id)?;
@@ -383,10 +473,12 @@ pub fn view(
     }
     Ok(QuizView {
         lesson_id,
-        pass_mark_pct,
-        max_attempts,
+        pass_mark_pct: set.pass_mark_pct,
+        max_attempts: set.max_attempts,
+        reveal_answers: set.reveal_answers,
+        extra_attempts: extra,
         attempts_used: used,
-        attempts_left: max_attempts.map(|m| (m - used).max(0)),
+        attempts_left: attempts_left(set.max_attempts, extra, used),
         passed: attempts.iter().any(|a| a.passed),
         best_score_pct: attempts.iter().map(|a| a.score_pct).max(),
         questions: qs
@@ -436,7 +528,7 @@ pub fn grade(questions: &[Question], answers: &[AnswerInput]) -> (i32, Vec<Quest
                 question_id: q.id,
                 correct,
                 chosen_option_ids: chosen_ids,
-                correct_option_ids: correct_ids,
+                correct_option_ids: Some(correct_ids),
             }
         })
         .collect();
@@ -474,7 +566,9 @@ fn check_answers(questions: &[Question], answers: &[AnswerInput]) -> ApiResult<(
     Ok(())
 }
 
-/// Grades and records an attempt; 409 `quiz_attempts_exhausted` when none are left.
+/// Grades and records an attempt; 409 `quiz_attempts_exhausted` when none are left. The
+/// right options are in the result only when [`reveals`] allows; what a pass completes is
+/// left for the caller to fill in ([`AttemptResult::completing`]).
 pub fn submit(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -482,16 +576,29 @@ pub fn submit(
     user_id: i64,
     answers: &[AnswerInput],
 ) -> ApiResult<AttemptResult> {
-    let (pass_mark_pct, max_attempts) = settings(conn, lesson_id)?;
-    let used = attempts_of(conn, lesson_id, user_id)?.len() as i32;
-    if max_attempts.is_some_and(|m| used >= m) {
+    let set = settings(conn, lesson_id)?;
+    let extra = extra_attempts(conn, lesson_id, user_id)?;
+    let earlier = attempts_of(conn, lesson_id, user_id)?;
+    let used = earlier.len() as i32;
+    if attempts_left(set.max_attempts, extra, used) == Some(0) {
         return Err(ApiError::new(ErrorCode::QuizAttemptsExhausted));
     }
     let qs = questions(conn, lesson_id)?;
     check_answers(&qs, answers)?;
-    let (score_pct, results) = grade(&qs, answers);
-    let passed = score_pct >= pass_mark_pct;
+    let (score_pct, mut results) = grade(&qs, answers);
+    let passed = score_pct >= set.pass_mark_pct;
     let attempt_no = used + 1;
+    let left = attempts_left(set.max_attempts, extra, attempt_no);
+    let revealed = reveals(
+        set.reveal_answers,
+        passed || earlier.iter().any(|a| a.passed),
+        left,
+    );
+    if !revealed {
+        for r in &mut results {
+            r.correct_option_ids = None;
+        }
+    }
     diesel::insert_into(quiz_attempts::table)
         .values((
             quiz_attempts::lesson_id.eq(lesson_id),
@@ -512,10 +619,26 @@ pub fn submit(
         attempt_no,
         score_pct,
         passed,
-        pass_mark_pct,
-        attempts_left: max_attempts.map(|m| (m - attempt_no).max(0)),
+        pass_mark_pct: set.pass_mark_pct,
+        attempts_left: left,
+        answers_revealed: revealed,
         questions: results,
+        lesson_completed: false,
+        course_completed: None,
+        credit: None,
     })
+}
+
+impl AttemptResult {
+    /// The result with what the attempt completed and credited.
+    pub fn completing(self, done: QuizCompletion) -> AttemptResult {
+        AttemptResult {
+            lesson_completed: done.lesson_completed,
+            course_completed: done.course_completed,
+            credit: done.credit,
+            ..self
+        }
+    }
 }
 
 #[cfg(test)]
@@ -559,8 +682,33 @@ mod tests {
         let (score, results) = grade(&qs, &[a(1, &[10]), a(2, &[20])]);
         assert_eq!(score, 25);
         assert!(results[0].correct && !results[1].correct && !results[2].correct);
-        assert_eq!(results[1].correct_option_ids, vec![20, 21]);
+        assert_eq!(results[1].correct_option_ids, Some(vec![20, 21]));
         assert_eq!(grade(&qs, &[]).0, 0);
+    }
+
+    #[test]
+    fn answers_are_revealed_only_after_a_pass_or_the_last_attempt() {
+        use RevealAnswers::{AfterPassOrLastAttempt as Default, Never};
+        // Failed with attempts remaining, or unlimited: only which questions were wrong.
+        assert!(!reveals(Default, false, Some(1)));
+        assert!(!reveals(Default, false, None));
+        // Passed, or no attempt left.
+        assert!(reveals(Default, true, Some(2)));
+        assert!(reveals(Default, true, None));
+        assert!(reveals(Default, false, Some(0)));
+        // Never, whatever happened.
+        assert!(!reveals(Never, true, Some(0)));
+        assert!(!reveals(Never, false, Some(0)));
+    }
+
+    #[test]
+    fn attempts_left_counts_grants() {
+        assert_eq!(attempts_left(Some(2), 0, 0), Some(2));
+        assert_eq!(attempts_left(Some(2), 0, 2), Some(0));
+        assert_eq!(attempts_left(Some(2), 1, 2), Some(1));
+        assert_eq!(attempts_left(Some(2), 3, 4), Some(1));
+        assert_eq!(attempts_left(Some(1), 0, 5), Some(0), "never below 0");
+        assert_eq!(attempts_left(None, 3, 7), None);
     }
 
     #[test]

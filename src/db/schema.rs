@@ -388,6 +388,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    quiz_attempt_grants (id) {
+        id -> BigInt,
+        lesson_id -> BigInt,
+        user_id -> BigInt,
+        attempts -> Integer,
+        reason -> Text,
+        granted_by -> BigInt,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     quiz_attempts (id) {
         id -> BigInt,
         lesson_id -> BigInt,
@@ -428,6 +440,7 @@ diesel::table! {
         max_attempts -> Nullable<Integer>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reveal_answers -> Text,
     }
 }
 
@@ -561,6 +574,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_codes (user_id) {
+        user_id -> BigInt,
+        code_sha256 -> Text,
+        expires_at -> Timestamp,
+        issued_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     wechat_bind_codes (user_id) {
         user_id -> BigInt,
         code_sha256 -> Text,
@@ -620,6 +643,8 @@ diesel::joinable!(push_schedules -> push_channels (channel_id));
 diesel::joinable!(push_deliveries -> push_channels (channel_id));
 diesel::joinable!(push_attempts -> push_deliveries (delivery_id));
 diesel::joinable!(push_grants -> users (user_id));
+diesel::joinable!(quiz_attempt_grants -> lessons (lesson_id));
+diesel::joinable!(quiz_attempt_grants -> users (user_id));
 diesel::joinable!(quiz_attempts -> lessons (lesson_id));
 diesel::joinable!(quiz_attempts -> users (user_id));
 diesel::joinable!(quiz_options -> quiz_questions (question_id));
@@ -662,6 +687,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     org_roles,
     org_settings,
     orgs,
+    quiz_attempt_grants,
     quiz_attempts,
     quiz_options,
     quiz_questions,
@@ -677,4 +703,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     study_events,
     users,
     wechat_bind_codes,
+    login_codes,
 );

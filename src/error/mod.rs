@@ -137,6 +137,15 @@ error_codes! {
     BindTokenInvalid = (401, "bind_token_invalid", "绑定凭证无效或已过期，请重新登录", "The bind token is invalid or expired"),
     /// This WeChat account is bound to someone else.
     WechatAlreadyBound = (409, "wechat_already_bound", "该微信已绑定其他账号", "This WeChat account is bound to another user"),
+    /// The account is bound to another WeChat account (its owner unbinds it, or a secretary
+    /// resets it).
+    AccountBoundToOtherWechat = (409, "account_bound_to_other_wechat", "该账号已绑定其他微信，请联系支部书记重置微信绑定", "This account is bound to another WeChat account; ask your branch secretary to reset it"),
+    /// The WeChat account that sent the code is not the one bound to this account.
+    WechatNotThisAccount = (403, "wechat_not_this_account", "当前微信不是此账号绑定的微信", "This WeChat account is not the one bound to this account"),
+    /// Unbinding needs proof: the account's password or a login code from the bound WeChat.
+    UnbindProofRequired = (422, "unbind_proof_required", "解除绑定需要输入账号密码，或在已绑定的微信中操作", "Give the account's password, or unbind from the bound WeChat"),
+    /// The one-time login code is wrong, expired or used (or the phone is unknown).
+    LoginCodeInvalid = (401, "login_code_invalid", "手机号或一次性登录码错误，或登录码已过期、已使用，请联系支部书记重新获取", "Wrong phone number or one-time login code, or the code has expired or was used; ask your branch secretary for a new one"),
     /// The account has no WeChat bound (log in through the mini-program first).
     WechatNotBound = (409, "wechat_not_bound", "此账号尚未绑定微信，请先在小程序中登录", "This account has no WeChat bound; log in through the mini-program first"),
     /// The subscription-message template is none of this platform's reminders.
@@ -157,6 +166,8 @@ error_codes! {
     QuizAttemptsExhausted = (409, "quiz_attempts_exhausted", "测验次数已用完", "No quiz attempts left"),
     /// The quiz has attempts and can no longer be replaced.
     QuizLocked = (409, "quiz_locked", "已有人作答，测验不能再修改", "The quiz has attempts and cannot be replaced"),
+    /// Extra attempts were asked for a quiz whose attempts are unlimited.
+    QuizAttemptsUnlimited = (409, "quiz_attempts_unlimited", "该测验不限作答次数，无需增加", "This quiz has no attempt limit; there is nothing to grant"),
     // --- retries --------------------------------------------------------------------------
     /// The `Idempotency-Key` was used before with a different request body.
     IdempotencyKeyReused = (409, "idempotency_key_reused", "该幂等键已用于另一个请求", "This Idempotency-Key was used for a different request"),

@@ -285,6 +285,80 @@ pub async fn issue_wechat_bind_code(
     Ok(HttpResponse::Created().json(view))
 }
 
+/// A one-time login code with which the member sets a password herself
+/// (`POST /v1/auth/password-reset`): for a member added without one, who forgot it or lost
+/// her WeChat. Valid two hours, once; shown only here; issuing again replaces the earlier
+/// code; audited on her account. For administrators of a person wholly inside their scope.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), responses(
+    (status = 201, body = OneTimeCodeView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[post("/members/{user_id}/login-code")]
+pub async fn issue_login_code(
+    state: web::Data<AppState>,
+    caller: Caller,
+    user_id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let user_id = user_id.into_inner();
+    let now = state.clock.now_naive();
+    let view = state
+        .db
+        .write(move |c| {
+            let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
+                .ok_or_else(ApiError::not_found)?;
+            let (code, expires_at) =
+                crate::auth::login_code::issue(c, now, user_id, caller.user_id)?;
+            audit::record(
+                c,
+                now,
+                &caller.actor(),
+                "login_code_issued",
+                &Target::new("user", user_id).in_org(home.id),
+                serde_json::json!({"expires_at": expires_at.and_utc()}),
+            )?;
+            Ok(OneTimeCodeView {
+                code,
+                expires_at: expires_at.and_utc(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// A one-time login code: read it to the member, who sets her password with it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OneTimeCodeView {
+    /// Eight digits.
+    pub code: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Reset a member's WeChat binding (she changed WeChat accounts or lost the phone): the
+/// binding goes and every session of hers ends; her next WeChat login binds again by phone.
+/// Audited on her account (`wechat_reset`), where she sees it. 204 also when nothing was
+/// bound. For administrators of a person wholly inside their scope.
+#[utoipa::path(tag = "members", security(("bearer" = [])), params(("user_id" = i64, Path)), responses(
+    (status = 204, description = "no WeChat is bound to her now"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[delete("/members/{user_id}/wechat")]
+pub async fn reset_member_wechat(
+    state: web::Data<AppState>,
+    caller: Caller,
+    user_id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let user_id = user_id.into_inner();
+    let now = state.clock.now();
+    let revoked = state
+        .db
+        .write(move |c| {
+            let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
+                .ok_or_else(ApiError::not_found)?;
+            crate::auth::wechat::unbind::reset(c, now, &caller.actor(), user_id, home.id)
+        })
+        .await?;
+    crate::auth::sessions::denylist(&state.kv, now, &revoked).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// A one-time WeChat bind code: give it to the person, who sends it with the bind.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct BindCodeView {
@@ -393,6 +467,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(transfer_member)
         .service(change_member_status)
         .service(issue_wechat_bind_code)
+        .service(issue_login_code)
+        .service(reset_member_wechat)
         .service(list_org_roles)
         .service(grant_org_role)
         .service(revoke_org_role);

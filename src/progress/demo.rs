@@ -3,7 +3,8 @@
 //! now, every member finishes each course open to them with the chance their engagement
 //! gives ([`crate::orgs::demo::Engagement`], more for required courses), leaves some
 //! half-done, and studies in sittings at noon or in the evening on days spread over the
-//! months. Members who engage with nothing study nothing; the plain member whose login is
+//! months, one lesson at a time (a sitting that would overlap another starts ten minutes
+//! after it, so every event passes sync's study-integrity rule). Members who engage with nothing study nothing; the plain member whose login is
 //! printed leaves the required courses due within a month untouched.
 //!
 //! It writes what the sync path ([`super::sync`]) writes for the same study, in one
@@ -156,6 +157,7 @@ pub fn seed_history(
             now,
             rng: Rng(person.seed),
             studied: false,
+            busy: Vec::new(),
         };
         for course in catalog
             .iter()
@@ -253,6 +255,9 @@ struct Member<'a> {
     now: DateTime<Utc>,
     rng: Rng,
     studied: bool,
+    /// The wall-clock spans of the sittings drawn so far: a member studies one lesson at a
+    /// time, as sync requires ([`super::wall_clock`]).
+    busy: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// One sitting: a span of the lesson played (or read) in real time.
@@ -268,6 +273,21 @@ impl Member<'_> {
             .from_local_datetime(&day.and_time(time))
             .earliest()
             .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The first moment from `at` when a sitting of `len` overlaps no earlier sitting: ten
+    /// minutes after the sittings it would overlap.
+    fn free_from(&self, mut at: DateTime<Utc>, len: Duration) -> DateTime<Utc> {
+        while let Some(end) = self
+            .busy
+            .iter()
+            .filter(|(s, e)| *s < at + len && at < *e)
+            .map(|(_, e)| *e)
+            .max()
+        {
+            at = end + Duration::minutes(10);
+        }
+        at
     }
 
     /// Finishes the course, leaves it half-done or does not open it.
@@ -367,10 +387,13 @@ impl Member<'_> {
             if to <= from {
                 continue;
             }
-            let ended = at + Duration::seconds(i64::from(to - from));
+            let len = Duration::seconds(i64::from(to - from));
+            at = self.free_from(at, len);
+            let ended = at + len;
             if ended >= self.now - Duration::hours(1) {
                 break;
             }
+            self.busy.push((at, ended));
             spans.push(Sitting {
                 from_s: from,
                 to_s: to,

@@ -10,5 +10,6 @@ pub mod state;
 pub mod study;
 pub mod sync;
 pub mod validate;
+pub mod wall_clock;
 
 pub use state::lesson_states;

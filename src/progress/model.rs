@@ -60,7 +60,11 @@ pub struct EventResult {
     pub client_event_id: String,
     pub status: EventStatus,
     /// Why it was rejected: `end_before_start`, `beyond_duration`, `too_fast`,
-    /// `in_future`, `too_old`, `lesson_not_visible`, `kind_mismatch`, `invalid_span`.
+    /// `in_future`, `too_old`, `lesson_not_visible`, `kind_mismatch`, `invalid_span`,
+    /// `span_too_long` (its wall-clock span is longer than the server allows, 4 h by
+    /// default), `overlaps_other_lesson` (its wall-clock span overlaps, by more than 2 s, an
+    /// event already accepted for this account on another lesson: one lesson at a time,
+    /// the first accepted wins); for `conflict`, `id_reused_with_other_content`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub replayed: bool,
@@ -152,4 +156,15 @@ pub struct OpenRequiredCourse {
     pub due_date: Option<NaiveDate>,
     pub lessons_total: i32,
     pub lessons_done: i32,
+}
+
+/// What a passed quiz attempt completed, in sync's terms (the attempt's answer carries it).
+#[derive(Debug, Clone, Default)]
+pub struct QuizCompletion {
+    /// The attempt completed the lesson (its coverage or reading time was already met).
+    pub lesson_completed: bool,
+    /// The course the attempt completed, if it was the course's last open lesson.
+    pub course_completed: Option<i64>,
+    /// The lesson's credit granted by the attempt (none when it was credited before).
+    pub credit: Option<CreditView>,
 }

@@ -17,7 +17,11 @@ use crate::state::AppState;
 /// Sync study events recorded on the phone (1–200 per batch, any order, possibly days
 /// late). Each event is applied at most once per `client_event_id`: a replayed batch
 /// returns the same results and changes nothing. Impossible events are rejected one by
-/// one with a reason; the rest of the batch is applied.
+/// one with a reason; the rest of the batch is applied. One account studies one lesson at
+/// a time: an event whose wall-clock span overlaps an event already accepted on another
+/// lesson (from any phone, in any earlier batch or earlier in this one) is rejected with
+/// `overlaps_other_lesson`, and one event may span at most 4 h of wall-clock time
+/// (configurable) or is rejected with `span_too_long`; nothing accepted is taken back.
 #[utoipa::path(tag = "progress", security(("bearer" = [])), request_body = SyncRequest, responses(
     (status = 200, body = SyncResponse), (status = 401, body = Problem), (status = 422, body = Problem),
 ))]
@@ -32,6 +36,8 @@ pub async fn sync_progress(
         now: state.clock.now(),
         max_age: Duration::from_std(state.config.sync_max_age).unwrap_or(Duration::days(30)),
         future_skew: Duration::minutes(2),
+        max_span: Duration::from_std(state.config.study_max_event_span)
+            .unwrap_or(Duration::hours(4)),
     };
     let user_id = caller.user_id;
     // Read-only lookups first (a reader connection), then the writes in one transaction.

@@ -2,12 +2,18 @@
 //!
 //! 1. load the lessons named and keep those the caller studies (published, assigned to
 //!    their home org or an ancestor);
-//! 2. make sure a progress row exists for each and lock them (row locks on PostgreSQL, the
-//!    single writer on SQLite), so two phones of one account serialize per lesson;
+//! 2. take the account's study lock (a transaction advisory lock on PostgreSQL, the single
+//!    writer on SQLite), so two phones of one account apply their batches one after the
+//!    other; make sure a progress row exists for each lesson and lock them (row locks on
+//!    PostgreSQL; a passed quiz completes a lesson under the same row lock);
 //! 3. look up event ids already seen: the same content replays its original result, other
 //!    content under a used id is a `conflict`;
-//! 4. check the new events (one reason per rejection) and store them all in one multi-row
-//!    insert-or-ignore;
+//! 4. check the new events (one reason per rejection): each on its own
+//!    ([`super::validate::check`]: speed, duration, age, a wall-clock span of at most
+//!    `DANGKE_STUDY_MAX_EVENT_SPAN`), then, in batch order, against the wall-clock spans the
+//!    account already has accepted on other lessons ([`super::wall_clock`]: one lesson at a
+//!    time, the first accepted wins, `overlaps_other_lesson` for the later one); store them
+//!    all in one multi-row insert-or-ignore;
 //! 5. merge accepted spans into each lesson's coverage (unique seconds), move the resume
 //!    position to the most recent event, complete lessons that reach their threshold and
 //!    whose quiz (if any) is passed, credit the ledger once, and complete courses.
@@ -21,9 +27,10 @@ use super::coverage::{Coverage, reaches};
 use super::ledger::{self, Credit, SOURCE_LESSON};
 use super::model::{
     CreditView, EventInput, EventResult, EventStatus, LessonProgressView, MAX_BATCH, NewStudyEvent,
-    ProgressRow, SyncResponse,
+    ProgressRow, QuizCompletion, SyncResponse,
 };
 use super::validate::{LessonMeta, Limits, check, content_hash, valid_client_id};
+use super::wall_clock::{self, Claimed};
 use crate::changes::{self, Change};
 use crate::courses::model::{CourseStatus, LessonKind};
 use crate::db::DbConnection;
@@ -272,6 +279,7 @@ pub fn apply(
     let (ids, metas) = (&prepared.ids, &prepared.metas);
     let mut studied: Vec<i64> = metas.keys().copied().collect();
     studied.sort_unstable();
+    wall_clock::lock_account(conn, user_id)?;
     let (mut progress, started) = lock_progress(conn, user_id, &studied, now)?;
 
     let client_ids: Vec<&str> = events.iter().map(|e| e.client_event_id.as_str()).collect();
@@ -287,6 +295,14 @@ pub fn apply(
         .into_iter()
         .map(|(id, h, o)| (id, (h, o)))
         .collect();
+
+    // The accepted spans the new events could overlap, loaded once for the batch.
+    let fresh: Vec<&EventInput> = events
+        .iter()
+        .filter(|e| !existing.contains_key(&e.client_event_id))
+        .filter(|e| check(e, metas.get(&e.lesson_id), limits).is_ok())
+        .collect();
+    let mut claimed = Claimed::load(conn, user_id, &fresh)?;
 
     let mut results = Vec::with_capacity(events.len());
     let mut new_rows: Vec<NewStudyEvent> = Vec::new();
@@ -310,13 +326,14 @@ pub fn apply(
             });
             continue;
         }
-        let outcome = match check(e, metas.get(&e.lesson_id), limits) {
-            Ok(()) => {
-                accepted.push(e);
-                "accepted".to_string()
-            }
-            Err(reason) => reason.to_string(),
-        };
+        let outcome =
+            match check(e, metas.get(&e.lesson_id), limits).and_then(|()| claimed.admit(e)) {
+                Ok(()) => {
+                    accepted.push(e);
+                    "accepted".to_string()
+                }
+                Err(reason) => reason.to_string(),
+            };
         results.push(result_of(&e.client_event_id, &outcome, false));
         in_batch.insert(&e.client_event_id, (hash.clone(), outcome.clone()));
         new_rows.push(NewStudyEvent {
@@ -567,27 +584,34 @@ fn progress_view(row: &ProgressRow, meta: &LessonMeta) -> LessonProgressView {
 
 /// After a passed quiz: completes the lesson if its coverage or reading time is already
 /// met (the quiz was the last gate), credits it dated `now`, and completes the course.
+/// Returns what it completed and credited.
 pub fn complete_after_quiz(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     user_id: i64,
     lesson_id: i64,
-) -> ApiResult<()> {
+) -> ApiResult<QuizCompletion> {
+    let nothing = QuizCompletion::default();
     let metas = studied_lessons(conn, user_id, &[lesson_id])?;
     let Some(meta) = metas.get(&lesson_id) else {
-        return Ok(());
+        return Ok(nothing);
     };
     let (mut rows, _) = lock_progress(conn, user_id, &[lesson_id], now.naive_utc())?;
     let Some(row) = rows.get_mut(&lesson_id) else {
-        return Ok(());
+        return Ok(nothing);
     };
     if row.completed_at.is_some() || !threshold_met(meta, &Coverage::from_json(&row.covered)) {
-        return Ok(());
+        return Ok(nothing);
     }
     row.completed_at = Some(now.naive_utc());
     save(conn, row, now.naive_utc())?;
     let home = Home::load(conn, user_id)?;
-    credit_lesson(conn, user_id, meta, now, &home)?;
-    complete_course_if_done(conn, user_id, meta.course_id, now)?;
-    changes::record(conn, now.naive_utc(), &[Change::Studied { user_id }])
+    let credit = credit_lesson(conn, user_id, meta, now, &home)?;
+    let course_done = complete_course_if_done(conn, user_id, meta.course_id, now)?;
+    changes::record(conn, now.naive_utc(), &[Change::Studied { user_id }])?;
+    Ok(QuizCompletion {
+        lesson_completed: true,
+        course_completed: course_done.then_some(meta.course_id),
+        credit,
+    })
 }

@@ -26,6 +26,8 @@ pub struct Limits {
     pub max_age: Duration,
     /// Phone clocks run a little fast: this much in the future is tolerated.
     pub future_skew: Duration,
+    /// Longest wall-clock span one event may claim (`DANGKE_STUDY_MAX_EVENT_SPAN`).
+    pub max_span: Duration,
 }
 
 /// Fastest playback a player offers: 2x.
@@ -52,6 +54,9 @@ pub fn check(
     }
     if ev.ended_at < limits.now - limits.max_age {
         return Err("too_old");
+    }
+    if ev.ended_at - ev.started_at > limits.max_span {
+        return Err("span_too_long");
     }
     let Some(lesson) = lesson else {
         return Err("lesson_not_visible");
@@ -123,6 +128,7 @@ mod tests {
             now: Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap(),
             max_age: Duration::days(30),
             future_skew: Duration::minutes(2),
+            max_span: Duration::hours(4),
         }
     }
 
@@ -198,6 +204,25 @@ mod tests {
                 &limits()
             ),
             Err("kind_mismatch")
+        );
+    }
+
+    #[test]
+    fn one_event_claims_at_most_the_longest_span() {
+        let l = lesson(LessonKind::Audio);
+        assert_eq!(
+            check(&ev(0, 600, 4 * 3600, 100), Some(&l), &limits()),
+            Ok(()),
+            "exactly the cap"
+        );
+        assert_eq!(
+            check(&ev(0, 600, 4 * 3600 + 1, 100), Some(&l), &limits()),
+            Err("span_too_long")
+        );
+        assert_eq!(
+            check(&ev(0, 600, 29 * 86400, 100), Some(&l), &limits()),
+            Err("span_too_long"),
+            "a 29-day sitting"
         );
     }
 

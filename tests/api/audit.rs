@@ -24,6 +24,8 @@ const NOT_ORGANIZER: &[(&str, &str)] = &[
     ("post", "/v1/auth/wechat"),
     ("post", "/v1/auth/wechat/bind"),
     ("put", "/v1/me/password"),
+    ("post", "/v1/auth/password-reset"),
+    ("post", "/v1/me/wechat/unbind"),
     ("post", "/v1/me/calendar-token"),
     ("delete", "/v1/me/calendar-token"),
     ("post", "/v1/me/subscriptions"),
@@ -165,6 +167,20 @@ async fn every_organizer_write_is_in_the_audit_log() {
     );
     walk!(
         "post",
+        "/v1/members/{user_id}/login-code",
+        "login_code_issued",
+        sec.post(&format!("/v1/members/{new_member}/login-code"), json!({}))
+            .await
+    );
+    walk!(
+        "delete",
+        "/v1/members/{user_id}/wechat",
+        "wechat_reset",
+        sec.delete(&format!("/v1/members/{new_member}/wechat"))
+            .await
+    );
+    walk!(
+        "post",
         "/v1/orgs/{id}/roles",
         "role_granted",
         sec.post(
@@ -266,7 +282,7 @@ async fn every_organizer_write_is_in_the_audit_log() {
             .await
     );
     walk!("put", "/v1/lessons/{id}/quiz", "quiz_set",
-        sec.put(&format!("/v1/lessons/{lesson}/quiz"), json!({"questions": [{"kind": "true_false", "text": "党员每年学习不少于32学时", "answer": true}]})).await);
+        sec.put(&format!("/v1/lessons/{lesson}/quiz"), json!({"max_attempts": 1, "questions": [{"kind": "true_false", "text": "党员每年学习不少于32学时", "answer": true}]})).await);
     walk!(
         "delete",
         "/v1/lessons/{id}",
@@ -287,6 +303,16 @@ async fn every_organizer_write_is_in_the_audit_log() {
         sec.post(
             &format!("/v1/courses/{course}/assignments"),
             json!({"org_ids": [w.branch_a]})
+        )
+        .await
+    );
+    walk!(
+        "post",
+        "/v1/lessons/{id}/quiz/extra-attempts",
+        "quiz_attempts_granted",
+        sec.post(
+            &format!("/v1/lessons/{lesson}/quiz/extra-attempts"),
+            json!({"user_id": w.member_a_id, "attempts": 1, "reason": "外出务工，补考一次"})
         )
         .await
     );

@@ -53,6 +53,7 @@ fn matrix() -> Vec<Entry> {
         e("get", "/openapi.json", (200, 200, 200)),
         e("post", "/v1/auth/login", (401, 401, 401)),
         e("post", "/v1/auth/refresh", (401, 401, 401)),
+        e("post", "/v1/auth/password-reset", (401, 401, 401)),
         // Public; WeChat is not configured in this test, so everyone gets 503.
         e("post", "/v1/auth/wechat", (503, 503, 503)),
         e("post", "/v1/auth/wechat/bind", (503, 503, 503)),
@@ -63,6 +64,8 @@ fn matrix() -> Vec<Entry> {
         e("get", "/v1/me", (200, 200, 401)),
         e("get", "/v1/me/account-events", (200, 200, 401)),
         e("put", "/v1/me/password", (403, 403, 401)),
+        // Nobody in the world has WeChat bound.
+        e("post", "/v1/me/wechat/unbind", (409, 409, 401)),
         e("post", "/v1/orgs", HIDDEN),
         e("get", "/v1/orgs/{id}", (404, 200, 401)),
         e("patch", "/v1/orgs/{id}", HIDDEN),
@@ -79,6 +82,8 @@ fn matrix() -> Vec<Entry> {
         e("post", "/v1/members/{user_id}/transfer", HIDDEN),
         e("put", "/v1/members/{user_id}/status", HIDDEN),
         e("post", "/v1/members/{user_id}/wechat-bind-code", HIDDEN),
+        e("post", "/v1/members/{user_id}/login-code", HIDDEN),
+        e("delete", "/v1/members/{user_id}/wechat", HIDDEN),
         // A valid CSV naming branch A's own member: only authorization can fail.
         e("post", "/v1/orgs/{id}/members/import", HIDDEN),
         e("get", "/v1/orgs/{id}/roles", HIDDEN),
@@ -107,6 +112,9 @@ fn matrix() -> Vec<Entry> {
         e("put", "/v1/lessons/{id}/quiz", STUDY_ONLY),
         e("get", "/v1/lessons/{id}/quiz", (404, 200, 401)),
         e("post", "/v1/lessons/{id}/quiz/attempts", (404, 201, 401)),
+        // Extra attempts for branch A's committee member: a person outside the caller's
+        // scope is 404 (the sibling's and the plain member's alike, as for member records).
+        e("post", "/v1/lessons/{id}/quiz/extra-attempts", HIDDEN),
         // Sync answers per event: the sibling's event for branch A's lesson is rejected
         // (`lesson_not_visible`, checked below), the member's accepted.
         e("post", "/v1/progress/sync", (200, 200, 401)),
@@ -185,6 +193,10 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
             json!({"phone": "13900000003", "password": "not-the-password"})
         }
         ("post", "/v1/auth/refresh") => json!({"refresh_token": "not-a-refresh-token"}),
+        ("post", "/v1/auth/password-reset") => {
+            json!({"phone": "13900000003", "code": "12345678", "new_password": "another-pass-9"})
+        }
+        ("post", "/v1/me/wechat/unbind") => json!({"password": "not-the-password"}),
         ("post", "/v1/auth/wechat") => json!({"code": "not-a-code"}),
         ("post", "/v1/auth/wechat/bind") => {
             json!({"bind_token": "not-a-token", "phone_code": "not-a-code"})
@@ -230,6 +242,9 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
             json!({"questions": [{"kind": "true_false", "text": "x", "answer": true}]})
         }
         ("post", "/v1/lessons/{id}/quiz/attempts") => json!({"answers": []}),
+        ("post", "/v1/lessons/{id}/quiz/extra-attempts") => {
+            json!({"user_id": w.committee_a_id, "attempts": 1, "reason": "矩阵"})
+        }
         ("post", "/v1/orgs/{id}/activities") => json!({"kind": "other", "title": "矩阵活动",
             "start_local": "2027-03-02T09:00:00", "end_local": "2027-03-02T10:00:00"}),
         ("patch", "/v1/activities/{id}") => json!({"title": "改名"}),

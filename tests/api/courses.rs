@@ -446,13 +446,16 @@ async fn quizzes_hide_answers_shuffle_per_attempt_grade_on_the_server_and_replay
     let first_body = first.json();
     assert_eq!(first_body["passed"], false);
     assert_eq!(first_body["attempt_no"], 1);
+    // Failed with an attempt left: which questions were wrong, never the right options.
+    assert_eq!(first_body["answers_revealed"], false);
+    assert_eq!(first_body["attempts_left"], 1);
     assert!(
-        first_body["questions"][0]["correct_option_ids"]
+        first_body["questions"]
             .as_array()
             .unwrap()
-            .len()
-            == 1,
-        "answers revealed after submission"
+            .iter()
+            .all(|q| q["correct"] == false && q.get("correct_option_ids").is_none()),
+        "no right options while attempts remain: {first_body}"
     );
     let replay = attempt(&w.member_a, audio, "k-1", &wrong).await;
     replay.expect(201);
@@ -479,6 +482,16 @@ async fn quizzes_hide_answers_shuffle_per_attempt_grade_on_the_server_and_replay
     assert_eq!(pass.json()["score_pct"], 100);
     assert_eq!(pass.json()["passed"], true);
     assert_eq!(pass.json()["attempts_left"], 0);
+    // Passed: the right options come now.
+    assert_eq!(pass.json()["answers_revealed"], true);
+    assert_eq!(
+        pass.json()["questions"][0]["correct_option_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "answers revealed after the pass"
+    );
     // No attempts left (and the refusal is itself replayable).
     attempt(&w.member_a, audio, "k-3", &wrong)
         .await

@@ -1162,3 +1162,61 @@ async fn the_demo_townships_digest_is_what_organizers_receive() {
     json.push('\n');
     snapshot("demo_township_2026-10.webhook.json", &json);
 }
+
+/// The demo's study obeys the sync rules of study integrity: no member's accepted events
+/// overlap in wall-clock time on two lessons (beyond the 2 s slack), and none is longer
+/// than the default 4 h cap.
+#[tokio::test]
+async fn demo_study_claims_one_lesson_at_a_time() {
+    let app = spawn().await;
+    seeded(&app).await;
+    let rows = app
+        .app_state
+        .db
+        .read(|c| {
+            use dangke::db::schema::study_events::dsl as e;
+            use diesel::prelude::*;
+            let rows: Vec<(i64, i64, chrono::NaiveDateTime, chrono::NaiveDateTime)> =
+                e::study_events
+                    .filter(e::outcome.eq("accepted"))
+                    .order((e::user_id.asc(), e::started_at.asc()))
+                    .select((e::user_id, e::lesson_id, e::started_at, e::ended_at))
+                    .load(c)?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert!(rows.len() > 1000, "{} events", rows.len());
+    let mut by_user: BTreeMap<i64, Vec<(i64, i64, i64)>> = BTreeMap::new();
+    for (user, lesson, start, end) in rows {
+        let (s, t) = (
+            start.and_utc().timestamp_millis(),
+            end.and_utc().timestamp_millis(),
+        );
+        assert!(
+            t - s <= 4 * 3600 * 1000,
+            "user {user}: a span of {} s",
+            (t - s) / 1000
+        );
+        by_user.entry(user).or_default().push((lesson, s, t));
+    }
+    let mut overlaps = Vec::new();
+    for (user, spans) in &by_user {
+        for (i, a) in spans.iter().enumerate() {
+            for b in &spans[i + 1..] {
+                if b.1 >= a.2 {
+                    break;
+                }
+                if a.0 != b.0 && a.2.min(b.2) - b.1 > 2000 {
+                    overlaps.push((*user, *a, *b));
+                }
+            }
+        }
+    }
+    assert!(
+        overlaps.is_empty(),
+        "{} overlaps: {:?}",
+        overlaps.len(),
+        &overlaps[..overlaps.len().min(5)]
+    );
+}

@@ -142,6 +142,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         org_roles,
         org_settings,
         orgs,
+        quiz_attempt_grants,
         quiz_attempts,
         quiz_options,
         quiz_questions,
@@ -157,6 +158,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         study_events,
         users,
         wechat_bind_codes,
+        login_codes,
     );
     seen
 }
@@ -283,6 +285,7 @@ fn spec_enums_are_the_wire_values() {
         dangke::stats::members::Pace,
         dangke::courses::model::QuestionKind,
         dangke::orgs::import::model::RejectReason,
+        dangke::courses::model::RevealAnswers,
         dangke::orgs::model::Role,
         dangke::orgs::import::model::RowOutcome,
         dangke::orgs::model::Sector,

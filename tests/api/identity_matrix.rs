@@ -1,5 +1,5 @@
 //! The identity-takeover matrix, beside the authorization matrix: every route and import
-//! path that can change a user's phone, name, status, membership or WeChat binding is tried
+//! path that can change a user's phone, name, status, membership, password or WeChat binding is tried
 //! by a village secretary (branch A's) against four people whose identity is not hers to
 //! manage:
 //!
@@ -68,6 +68,16 @@ const ATTEMPTS: &[Attempt] = &[
     },
     Attempt {
         what: "set the status to suspended",
+        expect: [404, 403, 404, 404],
+    },
+    // A login code would let her set the person's password; a reset would free the
+    // person's account for another WeChat.
+    Attempt {
+        what: "issue a one-time login code",
+        expect: [404, 403, 404, 404],
+    },
+    Attempt {
+        what: "reset the WeChat binding",
         expect: [404, 403, 404, 404],
     },
     // The import answers 200 with the row rejected (checked below).
@@ -141,6 +151,11 @@ async fn attempt(w: &World, sec: &Client, what: &str, t: &Target) -> Resp {
             )
             .await
         }
+        "issue a one-time login code" => {
+            sec.post(&format!("/v1/members/{id}/login-code"), json!({}))
+                .await
+        }
+        "reset the WeChat binding" => sec.delete(&format!("/v1/members/{id}/wechat")).await,
         "import a row (dry run)" | "import a row" | "import a row naming a party group" => {
             let org = if what.ends_with("party group") {
                 "东山村第一党小组"

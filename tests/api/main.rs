@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod account_care;
 mod activities;
 mod activities_walk;
 mod audit;
@@ -34,8 +35,10 @@ mod push;
 mod push_process;
 mod push_receivers_selftest;
 mod push_reminders;
+mod quizzes;
 mod security;
 mod stats;
 mod stats_export;
 mod stats_rebuild;
+mod study_integrity;
 mod wechat;

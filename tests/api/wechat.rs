@@ -21,7 +21,7 @@ const ORGANIZER_B: &str = "13900000004";
 const COUNTY_ADMIN: &str = "13900000000";
 
 /// An app configured for the loopback WeChat server, both on one clock.
-async fn setup_with(vars: Vec<(&'static str, String)>) -> (TestApp, WechatServer) {
+pub(crate) async fn setup_with(vars: Vec<(&'static str, String)>) -> (TestApp, WechatServer) {
     let clock = Arc::new(ManualClock::new(start_time()));
     let wx = WechatServer::start(clock.clone()).await;
     let mut all = wx.vars();
@@ -35,18 +35,18 @@ async fn setup_with(vars: Vec<(&'static str, String)>) -> (TestApp, WechatServer
     (app, wx)
 }
 
-async fn setup() -> (TestApp, WechatServer) {
+pub(crate) async fn setup() -> (TestApp, WechatServer) {
     setup_with(Vec::new()).await
 }
 
-async fn login(c: &Client, code: &str) -> Resp {
+pub(crate) async fn login(c: &Client, code: &str) -> Resp {
     c.post("/v1/auth/wechat", json!({ "code": code })).await
 }
 
 /// A bind as the mini-program sends it once the person typed their password: the world's
 /// people all have one (and most hold roles), and WeChat vouching for a phone number alone
 /// never binds such an account (see `security.rs`). Accounts that need no password ignore it.
-async fn bind(c: &Client, bind_token: &str, phone_code: &str) -> Resp {
+pub(crate) async fn bind(c: &Client, bind_token: &str, phone_code: &str) -> Resp {
     c.post(
         "/v1/auth/wechat/bind",
         json!({ "bind_token": bind_token, "phone_code": phone_code, "password": PASSWORD }),
@@ -55,7 +55,12 @@ async fn bind(c: &Client, bind_token: &str, phone_code: &str) -> Resp {
 }
 
 /// Logs in as a new WeChat account and returns its bind token.
-async fn bind_token_for(app: &TestApp, wx: &WechatServer, js_code: &str, openid: &str) -> String {
+pub(crate) async fn bind_token_for(
+    app: &TestApp,
+    wx: &WechatServer,
+    js_code: &str,
+    openid: &str,
+) -> String {
     wx.add_login(js_code, openid, None);
     let r = login(&app.client(), js_code).await;
     r.expect(200);
@@ -65,7 +70,7 @@ async fn bind_token_for(app: &TestApp, wx: &WechatServer, js_code: &str, openid:
 }
 
 /// A whole first login of a new WeChat account for `phone`; returns the bind answer.
-async fn first_login(app: &TestApp, wx: &WechatServer, tag: &str, phone: &str) -> Resp {
+pub(crate) async fn first_login(app: &TestApp, wx: &WechatServer, tag: &str, phone: &str) -> Resp {
     let token = bind_token_for(app, wx, &format!("js-{tag}"), &format!("openid-{tag}")).await;
     wx.add_phone(&format!("ph-{tag}"), phone);
     bind(&app.client(), &token, &format!("ph-{tag}")).await
@@ -86,7 +91,7 @@ async fn audit_count(app: &TestApp, wanted: &'static str) -> i64 {
         .unwrap()
 }
 
-async fn wechat_ids(app: &TestApp, user_id: i64) -> (Option<String>, Option<String>) {
+pub(crate) async fn wechat_ids(app: &TestApp, user_id: i64) -> (Option<String>, Option<String>) {
     app.app_state
         .db
         .read(move |c| {
@@ -512,9 +517,12 @@ async fn member_bound_to_another_wechat_account_gets_409() {
     let (app, wx) = setup().await;
     let w = app.world().await;
     first_login(&app, &wx, "a", MEMBER_A).await.expect(200);
-    first_login(&app, &wx, "b", MEMBER_A)
+    // Not "this WeChat is bound to another account" (WeChat B is bound to nothing): her
+    // account is bound to another WeChat, and her secretary can reset it.
+    let p = first_login(&app, &wx, "b", MEMBER_A)
         .await
-        .expect_problem(409, "wechat_already_bound");
+        .expect_problem(409, "account_bound_to_other_wechat");
+    assert!(p.to_string().contains("支部书记"), "{p}");
     assert_eq!(
         wechat_ids(&app, w.member_a_id).await.0.as_deref(),
         Some("openid-a")

@@ -150,10 +150,11 @@ proptest! {
             credit_centi: 100,
             has_quiz: false,
         };
-        let limits = Limits { now, max_age: chrono::Duration::days(30), future_skew: chrono::Duration::minutes(5) };
+        let limits = Limits { now, max_age: chrono::Duration::days(30), future_skew: chrono::Duration::minutes(5), max_span: chrono::Duration::hours(4) };
         if check(&ev, Some(&lesson), &limits).is_ok() {
             prop_assert!(ev.from_s >= 0 && ev.to_s >= ev.from_s);
             prop_assert!(ev.ended_at >= ev.started_at);
+            prop_assert!(ev.ended_at - ev.started_at <= limits.max_span);
             if media && let Some(d) = duration {
                 prop_assert!(i64::from(ev.to_s) <= i64::from(d.max(0)) + 2, "{ev:?} beyond {d}");
             }

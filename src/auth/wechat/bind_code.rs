@@ -10,21 +10,14 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use rand::Rng;
-use sha2::{Digest, Sha256};
 
+use crate::auth::one_time::{digest, generate};
 use crate::db::DbConnection;
 use crate::db::schema::wechat_bind_codes as wbc;
 use crate::error::ApiResult;
 
 /// How long a code stays valid.
 pub const CODE_TTL_HOURS: i64 = 72;
-/// Digits in a code: read out over the phone, typed on a cheap phone.
-const CODE_DIGITS: usize = 8;
-
-fn digest(code: &str) -> String {
-    hex::encode(Sha256::digest(code.trim().as_bytes()))
-}
 
 /// Issues a new code for `user_id` (replacing any earlier one); returns it and when it
 /// expires. The code itself is never stored.
@@ -34,10 +27,7 @@ pub fn issue(
     user_id: i64,
     issued_by: i64,
 ) -> ApiResult<(String, NaiveDateTime)> {
-    let mut rng = rand::rng();
-    let code: String = (0..CODE_DIGITS)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect();
+    let code = generate();
     let expires_at = now + Duration::hours(CODE_TTL_HOURS);
     diesel::delete(wbc::table.find(user_id)).execute(conn)?;
     diesel::insert_into(wbc::table)

@@ -31,8 +31,11 @@ pub enum Refusal {
     NotFound,
     /// The account is disabled.
     Disabled,
-    /// The user is bound to another WeChat account, or this WeChat account to another user.
-    AlreadyBound,
+    /// This WeChat account is bound to another user.
+    WechatTaken,
+    /// The user is bound to another WeChat account (she unbinds it, or a secretary resets
+    /// it).
+    AccountBoundElsewhere,
     /// The account holds a role or has a password, and neither its password nor a
     /// one-time code was given.
     PasswordRequired,
@@ -45,7 +48,8 @@ impl Refusal {
         match self {
             Refusal::NotFound => "member_not_found",
             Refusal::Disabled => "account_disabled",
-            Refusal::AlreadyBound => "wechat_already_bound",
+            Refusal::WechatTaken => "wechat_already_bound",
+            Refusal::AccountBoundElsewhere => "account_bound_to_other_wechat",
             Refusal::PasswordRequired => "password_required",
             Refusal::CodeInvalid => "bind_code_invalid",
         }
@@ -57,7 +61,8 @@ impl From<Refusal> for ApiError {
         ApiError::new(match r {
             Refusal::NotFound => ErrorCode::MemberNotFound,
             Refusal::Disabled => ErrorCode::AccountDisabled,
-            Refusal::AlreadyBound => ErrorCode::WechatAlreadyBound,
+            Refusal::WechatTaken => ErrorCode::WechatAlreadyBound,
+            Refusal::AccountBoundElsewhere => ErrorCode::AccountBoundToOtherWechat,
             Refusal::PasswordRequired => ErrorCode::WechatPasswordRequired,
             Refusal::CodeInvalid => ErrorCode::BindCodeInvalid,
         })
@@ -168,11 +173,11 @@ pub fn bind(
     }
     match user.wechat_openid.as_deref() {
         Some(bound) if bound == pending.openid => return Ok(Ok(user.id)),
-        Some(_) => return refuse(conn, target, Refusal::AlreadyBound),
+        Some(_) => return refuse(conn, target, Refusal::AccountBoundElsewhere),
         None => {}
     }
     if find_by_openid(conn, &pending.openid)?.is_some() {
-        return refuse(conn, target, Refusal::AlreadyBound);
+        return refuse(conn, target, Refusal::WechatTaken);
     }
     let updated = diesel::update(users_t::table.find(user.id))
         .set((
@@ -185,7 +190,7 @@ pub fn bind(
         Ok(_) => {}
         // Another request bound this openid a moment ago (the unique index caught it).
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            return Err(Refusal::AlreadyBound.into());
+            return Err(Refusal::WechatTaken.into());
         }
         Err(e) => return Err(e.into()),
     }
@@ -198,4 +203,25 @@ pub fn bind(
         serde_json::json!({"unionid": pending.unionid.is_some()}),
     )?;
     Ok(Ok(user.id))
+}
+
+/// Takes the WeChat binding off `user_id` (both ids); returns the openid it had, `None` when
+/// nothing was bound. The caller audits and ends sessions.
+pub fn unbind(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    user_id: i64,
+) -> ApiResult<Option<String>> {
+    let user = users::find(conn, user_id)?;
+    let Some(openid) = user.wechat_openid else {
+        return Ok(None);
+    };
+    diesel::update(users_t::table.find(user_id))
+        .set((
+            users_t::wechat_openid.eq(None::<String>),
+            users_t::wechat_unionid.eq(None::<String>),
+            users_t::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(Some(openid))
 }

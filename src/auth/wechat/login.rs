@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// Longest code accepted (WeChat's are 32 characters).
 const MAX_CODE_LEN: usize = 256;
 
-fn config(state: &AppState) -> ApiResult<&WechatConfig> {
+pub(super) fn config(state: &AppState) -> ApiResult<&WechatConfig> {
     state
         .config
         .wechat
@@ -28,7 +28,7 @@ fn config(state: &AppState) -> ApiResult<&WechatConfig> {
         .ok_or_else(|| ApiError::new(ErrorCode::WechatNotConfigured))
 }
 
-fn check_code<'a>(raw: &'a str, field: &str) -> ApiResult<&'a str> {
+pub(super) fn check_code<'a>(raw: &'a str, field: &str) -> ApiResult<&'a str> {
     let code = raw.trim();
     if code.is_empty() || code.len() > MAX_CODE_LEN {
         return Err(ApiError::invalid_field(
@@ -84,7 +84,8 @@ pub async fn login(
 /// phone number behind `phone_code`, and logs in.
 ///
 /// The bind token is used up by success and by refusals that trying again cannot change
-/// (`member_not_found`, `wechat_already_bound`, `account_disabled`, `forbidden`). After a
+/// (`member_not_found`, `wechat_already_bound`, `account_bound_to_other_wechat`,
+/// `account_disabled`, `forbidden`). After a
 /// failure that may pass (a used phone code, WeChat busy or slow) it stays valid, so the
 /// phone can ask for a new phone code and try again.
 pub async fn bind(
@@ -131,6 +132,7 @@ fn is_final(code: ErrorCode) -> bool {
         code,
         ErrorCode::MemberNotFound
             | ErrorCode::WechatAlreadyBound
+            | ErrorCode::AccountBoundToOtherWechat
             | ErrorCode::AccountDisabled
             | ErrorCode::Forbidden
             | ErrorCode::WrongPassword

@@ -8,7 +8,8 @@
 //!
 //! Files: [`client`] talks to WeChat (timeouts, retries on "busy"), [`errors`] maps its
 //! answers to API errors, [`token`] keeps the shared access token, [`bind_token`] the
-//! pending binds, [`binding`] the database side, [`login`] the flow, [`routes`] the HTTP.
+//! pending binds, [`binding`] the database side, [`login`] the flow, [`unbind`] taking a
+//! binding off (by the member, or reset by her secretary), [`routes`] the HTTP.
 //! Member import and roles are not here: binding only finds what they created.
 
 pub mod bind_code;
@@ -20,9 +21,11 @@ pub mod login;
 pub mod model;
 pub mod routes;
 pub mod token;
+pub mod unbind;
 
 /// Mounts the WeChat login routes.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(routes::login_with_wechat)
-        .service(routes::bind_wechat);
+        .service(routes::bind_wechat)
+        .service(routes::unbind_my_wechat);
 }

@@ -33,6 +33,18 @@ pub struct WechatBindRequest {
     pub one_time_code: Option<Code>,
 }
 
+/// `POST /v1/me/wechat/unbind`: one of the two proofs.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnbindWechatRequest {
+    /// The account's password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Instead: a fresh `code` from `wx.login()` in the bound WeChat itself.
+    #[serde(default)]
+    pub wechat_code: Option<Code>,
+}
+
 /// The outcome of a WeChat login.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]

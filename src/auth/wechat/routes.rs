@@ -1,9 +1,13 @@
 //! HTTP routes of WeChat mini-program login.
 
-use actix_web::{HttpRequest, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 
 use super::login;
-use super::model::{WechatBindRequest, WechatLoginRequest, WechatLoginResponse};
+use super::model::{
+    UnbindWechatRequest, WechatBindRequest, WechatLoginRequest, WechatLoginResponse,
+};
+use super::unbind::{self, Proof};
+use crate::auth::Caller;
 use crate::auth::model::TokenPair;
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
@@ -45,7 +49,7 @@ pub async fn login_with_wechat(
     (status = 401, body = Problem, description = "bind_token_invalid: unknown, expired or already used"),
     (status = 403, body = Problem, description = "account_disabled / wechat_password_required: the account holds a role or has a password, send it as `password` (the bind token stays valid for another phone code) / wrong_password / bind_code_invalid (the bind token is used up)"),
     (status = 404, body = Problem, description = "member_not_found: no member with this phone; ask your branch secretary"),
-    (status = 409, body = Problem, description = "wechat_already_bound: the member is bound to another WeChat account, or this WeChat account to another member"),
+    (status = 409, body = Problem, description = "wechat_already_bound: this WeChat account is bound to another member; account_bound_to_other_wechat: the member is bound to another WeChat account (she unbinds it, or her secretary resets it)"),
     (status = 422, body = Problem, description = "validation_failed / invalid_body"),
     (status = 429, body = Problem, description = "rate_limited (WeChat's limit); see Retry-After"),
     (status = 502, body = Problem, description = "upstream_failed"),
@@ -69,4 +73,34 @@ pub async fn bind_wechat(
     )
     .await
     .map(web::Json)
+}
+
+/// Unbind the caller's WeChat, with her password or from the bound WeChat itself (a fresh
+/// `wx.login()` code), so that another WeChat can bind her account. Her other sessions end;
+/// the change shows in `GET /v1/me/account-events` (`wechat_unbound`).
+#[utoipa::path(tag = "auth", security(("bearer" = [])), request_body = UnbindWechatRequest, responses(
+    (status = 204, description = "unbound"),
+    (status = 400, body = Problem, description = "wechat_code_invalid"),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "wrong_password / wechat_not_this_account: the code came from another WeChat"),
+    (status = 409, body = Problem, description = "wechat_not_bound"),
+    (status = 422, body = Problem, description = "unbind_proof_required / validation_failed / invalid_body"),
+    (status = 429, body = Problem, description = "rate_limited"),
+    (status = 502, body = Problem, description = "upstream_failed"),
+    (status = 503, body = Problem, description = "wechat_not_configured (unbinding with a WeChat code)"),
+))]
+#[post("/me/wechat/unbind")]
+pub async fn unbind_my_wechat(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<UnbindWechatRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let proof = match (body.password, body.wechat_code) {
+        (Some(p), _) => Some(Proof::Password(p)),
+        (None, Some(c)) => Some(Proof::WechatCode(String::from(c))),
+        (None, None) => None,
+    };
+    unbind::by_owner(&state, &caller, proof).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

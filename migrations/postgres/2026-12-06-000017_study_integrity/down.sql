@@ -1,0 +1,1 @@
+DROP INDEX study_events_user_ended;
