@@ -17,6 +17,20 @@ fn ip_key(ip: Option<IpAddr>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The limits on attempts to get into an account (password login, password reset with a
+/// login code): per client IP and per phone number.
+pub async fn enforce_limits(state: &AppState, ip: Option<IpAddr>, phone: &Phone) -> ApiResult<()> {
+    let cfg = &state.config;
+    ratelimit::enforce(&state.kv, "login-ip", &ip_key(ip), cfg.login_rate_per_ip).await?;
+    ratelimit::enforce(
+        &state.kv,
+        "login-phone",
+        phone.as_str(),
+        cfg.login_rate_per_phone,
+    )
+    .await
+}
+
 /// Logs in with phone and password. Wrong phone and wrong password are the same error
 /// after the same amount of work (an argon2 verify either way).
 pub async fn with_password(
@@ -26,15 +40,7 @@ pub async fn with_password(
     password_raw: String,
 ) -> ApiResult<TokenPair> {
     let phone = Phone::parse_field(phone_raw, "phone")?;
-    let cfg = &state.config;
-    ratelimit::enforce(&state.kv, "login-ip", &ip_key(ip), cfg.login_rate_per_ip).await?;
-    ratelimit::enforce(
-        &state.kv,
-        "login-phone",
-        phone.as_str(),
-        cfg.login_rate_per_phone,
-    )
-    .await?;
+    enforce_limits(state, ip, &phone).await?;
 
     let lookup = phone.clone();
     let user = state

@@ -12,7 +12,6 @@ use super::phone::Phone;
 use super::users;
 use crate::audit::{self, Actor, Target};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::http::ratelimit;
 use crate::state::AppState;
 
 /// Sets the password of the account with `phone_raw` if `code` is its live login code.
@@ -25,16 +24,7 @@ pub async fn with_login_code(
 ) -> ApiResult<TokenPair> {
     let phone = Phone::parse_field(phone_raw, "phone")?;
     password::check_rule(&new_password, "new_password")?;
-    let cfg = &state.config;
-    let ip_s = ip.map_or_else(|| "unknown".to_string(), |i| i.to_string());
-    ratelimit::enforce(&state.kv, "login-ip", &ip_s, cfg.login_rate_per_ip).await?;
-    ratelimit::enforce(
-        &state.kv,
-        "login-phone",
-        phone.as_str(),
-        cfg.login_rate_per_phone,
-    )
-    .await?;
+    super::login::enforce_limits(state, ip, &phone).await?;
     let lookup = phone.clone();
     let user = state
         .db

@@ -259,30 +259,53 @@ pub async fn issue_wechat_bind_code(
     caller: Caller,
     user_id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let user_id = user_id.into_inner();
+    let (code, expires_at) = issue_code(
+        &state,
+        caller,
+        user_id.into_inner(),
+        crate::auth::wechat::bind_code::issue,
+        "wechat_bind_code_issued",
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(BindCodeView { code, expires_at }))
+}
+
+/// How a one-time code is issued: (connection, now, the person, the issuer) → the code and
+/// when it expires.
+type IssueCode = fn(
+    &mut crate::db::DbConnection,
+    chrono::NaiveDateTime,
+    i64,
+    i64,
+) -> ApiResult<(String, chrono::NaiveDateTime)>;
+
+/// Issues a one-time code to `user_id` for an administrator whose scope covers the person
+/// (404 otherwise), audited as `action` on the person.
+async fn issue_code(
+    state: &AppState,
+    caller: Caller,
+    user_id: i64,
+    issue: IssueCode,
+    action: &'static str,
+) -> ApiResult<(String, chrono::DateTime<chrono::Utc>)> {
     let now = state.clock.now_naive();
-    let view = state
+    state
         .db
         .write(move |c| {
             let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
                 .ok_or_else(ApiError::not_found)?;
-            let (code, expires_at) =
-                crate::auth::wechat::bind_code::issue(c, now, user_id, caller.user_id)?;
+            let (code, expires_at) = issue(c, now, user_id, caller.user_id)?;
             audit::record(
                 c,
                 now,
                 &caller.actor(),
-                "wechat_bind_code_issued",
+                action,
                 &Target::new("user", user_id).in_org(home.id),
                 serde_json::json!({"expires_at": expires_at.and_utc()}),
             )?;
-            Ok(BindCodeView {
-                code,
-                expires_at: expires_at.and_utc(),
-            })
+            Ok((code, expires_at.and_utc()))
         })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+        .await
 }
 
 /// A one-time login code with which the member sets a password herself
@@ -298,30 +321,15 @@ pub async fn issue_login_code(
     caller: Caller,
     user_id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let user_id = user_id.into_inner();
-    let now = state.clock.now_naive();
-    let view = state
-        .db
-        .write(move |c| {
-            let home = authorize_member(c, caller.user_id, user_id, Right::Administer)?
-                .ok_or_else(ApiError::not_found)?;
-            let (code, expires_at) =
-                crate::auth::login_code::issue(c, now, user_id, caller.user_id)?;
-            audit::record(
-                c,
-                now,
-                &caller.actor(),
-                "login_code_issued",
-                &Target::new("user", user_id).in_org(home.id),
-                serde_json::json!({"expires_at": expires_at.and_utc()}),
-            )?;
-            Ok(OneTimeCodeView {
-                code,
-                expires_at: expires_at.and_utc(),
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let (code, expires_at) = issue_code(
+        &state,
+        caller,
+        user_id.into_inner(),
+        crate::auth::login_code::issue,
+        "login_code_issued",
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(OneTimeCodeView { code, expires_at }))
 }
 
 /// A one-time login code: read it to the member, who sets her password with it.
