@@ -296,11 +296,17 @@ pub fn apply(
         .map(|(id, h, o)| (id, (h, o)))
         .collect();
 
-    // The accepted spans the new events could overlap, loaded once for the batch.
+    // Each event checked on its own once; the accepted spans the new events that pass
+    // could overlap, loaded once for the batch.
+    let checked: Vec<Result<(), &'static str>> = events
+        .iter()
+        .map(|e| check(e, metas.get(&e.lesson_id), limits))
+        .collect();
     let fresh: Vec<&EventInput> = events
         .iter()
-        .filter(|e| !existing.contains_key(&e.client_event_id))
-        .filter(|e| check(e, metas.get(&e.lesson_id), limits).is_ok())
+        .zip(&checked)
+        .filter(|(e, ok)| ok.is_ok() && !existing.contains_key(&e.client_event_id))
+        .map(|(e, _)| e)
         .collect();
     let mut claimed = Claimed::load(conn, user_id, &fresh)?;
 
@@ -308,7 +314,7 @@ pub fn apply(
     let mut new_rows: Vec<NewStudyEvent> = Vec::new();
     let mut in_batch: HashMap<&str, (String, String)> = HashMap::new();
     let mut accepted: Vec<&EventInput> = Vec::new();
-    for e in events {
+    for (e, own_check) in events.iter().zip(checked) {
         let hash = content_hash(e);
         let seen = existing
             .get(&e.client_event_id)
@@ -326,14 +332,13 @@ pub fn apply(
             });
             continue;
         }
-        let outcome =
-            match check(e, metas.get(&e.lesson_id), limits).and_then(|()| claimed.admit(e)) {
-                Ok(()) => {
-                    accepted.push(e);
-                    "accepted".to_string()
-                }
-                Err(reason) => reason.to_string(),
-            };
+        let outcome = match own_check.and_then(|()| claimed.admit(e)) {
+            Ok(()) => {
+                accepted.push(e);
+                "accepted".to_string()
+            }
+            Err(reason) => reason.to_string(),
+        };
         results.push(result_of(&e.client_event_id, &outcome, false));
         in_batch.insert(&e.client_event_id, (hash.clone(), outcome.clone()));
         new_rows.push(NewStudyEvent {

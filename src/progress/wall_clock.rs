@@ -21,7 +21,7 @@
 //! the other. The accepted spans that could touch a batch are loaded in one range query
 //! (index `study_events_user_ended`), never one query per event.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::EventInput;
@@ -101,7 +101,7 @@ impl Claimed {
             .iter()
             .all(|e| e.lesson_id == first)
             .then_some(first);
-        let (lo, hi) = (naive(lo), naive(hi));
+        let (lo, hi) = (lo.naive_utc(), hi.naive_utc());
         macro_rules! query {
             () => {
                 study_events::table
@@ -145,15 +145,11 @@ impl Claimed {
     }
 }
 
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::progress::model::EventKind;
-    use chrono::{Duration, TimeZone};
+    use chrono::{Duration, TimeZone, Utc};
 
     fn ev(lesson_id: i64, start_min: i64, minutes: i64) -> EventInput {
         let base = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
