@@ -38,6 +38,8 @@ async fn main() {
         .pool_max_idle_per_host(concurrency)
         .build()
         .expect("client");
+    let t0 = Utc::now() - chrono::Duration::days(1);
+    let statements_before = bench.state.db.statements();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -52,9 +54,12 @@ async fn main() {
             while Instant::now() < deadline {
                 // Each worker owns a slice of users and plays their lesson forward.
                 let u = (worker + round * concurrency) % tokens.len();
-                let pos = ((round / (tokens.len() / concurrency).max(1)) as i32 * batch as i32 * 20) % (LESSON_SECONDS - 20 * batch as i32);
+                let k = round / (tokens.len() / concurrency).max(1);
+                let pos = (k as i32 * batch as i32 * 20) % (LESSON_SECONDS - 20 * batch as i32);
                 round += 1;
-                let end = Utc::now() - chrono::Duration::seconds(60);
+                // A member's batches follow each other in wall-clock time, as a phone's do
+                // (each claims the minutes it was played, starting yesterday).
+                let end = t0 + chrono::Duration::seconds((k as i64 + 1) * (batch as i64 * 20 + 30));
                 let events: Vec<_> = (0..batch)
                     .map(|j| {
                         let from = pos + j as i32 * 20;
@@ -95,6 +100,19 @@ async fn main() {
         requests as f64 / elapsed,
         accepted as f64 / elapsed,
         all.errors
+    );
+    let stats = bench.state.db.group_stats();
+    let (groups, grouped) = (
+        stats.groups.load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .grouped_jobs
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    println!(
+        "statements per batch {:.1}, batches committed in groups {grouped} (mean group {:.1}), groups split {}",
+        (bench.state.db.statements() - statements_before) as f64 / requests.max(1) as f64,
+        grouped as f64 / groups.max(1) as f64,
+        stats.split.load(std::sync::atomic::Ordering::Relaxed)
     );
     println!(
         "latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",

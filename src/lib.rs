@@ -96,7 +96,11 @@ impl Default for Deps {
 
 /// Opens the database and applies pending migrations. Blocking.
 pub fn open_database(config: &Config) -> anyhow::Result<Db> {
-    let db = Db::open(&config.database_url, config.db_pool_size)?;
+    let db = Db::open(
+        &config.database_url,
+        config.db_pool_size,
+        config.db_write_lanes,
+    )?;
     let mut conn = db.raw_writer().map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied = db::migrate::run(&mut conn)?;
     if !applied.is_empty() {

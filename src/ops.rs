@@ -104,9 +104,45 @@ pub async fn get_metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
     {
         tracing::warn!(error = %e, "cannot read the push outbox");
     }
+    let mut text = state.metrics.render();
+    text.push_str(&database_counters(&state.db));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render()))
+        .body(text))
+}
+
+/// The database's own counters (statements sent, group commits), in the exposition format.
+fn database_counters(db: &crate::db::Db) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let g = db.group_stats();
+    let mut out = String::new();
+    for (name, help, value) in [
+        (
+            "dangke_db_statements_total",
+            "Statements sent to the database.",
+            db.statements(),
+        ),
+        (
+            "dangke_db_group_commits_total",
+            "Transactions committed holding more than one grouped write (progress sync).",
+            g.groups.load(Relaxed),
+        ),
+        (
+            "dangke_db_grouped_writes_total",
+            "Writes committed in those shared transactions.",
+            g.grouped_jobs.load(Relaxed),
+        ),
+        (
+            "dangke_db_group_splits_total",
+            "Groups rolled back and run again one write at a time.",
+            g.split.load(Relaxed),
+        ),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
+    }
+    out
 }
 
 /// The OpenAPI 3.1 document of this API.

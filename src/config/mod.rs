@@ -42,6 +42,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_ENV",
     "DANGKE_JWT_SECRET",
     "DANGKE_DB_POOL_SIZE",
+    "DANGKE_DB_WRITE_LANES",
     "DANGKE_LOG",
     "DANGKE_WORKERS",
     "REDIS_URL",
@@ -187,6 +188,8 @@ pub struct Config {
     /// `None` in development means "generate one and keep it in `app_meta`".
     pub jwt_secret: Option<Secret>,
     pub db_pool_size: u32,
+    /// Group-commit writer lanes on PostgreSQL (SQLite has one writer).
+    pub db_write_lanes: usize,
     pub log: String,
     pub workers: usize,
     pub redis_url: Option<Secret>,
@@ -286,6 +289,8 @@ impl Config {
         }
         let db_pool_size = parse_int(get("DANGKE_DB_POOL_SIZE"), 16, 1, 256)
             .map_err(|m| err("DANGKE_DB_POOL_SIZE", m))?;
+        let db_write_lanes = parse_int(get("DANGKE_DB_WRITE_LANES"), 4, 1, 64)
+            .map_err(|m| err("DANGKE_DB_WRITE_LANES", m))? as usize;
         let log = get("DANGKE_LOG").unwrap_or("info").to_string();
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(err(
@@ -407,6 +412,7 @@ impl Config {
             env,
             jwt_secret,
             db_pool_size,
+            db_write_lanes,
             log,
             workers,
             redis_url,

@@ -1,7 +1,10 @@
 //! The database connection over both backends, the URL that picks one, and the r2d2
 //! manager that opens connections with the right settings.
 
-use diesel::connection::SimpleConnection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 
 pub use crate::config::database::{DatabaseUrl, redact_password};
@@ -52,6 +55,29 @@ pub enum Role {
 pub struct Manager {
     pub url: DatabaseUrl,
     pub role: Role,
+    /// Statements run on the connections of this manager (see [`StatementCounter`]).
+    pub counter: StatementCounter,
+}
+
+/// Counts the statements every connection of a database runs (diesel's instrumentation:
+/// one per query sent, transaction statements included), for `/metrics` and for the test
+/// that fails when a hot route starts issuing more statements (an N+1).
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn instrument(&self) -> impl Instrumentation {
+        let count = self.0.clone();
+        move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// How long SQLite waits on a lock before failing, in milliseconds.
@@ -73,6 +99,7 @@ impl Manager {
                 // 8.8 ms instead of 48 ms).
                 conn.batch_execute("SET jit = off; SET random_page_cost = 1.1")
                     .map_err(diesel::r2d2::Error::QueryError)?;
+                conn.set_instrumentation(self.counter.instrument());
                 Ok(DbConnection::Pg(conn))
             }
             DatabaseUrl::Sqlite(path) => {
@@ -96,6 +123,7 @@ impl Manager {
                 }
                 conn.batch_execute(&pragmas)
                     .map_err(diesel::r2d2::Error::QueryError)?;
+                conn.set_instrumentation(self.counter.instrument());
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -149,6 +177,58 @@ macro_rules! insert_ignore {
             $crate::db::DbConnection::Sqlite(c) => diesel::insert_or_ignore_into($table)
                 .values($values)
                 .execute(c),
+        }
+    };
+}
+
+/// Inserts `$rows` (a slice of `Insertable + Serialize` rows of `$table`, named `$name`
+/// in SQL), skipping rows
+/// that violate a unique constraint, in the cheapest form for each backend:
+/// - PostgreSQL: one statement of fixed shape, the rows as one JSON parameter
+///   ([`crate::db::sql::insert_json_rows`] with `$columns`): one round trip, prepared once;
+/// - SQLite: one single-row `INSERT OR IGNORE` per row, the same cached statement each time
+///   (in-process, there is no round trip to save; diesel's SQLite batch insert also runs one
+///   statement per row, but builds its SQL anew for each).
+///
+/// Evaluates to `QueryResult<usize>`, the rows inserted.
+#[macro_export]
+macro_rules! insert_ignore_rows {
+    ($conn:expr, $table:expr, $name:expr, $columns:expr, $rows:expr) => {{
+        let conn: &mut $crate::db::DbConnection = $conn;
+        if let $crate::db::DbConnection::Sqlite(c) = conn {
+            $rows.iter().try_fold(0usize, |n, row| {
+                diesel::insert_or_ignore_into($table)
+                    .values(row)
+                    .execute(c)
+                    .map(|k| n + k)
+            })
+        } else {
+            match serde_json::to_string($rows) {
+                Ok(json) => $crate::db::sql::insert_json_rows(conn, $name, $columns, &json),
+                Err(e) => Err(diesel::result::Error::SerializationError(Box::new(e))),
+            }
+        }
+    }};
+}
+
+/// Writes whole rows in one statement, replacing those whose `$target` key exists:
+/// `INSERT … ON CONFLICT ($target) DO UPDATE SET $set` on PostgreSQL, `REPLACE INTO` on
+/// SQLite (diesel's SQLite batch insert has no `ON CONFLICT`; every column is given, so
+/// replacing the row is the same update). Only for tables no foreign key points at (SQLite's
+/// `REPLACE` deletes the old row). Evaluates to `QueryResult<usize>`.
+#[macro_export]
+macro_rules! upsert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $target:expr, $set:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => diesel::insert_into($table)
+                .values($rows)
+                .on_conflict($target)
+                .do_update()
+                .set($set)
+                .execute(c),
+            $crate::db::DbConnection::Sqlite(c) => {
+                diesel::replace_into($table).values($rows).execute(c)
+            }
         }
     };
 }

@@ -7,6 +7,7 @@
 //! transaction never fails with `SQLITE_BUSY`), and reads use a small `query_only` pool.
 
 mod connection;
+pub mod group_commit;
 pub mod meta;
 pub mod migrate;
 pub mod schema;
@@ -19,14 +20,16 @@ use std::time::Duration;
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 
-pub use connection::{Backend, DatabaseUrl, DbConnection, Manager, Role, redact_password};
+pub use connection::{
+    Backend, DatabaseUrl, DbConnection, Manager, Role, StatementCounter, redact_password,
+};
 
 use crate::error::{ApiError, ApiResult};
 
 pub type Pool = r2d2::Pool<Manager>;
 
 /// How long a request waits for a free connection before failing with 503.
-const POOL_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const POOL_WAIT: Duration = Duration::from_secs(10);
 
 /// The database handle kept in app state. Cheap to clone.
 #[derive(Clone)]
@@ -38,12 +41,16 @@ struct Inner {
     backend: Backend,
     writer: Pool,
     reader: Pool,
+    group: group_commit::GroupWriter,
+    statements: StatementCounter,
 }
 
 impl Db {
-    /// Opens the pools (creating the SQLite file's directory if needed). Blocking.
-    pub fn open(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Db> {
+    /// Opens the pools (creating the SQLite file's directory if needed) and starts the
+    /// group-commit lanes (`write_lanes` on PostgreSQL, one on SQLite). Blocking.
+    pub fn open(url: &DatabaseUrl, pool_size: u32, write_lanes: usize) -> anyhow::Result<Db> {
         let backend = url.backend();
+        let statements = StatementCounter::default();
         let build = |role: Role, size: u32| -> anyhow::Result<Pool> {
             r2d2::Pool::builder()
                 .max_size(size)
@@ -56,6 +63,7 @@ impl Db {
                 .build(Manager {
                     url: url.clone(),
                     role,
+                    counter: statements.clone(),
                 })
                 .map_err(|e| anyhow::anyhow!("cannot connect to the database {url:?}: {e}"))
         };
@@ -76,11 +84,19 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
+        let lanes = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => write_lanes.max(1),
+        };
+        let group = group_commit::GroupWriter::start(&writer, lanes)
+            .map_err(|e| anyhow::anyhow!("cannot start the database writer threads: {e}"))?;
         Ok(Db {
             inner: Arc::new(Inner {
                 backend,
                 writer,
                 reader,
+                group,
+                statements,
             }),
         })
     }
@@ -115,6 +131,28 @@ impl Db {
             write_transaction(&mut conn, f)
         })
         .await
+    }
+
+    /// Like [`Db::write`], for a hot path of many small transactions: `f` may share its
+    /// transaction with other jobs queued at the same moment (group commit, see
+    /// [`group_commit`]), and may run twice (again alone when the group is rolled back), so
+    /// it must only read its inputs. Jobs with the same `key` run in order, in one lane.
+    pub async fn write_grouped<T, F>(&self, key: u64, f: F) -> ApiResult<T>
+    where
+        F: FnMut(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.group.run(key, f).await
+    }
+
+    /// Statements run so far on every connection of this database.
+    pub fn statements(&self) -> u64 {
+        self.inner.statements.get()
+    }
+
+    /// Counters of the group-commit lanes.
+    pub fn group_stats(&self) -> &group_commit::GroupStats {
+        &self.inner.group.stats
     }
 
     /// The same as [`Db::write`], for start-up and CLI code that is not async.
@@ -156,7 +194,7 @@ where
 /// Begins `IMMEDIATE` on SQLite (the write lock up front) and a normal transaction on
 /// PostgreSQL, then commits on `Ok` and rolls back on `Err`, as diesel's own
 /// `Connection::transaction` does.
-fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> ApiResult<T>
+pub(crate) fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> ApiResult<T>
 where
     F: FnOnce(&mut DbConnection) -> ApiResult<T>,
 {

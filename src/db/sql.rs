@@ -56,6 +56,80 @@ pub fn transaction_lock(conn: &mut DbConnection, name: &str) -> QueryResult<()> 
     }
 }
 
+/// A column of [`insert_json_rows`]: its name (also its key in the JSON objects) and its
+/// PostgreSQL type.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonColumn {
+    pub name: &'static str,
+    pub pg_type: &'static str,
+}
+
+/// A timestamp as diesel writes it to SQLite (`%F %T%.f`), for rows passed as JSON to
+/// [`insert_json_rows`]: SQLite compares timestamps as text, so a row inserted from JSON
+/// must carry exactly the text diesel would have bound. PostgreSQL parses it as well.
+pub fn timestamp_text(t: chrono::NaiveDateTime) -> String {
+    t.format("%F %T%.f").to_string()
+}
+
+/// `#[serde(serialize_with = …)]` for timestamp fields of rows passed to
+/// [`insert_json_rows`] (see [`timestamp_text`]).
+pub fn serialize_timestamp<S: serde::Serializer>(
+    t: &chrono::NaiveDateTime,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(&t.format("%F %T%.f"))
+}
+
+/// Inserts the rows of a JSON array of objects (keys are the column names) in one
+/// statement whose text does not depend on the number of rows, so it is prepared once per
+/// connection and reused (a multi-row `VALUES` has a new shape for every row count, and
+/// diesel runs a SQLite batch insert as one statement per row). Rows violating a unique
+/// constraint are skipped. Returns the rows inserted.
+///
+/// - PostgreSQL: `INSERT INTO t (c, …) SELECT c, … FROM jsonb_to_recordset($1::jsonb) AS
+///   r(c type, …) ON CONFLICT DO NOTHING`;
+/// - SQLite: `INSERT OR IGNORE INTO t (c, …) SELECT value ->> 'c', … FROM json_each(?)`.
+///
+/// `table` and the column names come from our code, never from input.
+pub fn insert_json_rows(
+    conn: &mut DbConnection,
+    table: &str,
+    columns: &[JsonColumn],
+    rows_json: &str,
+) -> QueryResult<usize> {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let names = names.join(", ");
+    match conn {
+        DbConnection::Pg(c) => {
+            let typed: Vec<String> = columns
+                .iter()
+                .map(|col| format!("{} {}", col.name, col.pg_type))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset($1::jsonb) \
+                 AS r({}) ON CONFLICT DO NOTHING",
+                typed.join(", ")
+            );
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Text, _>(rows_json)
+                .execute(c)
+        }
+        DbConnection::Sqlite(c) => {
+            let values: Vec<String> = columns
+                .iter()
+                .map(|col| format!("value ->> '{}'", col.name))
+                .collect();
+            let sql = format!(
+                "INSERT OR IGNORE INTO {table} ({names}) SELECT {} FROM json_each(?)",
+                values.join(", ")
+            );
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Text, _>(rows_json)
+                .execute(c)
+        }
+    }
+}
+
 /// The escape character of [`like_contains`] patterns: pass it to diesel's `.escape()` so
 /// both backends read the pattern the same way (SQLite has no default escape).
 pub const LIKE_ESCAPE: char = '\\';

@@ -100,7 +100,7 @@ pub struct SyncResponse {
     pub courses_completed: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lesson_progress)]
 pub struct ProgressRow {
     pub user_id: i64,
@@ -114,7 +114,9 @@ pub struct ProgressRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Insertable)]
+/// A study event row. Sync writes a batch of them as one JSON parameter
+/// ([`crate::db::sql::insert_json_rows`] with [`NewStudyEvent::COLUMNS`]).
+#[derive(Debug, Clone, Insertable, Serialize)]
 #[diesel(table_name = study_events)]
 pub struct NewStudyEvent {
     pub user_id: i64,
@@ -123,11 +125,67 @@ pub struct NewStudyEvent {
     pub kind: String,
     pub from_s: i32,
     pub to_s: i32,
+    #[serde(serialize_with = "crate::db::sql::serialize_timestamp")]
     pub started_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::sql::serialize_timestamp")]
     pub ended_at: NaiveDateTime,
     pub content_hash: String,
     pub outcome: String,
+    #[serde(serialize_with = "crate::db::sql::serialize_timestamp")]
     pub received_at: NaiveDateTime,
+}
+
+impl NewStudyEvent {
+    /// The columns of a study event row, as [`crate::db::sql::insert_json_rows`] takes them.
+    pub const COLUMNS: &[crate::db::sql::JsonColumn] = &{
+        use crate::db::sql::JsonColumn as C;
+        [
+            C {
+                name: "user_id",
+                pg_type: "bigint",
+            },
+            C {
+                name: "client_event_id",
+                pg_type: "text",
+            },
+            C {
+                name: "lesson_id",
+                pg_type: "bigint",
+            },
+            C {
+                name: "kind",
+                pg_type: "text",
+            },
+            C {
+                name: "from_s",
+                pg_type: "integer",
+            },
+            C {
+                name: "to_s",
+                pg_type: "integer",
+            },
+            C {
+                name: "started_at",
+                pg_type: "timestamp",
+            },
+            C {
+                name: "ended_at",
+                pg_type: "timestamp",
+            },
+            C {
+                name: "content_hash",
+                pg_type: "text",
+            },
+            C {
+                name: "outcome",
+                pg_type: "text",
+            },
+            C {
+                name: "received_at",
+                pg_type: "timestamp",
+            },
+        ]
+    };
 }
 
 /// `GET /v1/me/study`

@@ -45,9 +45,13 @@ pub async fn sync_progress(
         .db
         .read(move |c| sync::prepare(c, user_id, &events).map(|p| (events, p)))
         .await?;
+    // Group commit: batches queued at the same moment share one transaction; each is
+    // answered after it committed.
     let res = state
         .db
-        .write(move |c| sync::apply(c, &limits, user_id, &events, &prepared))
+        .write_grouped(user_id as u64, move |c| {
+            sync::apply(c, &limits, user_id, &events, &prepared)
+        })
         .await?;
     Ok(web::Json(res))
 }

@@ -40,9 +40,6 @@ use crate::db::schema::{
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text};
 use crate::orgs::model::Org;
 
-/// Rows per multi-row insert.
-const CHUNK: usize = 100;
-
 /// The member's home org and its time zone (for dating credit).
 struct Home {
     org: Option<Org>,
@@ -355,8 +352,14 @@ pub fn apply(
             received_at: now,
         });
     }
-    for chunk in new_rows.chunks(CHUNK) {
-        crate::insert_ignore!(conn, study_events::table, chunk)?;
+    if !new_rows.is_empty() {
+        crate::insert_ignore_rows!(
+            conn,
+            study_events::table,
+            "study_events",
+            NewStudyEvent::COLUMNS,
+            &new_rows
+        )?;
     }
 
     let touched: Vec<i64> = accepted
@@ -376,6 +379,7 @@ pub fn apply(
         passed_quizzes(conn, user_id, &gated)?
     };
     let mut completed: Vec<(LessonMeta, DateTime<Utc>)> = Vec::new();
+    let mut merged: Vec<ProgressRow> = Vec::with_capacity(touched.len());
     for lesson_id in &touched {
         let (Some(meta), Some(row)) = (metas.get(lesson_id), progress.get_mut(lesson_id)) else {
             continue;
@@ -388,8 +392,10 @@ pub fn apply(
         if let Some(done_at) = merge_into(row, meta, &mine, quiz_ok.contains(lesson_id)) {
             completed.push((meta.clone(), done_at));
         }
-        save(conn, row, now)?;
+        row.updated_at = now;
+        merged.push(row.clone());
     }
+    save_all(conn, &merged)?;
 
     let mut credited = Vec::new();
     let mut courses_completed = Vec::new();
@@ -493,6 +499,31 @@ fn merge_into(
     let at = crossed_at.or_else(|| events.last().map(|e| e.ended_at))?;
     row.completed_at = Some(at.naive_utc());
     Some(at)
+}
+
+/// Writes merged progress rows (locked by [`lock_progress`], so they exist) in one
+/// statement for the whole batch, however many lessons it touched: a multi-row upsert.
+fn save_all(conn: &mut DbConnection, rows: &[ProgressRow]) -> ApiResult<()> {
+    use diesel::upsert::excluded;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::upsert_rows!(
+        conn,
+        lesson_progress::table,
+        rows,
+        (lesson_progress::user_id, lesson_progress::lesson_id),
+        (
+            lesson_progress::covered.eq(excluded(lesson_progress::covered)),
+            lesson_progress::covered_s.eq(excluded(lesson_progress::covered_s)),
+            lesson_progress::read_s.eq(excluded(lesson_progress::read_s)),
+            lesson_progress::resume_s.eq(excluded(lesson_progress::resume_s)),
+            lesson_progress::last_event_at.eq(excluded(lesson_progress::last_event_at)),
+            lesson_progress::completed_at.eq(excluded(lesson_progress::completed_at)),
+            lesson_progress::updated_at.eq(excluded(lesson_progress::updated_at)),
+        )
+    )?;
+    Ok(())
 }
 
 fn save(conn: &mut DbConnection, row: &ProgressRow, now: NaiveDateTime) -> ApiResult<()> {

@@ -201,6 +201,7 @@ async fn sqlite_and_postgres_have_the_same_tables_and_columns() {
         let mut c = dangke::db::Manager {
             url,
             role: dangke::db::Role::Writer,
+            counter: Default::default(),
         }
         .connect_now()
         .unwrap();

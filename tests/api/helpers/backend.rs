@@ -91,6 +91,7 @@ fn sqlite_template() -> &'static PathBuf {
             let mut conn = dangke::db::Manager {
                 url,
                 role: dangke::db::Role::Writer,
+                counter: Default::default(),
             }
             .connect_now()
             .expect("template db");
