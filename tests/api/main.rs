@@ -41,4 +41,5 @@ mod stats;
 mod stats_export;
 mod stats_rebuild;
 mod study_integrity;
+mod weak_network;
 mod wechat;
