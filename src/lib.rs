@@ -347,6 +347,7 @@ impl Application {
                 .app_data(spec_json.clone())
                 .configure(http::fallback::configure_extractors)
                 .default_service(web::to(http::fallback::no_route))
+                .wrap(from_fn(http::head::as_get))
                 .wrap(from_fn(http::cors::headers))
                 .wrap(from_fn(http::observe::observe))
                 .wrap(Compress::default())

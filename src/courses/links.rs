@@ -1,5 +1,6 @@
 //! Where a lesson's media and a course's cover are fetched from: an external (CDN) URL as
-//! given, or a short-lived signed URL for uploaded media.
+//! given; for uploaded media, a short-lived signed URL to play a lesson, and a lasting
+//! signed image URL for a cover (see [`crate::media::image_url`]).
 
 use chrono::{DateTime, Utc};
 
@@ -32,10 +33,11 @@ impl Links {
         }
     }
 
-    /// The course cover URL.
+    /// The course cover URL: for an uploaded image, its lasting signed URL, the same at any
+    /// moment, so the lists that show covers keep their `ETag`.
     pub fn cover_url(&self, course: &Course) -> Option<String> {
         match course.cover_media_id {
-            Some(id) => Some(self.media.sign(id, self.now).0),
+            Some(id) => Some(self.media.image_url(id)),
             None => course.cover_url.clone(),
         }
     }

@@ -38,6 +38,30 @@ pub fn usable_media(
     media_duration(conn, Some(id))
 }
 
+/// For a request that sets a course's cover: as [`usable_media`], and the media must be an
+/// image (422 `not_an_image` on `cover_media_id`), since a cover is shown through a lasting
+/// image URL that serves images only.
+pub fn usable_cover(
+    conn: &mut DbConnection,
+    user_id: i64,
+    uses: MediaUses,
+    media_id: Option<i64>,
+) -> ApiResult<()> {
+    let Some(id) = media_id else {
+        return Ok(());
+    };
+    usable_media(conn, user_id, uses, "cover_media_id", Some(id))?;
+    let media = crate::media::find(conn, id)?;
+    if media.kind()? != crate::media::MediaKind::Image {
+        return Err(crate::error::ApiError::invalid_field(
+            "cover_media_id",
+            "not_an_image",
+            crate::error::Text::new("封面必须是图片", "A cover must be an image"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that an uploaded media exists (422 on `media_id` otherwise) and returns the
 /// duration the media feature read from the file, if any.
 pub fn media_duration(conn: &mut DbConnection, media_id: Option<i64>) -> ApiResult<Option<i32>> {

@@ -138,6 +138,7 @@ pub struct CreateCourseRequest {
     pub title: Title,
     #[serde(default)]
     pub summary: Note,
+    /// An uploaded image (`422 not_an_image` for another kind of media).
     #[serde(default)]
     pub cover_media_id: Option<i64>,
     /// An external (CDN) cover image URL, instead of an uploaded one.
@@ -157,6 +158,7 @@ pub struct UpdateCourseRequest {
     pub title: Option<Title>,
     #[serde(default)]
     pub summary: Option<Note>,
+    /// An uploaded image (`422 not_an_image` for another kind of media); `null` removes it.
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
     pub cover_media_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "crate::http::patch::double_option")]
@@ -235,6 +237,8 @@ pub struct CourseView {
     pub kind: CourseKind,
     pub title: String,
     pub summary: String,
+    /// The uploaded cover's lasting signed image URL (the same string while the cover
+    /// stays), or the external cover URL.
     pub cover_url: Option<String>,
     pub cover_media_id: Option<i64>,
     pub credit_centi: i32,
@@ -309,6 +313,7 @@ pub struct MyCourseItem {
     pub course_id: i64,
     pub kind: CourseKind,
     pub title: String,
+    /// A lasting URL: it does not change with the clock, so neither does the list's `ETag`.
     pub cover_url: Option<String>,
     pub credit_centi: i32,
     pub required: bool,

@@ -37,13 +37,7 @@ pub async fn create_course(
         .db
         .write(move |c| {
             let (org, _) = authorize(c, caller.user_id, req.owner_org_id, Right::Operate)?;
-            super::usable_media(
-                c,
-                caller.user_id,
-                uses,
-                "cover_media_id",
-                req.cover_media_id,
-            )?;
+            super::usable_cover(c, caller.user_id, uses, req.cover_media_id)?;
             let course = authoring::create(c, now.naive_utc(), caller.user_id, &req)?;
             audit::record(
                 c,
@@ -126,7 +120,7 @@ pub async fn update_course(
             let course = authoring::find(c, id)?;
             catalog::require_manage(c, caller.user_id, &course)?;
             let cover = req.cover_media_id.flatten();
-            super::usable_media(c, caller.user_id, uses, "cover_media_id", cover)?;
+            super::usable_cover(c, caller.user_id, uses, cover)?;
             let updated = authoring::update(c, now.naive_utc(), &course, &req)?;
             audit::record(
                 c,

@@ -69,6 +69,9 @@ error_codes! {
     ValidationFailed = (422, "validation_failed", "提交的内容未通过校验", "The submitted values are not valid"),
     /// The `Content-Type` is not one this route accepts.
     UnsupportedMediaType = (415, "unsupported_media_type", "不支持的内容类型", "Unsupported content type"),
+    /// The body is sent with a `Content-Encoding` this route cannot read (only `gzip` is
+    /// decoded, and not on media uploads).
+    UnsupportedContentEncoding = (415, "unsupported_content_encoding", "不支持的请求体压缩方式", "Unsupported content encoding"),
     /// The body is larger than this route accepts.
     PayloadTooLarge = (413, "payload_too_large", "请求体过大", "The request body is too large"),
     /// A path parameter has the wrong form (e.g. a non-numeric id).

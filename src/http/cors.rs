@@ -18,7 +18,7 @@ use actix_web::{Error, HttpResponse, web};
 use crate::state::AppState;
 
 /// Methods a cross-origin caller may use.
-const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
+const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
 /// Request headers a cross-origin caller may send.
 const ALLOW_HEADERS: &str =
     "authorization, content-type, idempotency-key, if-none-match, accept-language, x-request-id";

@@ -1,5 +1,6 @@
 //! What answers when no handler does: unknown routes (404 `route_not_found`), known paths
-//! with the wrong method (405 `method_not_allowed` with `Allow`), and the error handlers
+//! with the wrong method (405 `method_not_allowed` with `Allow`, which names `HEAD` beside
+//! every `GET`), and the error handlers
 //! for actix's own path and query extractors, so every failure has the same envelope.
 
 use actix_router::ResourceDef;
@@ -22,10 +23,14 @@ impl RouteTable {
             .paths
             .iter()
             .map(|(path, item)| {
-                let methods = crate::http::openapi::methods_of(item)
+                let mut methods: Vec<String> = crate::http::openapi::methods_of(item)
                     .into_iter()
                     .map(|m| m.to_ascii_uppercase())
                     .collect();
+                // Every GET route answers HEAD too (see `super::head`).
+                if methods.iter().any(|m| m == "GET") {
+                    methods.push("HEAD".to_string());
+                }
                 (ResourceDef::new(path.as_str()), methods)
             })
             .collect();

@@ -1,14 +1,15 @@
 //! `ApiJson<T>`: the JSON body extractor every route uses.
 //!
-//! It checks the content type, enforces a size limit while the body streams in (the
-//! default [`DEFAULT_JSON_LIMIT`], or a route's own [`BodyLimit`] from `app_data`), and
-//! turns every serde failure into the problem+json envelope with the path of the field at
-//! fault. Request types add `#[serde(deny_unknown_fields)]` so unknown fields are rejected.
+//! It checks the content type, decodes a gzip body (see [`super::content_encoding`]),
+//! enforces a size limit while the body streams in (the default [`DEFAULT_JSON_LIMIT`], or
+//! a route's own [`BodyLimit`] from `app_data`), and turns every serde failure into the
+//! problem+json envelope with the path of the field at fault. Request types add `#[serde(deny_unknown_fields)]` so unknown fields are rejected.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
@@ -67,7 +68,9 @@ pub fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// Reads the whole body, failing with 413 as soon as it passes `limit` bytes.
+/// Reads the whole body, decoded from its `Content-Encoding` (see
+/// [`super::content_encoding`]), failing with 413 as soon as it passes `limit` bytes, as
+/// sent or as decoded.
 pub async fn read_body_limited(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -81,12 +84,18 @@ pub async fn read_body_limited(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
+    let mut payload = super::content_encoding::decoded(req, payload.take(), limit)?;
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(ErrorCode::MalformedJson)
+        let chunk = chunk.map_err(|e| match e {
+            PayloadError::Overflow => too_large(limit),
+            PayloadError::EncodingCorrupted => ApiError::new(ErrorCode::MalformedJson).with_detail(
+                "请求体声明为 gzip 压缩，但无法解压",
+                "The body is declared gzip but cannot be decompressed",
+            ),
+            e => ApiError::new(ErrorCode::MalformedJson)
                 .with_detail("请求体读取失败", "The request body could not be read")
-                .with_cause(anyhow::anyhow!("payload error: {e}"))
+                .with_cause(anyhow::anyhow!("payload error: {e}")),
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));

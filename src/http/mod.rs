@@ -3,9 +3,11 @@
 //! (request id, logs, metrics) and the OpenAPI document.
 
 pub mod client_ip;
+pub mod content_encoding;
 pub mod cors;
 pub mod etag;
 pub mod fallback;
+pub mod head;
 pub mod idempotency;
 pub mod json;
 /// The response language lives with the errors it translates (the lowest floor).

@@ -41,7 +41,11 @@ pub fn document() -> OpenApi {
         .description(Some(
             "Backend of a phone-first study platform for rural grass-roots party organizations. \
              Conventions: api-spec/CONVENTIONS.md. Every error is application/problem+json with a \
-             stable `code`; the codes are listed in the `ErrorCode` schema.",
+             stable `code`; the codes are listed in the `ErrorCode` schema. Every GET operation \
+             also answers HEAD: the same status and headers (Content-Length, ETag) without the \
+             body. A request body may be sent gzip-compressed (`Content-Encoding: gzip`, except \
+             media uploads); its limit holds for the decompressed bytes too, and any other \
+             coding is 415 `unsupported_content_encoding`.",
         ))
         .build();
     let components = api.components.get_or_insert_with(Default::default);
@@ -94,7 +98,8 @@ pub fn document_json() -> String {
 const PROBLEM_TYPE: &str = "application/problem+json";
 
 /// Adds to every operation the answers that come from the shared layers rather than the
-/// handler — the JSON extractor (400 `malformed_json`, 413, 415, 422), path and query
+/// handler — the body readers (400 `malformed_json`, 413, 415 for the content type or the
+/// content encoding, 422), path and query
 /// parsing (400), the bearer check (401), an unexpected failure (500) — and makes every
 /// error answer `application/problem+json` with the `Problem` schema. Rate-limited answers
 /// (429) carry their headers.
@@ -156,6 +161,11 @@ pub fn complete(doc: &mut serde_json::Value) {
                     "a content type this route does not take"
                 };
                 add("415", "unsupported_media_type", accepted);
+                add(
+                    "415",
+                    "unsupported_content_encoding",
+                    "a Content-Encoding other than gzip (media uploads take none)",
+                );
             }
             if json_body {
                 add("400", "malformed_json", "the body is not valid JSON");

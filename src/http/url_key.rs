@@ -5,7 +5,8 @@
 //! URL signed for one purpose is not valid for another.
 //!
 //! Expiries are rounded up to a step so that URLs issued within a step are the same string
-//! (players, caches and `ETag`s can reuse them).
+//! (players, caches and `ETag`s can reuse them). A purpose whose URLs never expire (course
+//! cover images) signs the subject alone, under its own key.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -67,6 +68,26 @@ impl UrlKey {
     pub fn sign(&self, subject: &str, exp: i64) -> String {
         let tag = self.mac(subject, exp).finalize().into_bytes();
         URL_SAFE_NO_PAD.encode(&tag[..SIG_BYTES])
+    }
+
+    /// The `sig` of `subject` for a URL that does not expire (a separate purpose key, so it
+    /// cannot stand in for an expiring one).
+    pub fn sign_lasting(&self, subject: &str) -> String {
+        let mut mac = self.keyed.clone();
+        mac.update(subject.as_bytes());
+        URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..SIG_BYTES])
+    }
+
+    /// Checks the `sig` of a URL that does not expire.
+    pub fn verify_lasting(&self, subject: &str, sig: Option<&str>) -> Result<(), UrlFault> {
+        let sig = sig
+            .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
+            .filter(|s| s.len() == SIG_BYTES)
+            .ok_or(UrlFault::Invalid)?;
+        let mut mac = self.keyed.clone();
+        mac.update(subject.as_bytes());
+        mac.verify_truncated_left(&sig)
+            .map_err(|_| UrlFault::Invalid)
     }
 
     /// Checks a URL's `exp` and `sig` for `subject` at `now`.

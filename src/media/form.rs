@@ -6,7 +6,9 @@
 //! - any other `Content-Type`: the body is the file itself; `duration_s` and `file_name`
 //!   come from the query string.
 //!
-//! The declared type of either is ignored: the content decides (see `sniff`).
+//! The declared type of either is ignored: the content decides (see `sniff`). Neither is
+//! compressed: a `Content-Encoding` other than `identity` is refused (415), since media
+//! files are compressed already.
 
 use actix_multipart::{Field, Multipart};
 use actix_web::HttpRequest;
@@ -41,6 +43,7 @@ pub async fn receive(
     payload: Payload,
     query: UploadQuery,
 ) -> ApiResult<(Received, UploadMeta)> {
+    crate::http::content_encoding::require_identity(req)?;
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)

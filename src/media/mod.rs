@@ -1,11 +1,12 @@
 //! Media: uploaded video, audio, images (course covers) and PDFs, stored once per content in
 //! object storage (a local directory by default, any S3-compatible bucket in production) and
-//! played through short-lived signed URLs with `Range`.
+//! played through short-lived signed URLs with `Range`; course covers are shown through
+//! lasting signed image URLs ([`image_url`]).
 //!
 //! What this module owns: the `media` table, the store, uploads (`POST /v1/media`, streamed,
 //! typed by content, size-limited per kind, de-duplicated by SHA-256, duration read from the
-//! file), metadata (`GET /v1/media/{id}`) and playback (`GET /v1/media/{id}/content?exp=&sig=`,
-//! no `Authorization` header needed). What it does not own: which lesson or course uses a
+//! file), metadata (`GET /v1/media/{id}`), playback (`GET /v1/media/{id}/content?exp=&sig=`,
+//! no `Authorization` header needed) and images (`GET /v1/media/{id}/image?sig=`). What it does not own: which lesson or course uses a
 //! media, and who may study it — the courses feature decides that and hands out URLs.
 //!
 //! Its settings (`DANGKE_MEDIA_*`, `AWS_*`: where the store is, the size limit of each kind,
@@ -20,6 +21,8 @@
 //! let one: media::Media = media::find(conn, id)?;            // 404 not_found if missing
 //! // After the closure: a playable URL for a member (valid at least DANGKE_MEDIA_URL_TTL).
 //! let (url, expires_at) = media::signed_url(&state, &one, state.clock.now());
+//! // A course cover: a lasting URL, the same string every time (images only).
+//! let cover: String = state.media.image_url(one.id);
 //! // Or the whole API view (kind, content type, size, duration, url, url_expires_at).
 //! let view: media::MediaView = media::view(&state, &one)?;
 //! ```
@@ -32,6 +35,7 @@
 pub mod access;
 pub mod duration;
 pub mod form;
+pub mod image_url;
 pub mod model;
 pub mod receive;
 pub mod records;
@@ -56,6 +60,7 @@ use crate::db::DbConnection;
 use crate::db::schema::media;
 use crate::error::ApiResult;
 use crate::state::AppState;
+use image_url::ImageSigner;
 use signed_url::UrlSigner;
 use storage::MediaStore;
 
@@ -64,6 +69,8 @@ use storage::MediaStore;
 pub struct MediaState {
     pub store: MediaStore,
     pub signer: UrlSigner,
+    /// Signs the lasting image URLs of course covers.
+    pub images: ImageSigner,
     /// Base URL that makes signed URLs absolute, if configured.
     pub public_url: Option<String>,
     /// Where uploads are staged while they stream in (`<data dir>/uploads`).
@@ -83,6 +90,7 @@ impl MediaState {
         Ok(MediaState {
             store: MediaStore::open(&config.location)?,
             signer: UrlSigner::new(secret, config.url_ttl)?,
+            images: ImageSigner::new(secret)?,
             public_url: config.public_url.clone(),
             staging_dir,
         })
@@ -100,6 +108,17 @@ impl MediaState {
             format!("{base}/v1/media/{media_id}/content?{query}"),
             expires_at,
         )
+    }
+}
+
+impl MediaState {
+    /// The lasting signed URL of image `media_id` (a course cover): the same string every
+    /// time, so lists that show it keep their `ETag` (see [`image_url`]). Absolute when
+    /// `DANGKE_MEDIA_PUBLIC_URL` is set, else a path (`/v1/media/{id}/image?sig=…`).
+    pub fn image_url(&self, media_id: i64) -> String {
+        let query = self.images.sign(media_id);
+        let base = self.public_url.as_deref().unwrap_or("");
+        format!("{base}/v1/media/{media_id}/image?{query}")
     }
 }
 

@@ -170,6 +170,14 @@ pub struct SignedQuery {
     pub sig: Option<String>,
 }
 
+/// The query of a lasting image URL: `sig` comes from a course's `cover_url`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImageQuery {
+    /// Signature over the media id.
+    pub sig: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,14 @@
-//! HTTP routes of media: upload, metadata with a fresh signed URL, and signed playback.
+//! HTTP routes of media: upload, metadata with a fresh signed URL, signed playback, and
+//! lasting signed images (course covers). Every `GET` also answers `HEAD` (see
+//! [`crate::http::head`]).
 
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
-use super::model::{MediaView, SignedQuery, UploadForm, UploadQuery};
+use super::model::{ImageQuery, MediaKind, MediaView, SignedQuery, UploadForm, UploadQuery};
 use super::{access, form, records, serve, upload};
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// Upload a media file (video, audio, image, PDF) as `multipart/form-data` — what
@@ -83,7 +85,8 @@ pub async fn get_media(
 
 /// Play or download a media file through its signed URL (`url` of a media or lesson): no
 /// `Authorization` header, since a mini-program `<video>` cannot send one. Single `Range`
-/// requests give 206; `ETag` is the SHA-256; never compressed.
+/// requests give 206; `ETag` is the SHA-256; never compressed. `HEAD` (a player's probe)
+/// answers the same status and headers, `Content-Length` included, without the body.
 #[utoipa::path(tag = "media", params(("id" = i64, Path), SignedQuery), responses(
     (status = 200, description = "the whole content, typed by what it is", content(("video/mp4"), ("audio/mpeg"), ("audio/mp4"), ("audio/wav"), ("audio/ogg"), ("image/jpeg"), ("image/png"), ("image/webp"), ("application/pdf"))),
     (status = 206, description = "the requested range, with Content-Range", content(("video/mp4"), ("audio/mpeg"), ("audio/mp4"), ("audio/wav"), ("audio/ogg"), ("image/jpeg"), ("image/png"), ("image/webp"), ("application/pdf"))),
@@ -109,8 +112,42 @@ pub async fn play_media(
     serve::respond(&state.media.store, &media, &req).await
 }
 
+/// Show an image (a course cover) through its lasting signed URL (`cover_url` of a course):
+/// no `Authorization` header and no expiry, so the URL — and every list that shows it —
+/// stays the same, and the picture is cached for good (`Cache-Control: public, immutable`;
+/// the content of a media id never changes). Only images are served this way.
+#[utoipa::path(tag = "media", params(("id" = i64, Path), ImageQuery), responses(
+    (status = 200, description = "the image", content(("image/jpeg"), ("image/png"), ("image/webp"))),
+    (status = 206, description = "the requested range, with Content-Range", content(("image/jpeg"), ("image/png"), ("image/webp"))),
+    (status = 304, description = "If-None-Match matched the ETag"),
+    (status = 403, body = Problem, description = "media_url_invalid"),
+    (status = 404, body = Problem, description = "no such media, or it is not an image"),
+    (status = 416, body = Problem, description = "range_not_satisfiable, with Content-Range: bytes */size"),
+))]
+#[get("/media/{id}/image")]
+pub async fn get_media_image(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    query: web::Query<ImageQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    state.media.images.verify(id, query.sig.as_deref())?;
+    let media = state.db.read(move |c| records::find(c, id)).await?;
+    if media.kind()? != MediaKind::Image {
+        return Err(ApiError::not_found());
+    }
+    let mut res = serve::respond(&state.media.store, &media, &req).await?;
+    res.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static(serve::LASTING_CACHE_CONTROL),
+    );
+    Ok(res)
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(upload_media)
         .service(get_media)
-        .service(play_media);
+        .service(play_media)
+        .service(get_media_image);
 }

@@ -3,9 +3,10 @@
 //! key never changes), and `Content-Encoding: identity` so the app's compression middleware
 //! leaves media alone (compressing video wastes the phone's CPU and breaks byte ranges).
 //!
-//! The body streams from the store; nothing is loaded whole.
+//! The body streams from the store; nothing is loaded whole. A `HEAD` probe (see
+//! [`crate::http::head`]) gets the same headers and the store is not read.
 
-use actix_web::body::SizedStream;
+use actix_web::body::{BodySize, SizedStream};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap,
@@ -19,6 +20,9 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 
 /// Media never changes at its URL; a year is the conventional "forever".
 pub const CACHE_CONTROL_VALUE: &str = "private, max-age=31536000, immutable";
+
+/// For a lasting image URL (a course cover), which any cache on the way may keep as well.
+pub const LASTING_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// What a `Range` header asks of an object of a given size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,23 +132,25 @@ pub async fn respond(
         RangeAsk::Whole => None,
         RangeAsk::Part { start, end } => Some(start..end + 1),
     };
-    let read = store
-        .read(&media.storage_key, range.clone())
-        .await
-        .map_err(|e| {
-            unavailable(e.context(format!("reading media object {}", media.storage_key)))
-        })?;
-    let length = read.range.end.saturating_sub(read.range.start);
+    // A HEAD probe gets the same headers without the store being read.
+    let (span, stream) = if crate::http::head::is_head(req) {
+        (range.clone().unwrap_or(0..size), None)
+    } else {
+        let read = store
+            .read(&media.storage_key, range.clone())
+            .await
+            .map_err(|e| {
+                unavailable(e.context(format!("reading media object {}", media.storage_key)))
+            })?;
+        (read.range, Some(read.stream))
+    };
+    let length = span.end.saturating_sub(span.start);
     let mut res = match range {
         Some(_) => {
             let mut res = HttpResponse::build(StatusCode::PARTIAL_CONTENT);
             res.insert_header((
                 CONTENT_RANGE,
-                format!(
-                    "bytes {}-{}/{size}",
-                    read.range.start,
-                    read.range.end.saturating_sub(1)
-                ),
+                format!("bytes {}-{}/{size}", span.start, span.end.saturating_sub(1)),
             ));
             res
         }
@@ -152,7 +158,10 @@ pub async fn respond(
     };
     common_headers(&mut res, &etag);
     res.insert_header((CONTENT_TYPE, media.content_type.as_str()));
-    Ok(res.body(SizedStream::new(length, read.stream)))
+    Ok(match stream {
+        Some(stream) => res.body(SizedStream::new(length, stream)),
+        None => res.body(crate::http::head::Bodiless(BodySize::Sized(length))),
+    })
 }
 
 fn common_headers(res: &mut actix_web::HttpResponseBuilder, etag: &str) {

@@ -1,6 +1,6 @@
 //! HTTP routes of progress sync and "my year".
 
-use actix_web::{get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Duration;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -64,16 +64,19 @@ pub struct StudyQuery {
 }
 
 /// My year: quota (member or cadre, from my org's settings), earned, remaining, on track
-/// (pro-rated by day of year), by month, and required courses still open.
+/// (pro-rated by day of year), by month, and required courses still open. Sends an `ETag`;
+/// `If-None-Match` gives 304 while nothing changed.
 #[utoipa::path(tag = "progress", security(("bearer" = [])), params(StudyQuery), responses(
-    (status = 200, body = MyYear), (status = 401, body = Problem), (status = 404, body = Problem, description = "not a member"),
+    (status = 200, body = MyYear), (status = 304, description = "unchanged"),
+    (status = 401, body = Problem), (status = 404, body = Problem, description = "not a member"),
 ))]
 #[get("/me/study")]
 pub async fn get_my_study(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     q: web::Query<StudyQuery>,
-) -> ApiResult<web::Json<MyYear>> {
+) -> ApiResult<HttpResponse> {
     let year = q.year;
     if year.is_some_and(|y| !(2000..=2100).contains(&y)) {
         return Err(crate::error::ApiError::new(
@@ -86,7 +89,7 @@ pub async fn get_my_study(
         .db
         .read(move |c| study::my_year(c, user_id, year, &links))
         .await?;
-    Ok(web::Json(res))
+    crate::http::etag::json(&req, &res)
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -128,6 +128,8 @@ fn matrix() -> Vec<Entry> {
         e("post", "/v1/media", (201, 403, 401)),
         e("get", "/v1/media/{id}", HIDDEN),
         e("get", "/v1/media/{id}/content", (403, 403, 403)),
+        // A cover image's lasting URL: also a signed URL, which none has.
+        e("get", "/v1/media/{id}/image", (403, 403, 403)),
         // Activities of branch A: the member (invited, in a party group of branch A) sees
         // them and may ask for leave; organizing is branch A's.
         e("post", "/v1/orgs/{id}/activities", HIDDEN),

@@ -27,7 +27,7 @@ async fn wrong_method_is_405_with_allow() {
     assert_eq!(r.header("allow").as_deref(), Some("POST"));
     let r = c.delete("/healthz").await;
     r.expect_problem(405, "method_not_allowed");
-    assert_eq!(r.header("allow").as_deref(), Some("GET"));
+    assert_eq!(r.header("allow").as_deref(), Some("GET, HEAD"));
 }
 
 #[tokio::test]

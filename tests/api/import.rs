@@ -63,6 +63,17 @@ async fn import_csv(by: &Client, org: i64, body: impl Into<Vec<u8>>, dry_run: bo
 /// Sends the file the way `wx.uploadFile` does: multipart, a form field, then the file
 /// part under the name the mini-program chose.
 async fn import_multipart(by: &Client, org: i64, file: &[u8], dry_run: bool) -> Resp {
+    let (content_type, body) = wx_upload_form(file);
+    by.send(
+        by.request(Method::POST, &import_path(org, dry_run))
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
+
+/// The multipart body `wx.uploadFile` sends for `file`, and its content type.
+fn wx_upload_form(file: &[u8]) -> (String, Vec<u8>) {
     let boundary = "----WxUploadBoundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     body.extend_from_slice(
@@ -75,12 +86,21 @@ async fn import_multipart(by: &Client, org: i64, file: &[u8], dry_run: bool) -> 
     );
     body.extend_from_slice(file);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Sends `body` (already encoded) with `Content-Encoding: encoding`.
+async fn import_encoded(
+    by: &Client,
+    org: i64,
+    content_type: &str,
+    encoding: &str,
+    body: Vec<u8>,
+) -> Resp {
     by.send(
-        by.request(Method::POST, &import_path(org, dry_run))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
+        by.request(Method::POST, &import_path(org, false))
+            .header("content-type", content_type)
+            .header("content-encoding", encoding)
             .body(body),
     )
     .await
@@ -380,6 +400,89 @@ async fn multipart_and_text_csv_bodies_are_accepted_and_others_are_415() {
         .await;
     let p = r.expect_problem(422, "validation_failed");
     assert_eq!(p["errors"][0]["field"], "file");
+}
+
+#[tokio::test]
+async fn a_gzipped_member_list_imports_like_the_plain_one_and_other_codings_are_415() {
+    let app = spawn().await;
+    let (w, _) = setup(&app).await;
+    // As a gzipped text/csv body: the report of the plain file.
+    let r = import_encoded(
+        &w.admin,
+        w.township,
+        "text/csv",
+        "gzip",
+        crate::weak_network::gzip(SAMPLE_GBK),
+    )
+    .await;
+    r.expect(200);
+    let report = r.json();
+    assert_eq!(report["encoding"], "gb18030");
+    assert_eq!(counts(&report), (8, 0, 0, 2));
+    assert_eq!(by_line(&report)[&11]["reason"], "duplicate_phone");
+    // As a gzipped multipart form: the same file again, so nothing changes.
+    let (content_type, form) = wx_upload_form(SAMPLE_GBK);
+    let r = import_encoded(
+        &w.admin,
+        w.township,
+        &content_type,
+        "gzip",
+        crate::weak_network::gzip(&form),
+    )
+    .await;
+    r.expect(200);
+    assert_eq!(counts(&r.json()), (0, 0, 8, 2));
+    assert_eq!(db_counts(&app).await.3, 2, "two imports recorded");
+    // Codings the server does not read are refused before anything is imported.
+    for coding in ["br", "deflate", "x-foo"] {
+        import_encoded(
+            &w.admin,
+            w.township,
+            "text/csv",
+            coding,
+            SAMPLE_GBK.to_vec(),
+        )
+        .await
+        .expect_problem(415, "unsupported_content_encoding");
+        import_encoded(&w.admin, w.township, &content_type, coding, form.clone())
+            .await
+            .expect_problem(415, "unsupported_content_encoding");
+    }
+    assert_eq!(db_counts(&app).await.3, 2);
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_import_is_413_as_soon_as_it_inflates_past_20_mib() {
+    let app = spawn().await;
+    let w = app.world().await;
+    // 64 MiB of one byte shrink to about 64 KiB: far under the limit as sent.
+    let mut csv = b"\xE5\xA7\x93\xE5\x90\x8D,phone\n".to_vec();
+    csv.resize(64 * 1024 * 1024, b'x');
+    let bomb = crate::weak_network::gzip(&csv);
+    drop(csv);
+    assert!(bomb.len() < 256 * 1024, "{}", bomb.len());
+    import_encoded(&w.secretary_a, w.branch_a, "text/csv", "gzip", bomb.clone())
+        .await
+        .expect_problem(413, "payload_too_large");
+    // The same inside a gzipped form.
+    let (content_type, form) = wx_upload_form(&vec![b'x'; 30 * 1024 * 1024]);
+    let form_bomb = crate::weak_network::gzip(&form);
+    drop(form);
+    import_encoded(&w.secretary_a, w.branch_a, &content_type, "gzip", form_bomb)
+        .await
+        .expect_problem(413, "payload_too_large");
+    // Data that is not gzip, or gzip cut short, is an unreadable file, not a crash.
+    let short = crate::weak_network::gzip(SAMPLE_GBK);
+    for body in [
+        b"not gzip at all".to_vec(),
+        short[..short.len() / 2].to_vec(),
+    ] {
+        let r = import_encoded(&w.secretary_a, w.branch_a, "text/csv", "gzip", body).await;
+        let p = r.expect_problem(422, "validation_failed");
+        assert_eq!(p["errors"][0]["field"], "file");
+        assert_eq!(p["errors"][0]["code"], "unreadable");
+    }
+    assert_eq!(db_counts(&app).await.3, 0);
 }
 
 #[tokio::test]

@@ -43,4 +43,5 @@ mod stats_export;
 mod stats_rebuild;
 mod study_integrity;
 mod sync_process;
+mod weak_network;
 mod wechat;

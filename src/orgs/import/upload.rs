@@ -1,6 +1,7 @@
 //! Reading the uploaded file: `multipart/form-data` (what `wx.uploadFile` sends) or a raw
-//! `text/csv` body, streamed with a byte limit far above the JSON one. A body that declares
-//! or reaches more than the limit is refused with 413 as soon as that is known.
+//! `text/csv` body, either possibly gzip-compressed (`Content-Encoding: gzip`), streamed
+//! with a byte limit far above the JSON one. A body that declares or reaches more than the
+//! limit, as sent or as decoded, is refused with 413 as soon as that is known.
 
 use actix_multipart::Multipart;
 use actix_web::HttpRequest;
@@ -51,7 +52,12 @@ pub async fn read(req: &HttpRequest, payload: Payload, limit: usize) -> Result<U
     }
     if RAW_TYPES.contains(&essence.as_str()) {
         let mut payload = payload;
-        let bytes = read_body_limited(req, &mut payload, limit).await?;
+        let bytes = read_body_limited(req, &mut payload, limit)
+            .await
+            .map_err(|e| match e.code {
+                ErrorCode::MalformedJson => unreadable(e),
+                _ => e,
+            })?;
         return Ok(Upload {
             bytes,
             charset: charset_of(content_type),
@@ -86,6 +92,19 @@ fn malformed(cause: impl std::fmt::Display) -> ApiError {
     .with_cause(anyhow::anyhow!("multipart: {cause}"))
 }
 
+/// A raw body that could not be read whole (corrupt gzip, a broken transfer).
+fn unreadable(cause: ApiError) -> ApiError {
+    ApiError::invalid_field(
+        "file",
+        "unreadable",
+        Text::new(
+            "上传的文件无法读取（压缩数据损坏或传输中断）",
+            "The uploaded file could not be read (corrupt compression or a broken transfer)",
+        ),
+    )
+    .with_cause(anyhow::anyhow!("{cause:?}"))
+}
+
 fn missing_file() -> ApiError {
     ApiError::invalid_field(
         "file",
@@ -109,6 +128,7 @@ async fn read_multipart(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
+    let payload = crate::http::content_encoding::decoded(req, payload, limit)?;
     let mut seen = 0usize;
     let counted = payload.map(move |chunk| {
         let chunk = chunk?;
