@@ -29,6 +29,7 @@ mod media;
 mod ops;
 mod orgs;
 mod orgs_walk;
+mod payloads;
 mod process_smoke;
 mod progress;
 mod push;

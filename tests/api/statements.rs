@@ -72,7 +72,7 @@ async fn counted<F: Future<Output = Resp>>(app: &TestApp, request: F) -> (u64, R
 }
 
 /// A published article course assigned to branch A with `lessons` articles; its lesson ids.
-async fn course(w: &World, title: &str, lessons: usize) -> Vec<i64> {
+pub async fn course(w: &World, title: &str, lessons: usize) -> Vec<i64> {
     let c = &w.secretary_a;
     let course = c
         .post(
