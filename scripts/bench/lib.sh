@@ -13,7 +13,7 @@ if ! have wrk; then
 fi
 
 cargo build --release --quiet --bin dangke
-BIN=target/release/dangke
+BIN=${CARGO_TARGET_DIR:-target}/release/dangke
 BENCH_DIR=$(mktemp -d /tmp/dangke-bench.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export DANGKE_DATA_DIR="$BENCH_DIR/data" DANGKE_BIND="127.0.0.1:$PORT" DANGKE_LOG=warn

@@ -1,27 +1,14 @@
-//! The caller's own account: profile, password change, logout.
+//! The caller's own account: password change, logout (the profile, `GET /v1/me`, is
+//! [`super::identity_cache`]).
 
 use super::caller::Caller;
-use super::model::{MeView, TokenPair};
+use super::model::TokenPair;
 use super::password;
 use super::sessions::{self, SessionCtx, SessionSettings};
 use super::users;
 use crate::audit::{self, Target};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
-
-pub async fn me(state: &AppState, caller: &Caller) -> ApiResult<MeView> {
-    let id = caller.user_id;
-    state
-        .db
-        .read(move |c| {
-            let user = users::find(c, id)?;
-            let mut me = MeView::from(&user);
-            me.membership = crate::orgs::members::current_view(c, id)?;
-            me.roles = crate::orgs::members::roles_of(c, id)?;
-            Ok(me)
-        })
-        .await
-}
 
 /// Changes the password. Every session of the user is revoked (their access tokens go on
 /// the denylist) and a fresh pair is returned so this phone stays logged in.
@@ -97,6 +84,7 @@ pub async fn replace_password(
         })
         .await?;
     sessions::denylist(&state.kv, now, &revoked).await;
+    super::identity_cache::forget(&state.kv, &[id]).await;
     Ok(pair)
 }
 

@@ -71,6 +71,7 @@ pub async fn create_admin(
                 Ok(org.id)
             })
             .await?;
+        super::identity_cache::forget(&state.kv, &[user_id]).await;
         return Ok(CreatedUser {
             root_org_id: Some(org_id),
             ..created
@@ -114,6 +115,8 @@ pub async fn create_user(
             Ok(user)
         })
         .await?;
+    // A new id may be one a recreated database used before, under the same Redis.
+    super::identity_cache::forget(&state.kv, &[user.id]).await;
     Ok(CreatedUser {
         user_id: user.id,
         phone: user.phone,

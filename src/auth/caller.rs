@@ -3,6 +3,8 @@
 //! No database hit: the token is verified by signature and the app clock, and only the
 //! revocation denylist is consulted, through kv. If kv is unreachable the check falls back
 //! to the database, so a Redis outage neither lets revoked tokens through nor fails logins.
+//! [`UncheckedCaller`] is the same with the denylist lookup left to the route, which folds it
+//! into its own kv round trip.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,38 +52,87 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_string())
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
+/// A caller whose bearer token verified (signature, algorithm, type, issuer, audience and
+/// expiry on the app clock) but whose revocation is not checked yet: for a route that asks
+/// kv for the denylist entry in the same round trip as its own reads (`GET /v1/me`, see
+/// [`super::identity_cache`]). It yields a [`Caller`] only through [`Self::denied_by`] or
+/// [`Self::check_in_db`].
+#[derive(Debug)]
+pub struct UncheckedCaller {
+    caller: Caller,
+}
+
+impl UncheckedCaller {
+    /// The user the token names.
+    pub fn user_id(&self) -> i64 {
+        self.caller.user_id
+    }
+
+    /// The kv key whose presence means the token was revoked.
+    pub fn denylist_key(&self) -> String {
+        denylist_key(&self.caller.jti)
+    }
+
+    /// Finishes authentication with the denylist entry read from kv (`Some` = revoked).
+    pub fn denied_by(self, entry: Option<&str>) -> Result<Caller, ApiError> {
+        if entry.is_some() {
+            return Err(ApiError::new(ErrorCode::TokenRevoked));
+        }
+        Ok(self.caller)
+    }
+
+    /// Finishes authentication from the database (when kv is unreachable).
+    pub async fn check_in_db(self, state: &AppState) -> Result<Caller, ApiError> {
+        let jti = self.caller.jti.clone();
+        if state.db.read(move |c| is_revoked_in_db(c, &jti)).await? {
+            return Err(ApiError::new(ErrorCode::TokenRevoked));
+        }
+        Ok(self.caller)
+    }
+
+    /// Finishes authentication through kv, falling back to the database when kv is
+    /// unreachable.
+    pub async fn check(self, state: &AppState) -> Result<Caller, ApiError> {
+        match state.kv.get(&self.denylist_key()).await {
+            Ok(entry) => self.denied_by(entry.as_deref()),
+            Err(e) => {
+                tracing::warn!(error = %e, "kv unreachable; checking revocation in the database");
+                self.check_in_db(state).await
+            }
+        }
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("app state missing")))?;
-    let token = bearer(&req)?;
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("app state missing")))
+}
+
+fn verify(req: &HttpRequest, state: &AppState) -> Result<UncheckedCaller, ApiError> {
+    let token = bearer(req)?;
     let claims = state
         .tokens
         .decode_access(&token, state.clock.now().timestamp())?;
-    let revoked = match state.kv.get(&denylist_key(&claims.jti)).await {
-        Ok(v) => v.is_some(),
-        Err(e) => {
-            tracing::warn!(error = %e, "kv unreachable; checking revocation in the database");
-            let jti = claims.jti.clone();
-            state.db.read(move |c| is_revoked_in_db(c, &jti)).await?
-        }
-    };
-    if revoked {
-        return Err(ApiError::new(ErrorCode::TokenRevoked));
-    }
     let user_id = claims
         .sub
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::TokenInvalid))?;
-    let ip = crate::http::client_ip::client_ip(&req, &state.config.trusted_proxies)
+    let ip = crate::http::client_ip::client_ip(req, &state.config.trusted_proxies)
         .map(|ip| ip.to_string());
-    Ok(Caller {
-        user_id,
-        session_id: claims.sid,
-        jti: claims.jti,
-        ip,
+    Ok(UncheckedCaller {
+        caller: Caller {
+            user_id,
+            session_id: claims.sid,
+            jti: claims.jti,
+            ip,
+        },
     })
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
+    let state = app_state(&req)?;
+    verify(&req, &state)?.check(&state).await
 }
 
 impl FromRequest for Caller {
@@ -90,5 +141,14 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         Box::pin(authenticate(req.clone()))
+    }
+}
+
+impl FromRequest for UncheckedCaller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<UncheckedCaller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(app_state(req).and_then(|state| verify(req, &state)))
     }
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod account_events;
 pub mod admin;
 pub mod caller;
+pub mod identity_cache;
 pub mod login;
 pub mod login_code;
 pub mod model;

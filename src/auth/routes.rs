@@ -4,7 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 
 use super::account;
 use super::account_events::{self, AccountEvent};
-use super::caller::Caller;
+use super::caller::{Caller, UncheckedCaller};
+use super::identity_cache;
 use super::login;
 use super::model::{
     ChangePasswordRequest, LoginRequest, MeView, PasswordResetRequest, RefreshRequest, TokenPair,
@@ -91,6 +92,10 @@ pub async fn logout_session(state: web::Data<AppState>, caller: Caller) -> ApiRe
 }
 
 /// The caller's own account, home org and roles. Sends an `ETag`; `If-None-Match` gives 304.
+///
+/// Answered from a cached snapshot that every change to the account, its membership, its
+/// roles or an org's name invalidates before that change's response is sent, so it is never
+/// older than a write that has returned.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = MeView),
     (status = 304, description = "unchanged since the ETag sent in If-None-Match"),
@@ -100,10 +105,10 @@ pub async fn logout_session(state: web::Data<AppState>, caller: Caller) -> ApiRe
 pub async fn get_me(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
+    caller: UncheckedCaller,
 ) -> ApiResult<HttpResponse> {
-    let me = account::me(&state, &caller).await?;
-    crate::http::etag::json(&req, &me)
+    let me = identity_cache::me(&state, caller).await?;
+    Ok(crate::http::etag::rendered(&req, &me.tag, me.body))
 }
 
 /// What happened to the caller's own account, newest first: a phone number changed by a

@@ -3,6 +3,7 @@
 //! instead of the whole payload.
 
 use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,15 +34,21 @@ pub fn matches(req: &HttpRequest, tag: &str) -> bool {
 pub fn json<T: Serialize>(req: &HttpRequest, body: &T) -> ApiResult<HttpResponse> {
     let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
     let tag = tag_of(&bytes);
-    let mut res = if matches(req, &tag) {
+    Ok(rendered(req, &tag, bytes))
+}
+
+/// [`json`] for a body serialized earlier (a cached one) whose tag is [`tag_of`] its bytes.
+pub fn rendered(req: &HttpRequest, tag: &str, body: impl Into<Bytes>) -> HttpResponse {
+    let not_modified = matches(req, tag);
+    let mut res = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((ETAG, tag.clone()))
+    res.insert_header((ETAG, tag.to_string()))
         .insert_header((CACHE_CONTROL, "private, no-cache"));
-    if matches(req, &tag) {
-        return Ok(res.finish());
+    if not_modified {
+        return res.finish();
     }
-    Ok(res.content_type("application/json").body(bytes))
+    res.content_type("application/json").body(body.into())
 }

@@ -89,6 +89,15 @@ impl MemoryKv {
         Self::live(&mut state, key, now).map(|e| e.value.clone())
     }
 
+    /// Values of several keys under one lock.
+    pub fn get_many(&self, keys: &[String]) -> Vec<Option<String>> {
+        let now = self.now_ms();
+        let mut state = self.lock();
+        keys.iter()
+            .map(|k| Self::live(&mut state, k, now).map(|e| e.value.clone()))
+            .collect()
+    }
+
     pub fn set(&self, key: &str, value: &str, ttl: Option<Duration>) {
         let exp = self.expiry(ttl);
         let mut state = self.lock();

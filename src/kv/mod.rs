@@ -109,7 +109,7 @@ impl Kv {
             return Ok(Vec::new());
         }
         match self {
-            Kv::Memory(m) => Ok(keys.iter().map(|k| m.get(k)).collect()),
+            Kv::Memory(m) => Ok(m.get_many(keys)),
             Kv::Redis(r) => r.get_many(keys).await,
         }
     }

@@ -10,7 +10,7 @@ use super::model::{
 };
 use super::{roles, settings};
 use crate::audit::{self, Target};
-use crate::auth::Caller;
+use crate::auth::{Caller, identity_cache};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::ApiJson;
 use crate::http::pagination::{Page, PageParams};
@@ -80,6 +80,10 @@ pub async fn add_member(
             Ok(added)
         })
         .await?;
+    let user_id = match &added {
+        Added::Created(m) | Added::Existing(m) => m.user_id,
+    };
+    identity_cache::forget(&state.kv, &[user_id]).await;
     Ok(match added {
         Added::Created(m) => HttpResponse::Created().json(m),
         Added::Existing(m) => HttpResponse::Ok().json(m),
@@ -163,6 +167,7 @@ pub async fn update_member(
         })
         .await?;
     crate::auth::sessions::denylist(&state.kv, now, &revoked).await;
+    identity_cache::forget(&state.kv, &[user_id]).await;
     Ok(web::Json(view))
 }
 
@@ -194,6 +199,7 @@ pub async fn transfer_member(
             Ok(view)
         })
         .await?;
+    identity_cache::forget(&state.kv, &[user_id]).await;
     Ok(web::Json(view))
 }
 
@@ -240,6 +246,7 @@ pub async fn change_member_status(
             Ok(view)
         })
         .await?;
+    identity_cache::forget(&state.kv, &[user_id]).await;
     Ok(match view {
         Some(v) => HttpResponse::Ok().json(v),
         None => HttpResponse::NoContent().finish(),
@@ -364,6 +371,7 @@ pub async fn reset_member_wechat(
         })
         .await?;
     crate::auth::sessions::denylist(&state.kv, now, &revoked).await;
+    identity_cache::forget(&state.kv, &[user_id]).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -411,6 +419,7 @@ pub async fn grant_org_role(
 ) -> ApiResult<HttpResponse> {
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now_naive();
+    let grantee = req.user_id;
     let (granted, list) = state
         .db
         .write(move |c| {
@@ -429,6 +438,7 @@ pub async fn grant_org_role(
             Ok((granted, members::roles_of(c, req.user_id)?))
         })
         .await?;
+    identity_cache::forget(&state.kv, &[grantee]).await;
     Ok(if granted {
         HttpResponse::Created().json(list)
     } else {
@@ -464,6 +474,7 @@ pub async fn revoke_org_role(
             )
         })
         .await?;
+    identity_cache::forget(&state.kv, &[user_id]).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -109,6 +109,8 @@ pub async fn update_org(
             OrgView::from_row(&updated)
         })
         .await?;
+    // `GET /v1/me` shows the names of the caller's home org and role orgs.
+    crate::auth::identity_cache::forget_orgs(&state.kv).await;
     Ok(web::Json(org))
 }
 
@@ -145,6 +147,7 @@ pub async fn move_org(
             OrgView::from_row(&moved)
         })
         .await?;
+    crate::auth::identity_cache::forget_orgs(&state.kv).await;
     Ok(web::Json(org))
 }
 

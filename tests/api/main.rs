@@ -25,6 +25,7 @@ mod idempotency;
 mod identity_matrix;
 mod import;
 mod kv;
+mod me_snapshot;
 mod media;
 mod ops;
 mod orgs;

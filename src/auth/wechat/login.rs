@@ -175,7 +175,9 @@ async fn attempt(
             binding::bind(c, now, &actor, phone, &pending, &proof)
         })
         .await?;
-    outcome.map_err(ApiError::from)
+    let user_id = outcome.map_err(ApiError::from)?;
+    crate::auth::identity_cache::forget(&state.kv, &[user_id]).await;
+    Ok(user_id)
 }
 
 /// Checks the password sent with a bind against the account WeChat's phone number names

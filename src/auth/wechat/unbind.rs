@@ -89,6 +89,7 @@ pub async fn by_owner(state: &AppState, caller: &Caller, proof: Option<Proof>) -
         })
         .await?;
     sessions::denylist(&state.kv, now, &revoked).await;
+    crate::auth::identity_cache::forget(&state.kv, &[id]).await;
     Ok(())
 }
 

@@ -78,6 +78,10 @@ pub async fn import_members(
             .write(move |c| pipeline::import(c, &actor, caller_id, id, now, prepared))
             .await?
     };
+    if !dry_run {
+        let touched: Vec<i64> = results.iter().filter_map(|r| r.user_id).collect();
+        crate::auth::identity_cache::forget(&state.kv, &touched).await;
+    }
     let lang = Lang::from_headers(req.headers());
     Ok(web::Json(report::render(facts, dry_run, results, lang)))
 }

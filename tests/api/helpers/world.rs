@@ -49,6 +49,7 @@ impl TestApp {
             })
             .await
             .unwrap();
+        dangke::auth::identity_cache::forget(&self.app_state.kv, &[user_id]).await;
     }
 
     /// Logs in with [`PASSWORD`].
