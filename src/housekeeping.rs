@@ -47,6 +47,7 @@ pub fn in_background(state: actix_web::web::Data<AppState>, every: Duration) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
             }
+            crate::memory::release_free_memory();
         }
     });
 }

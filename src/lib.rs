@@ -35,6 +35,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod kv;
 pub mod media;
+pub mod memory;
 pub mod ops;
 pub mod orgs;
 pub mod progress;
@@ -218,7 +219,7 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
 /// Loads the digest chart's font once (`DANGKE_CHART_FONT`, or the first well-known CJK font
 /// found). An explicitly configured font that cannot be used stops start-up; none found is
 /// one warning, and digests then go without a chart.
-async fn load_chart_font(config: &Config) -> anyhow::Result<Option<Arc<ab_glyph::FontVec>>> {
+async fn load_chart_font(config: &Config) -> anyhow::Result<Option<ab_glyph::FontArc>> {
     let candidates = config.chart.candidates();
     if candidates.is_empty() {
         tracing::info!("DANGKE_CHART_FONT=off: charts are skipped, text digests still go");
@@ -233,7 +234,7 @@ async fn load_chart_font(config: &Config) -> anyhow::Result<Option<Arc<ab_glyph:
     match loaded {
         Some((path, font)) => {
             tracing::info!(font = %path.display(), "chart font loaded");
-            Ok(Some(Arc::new(font)))
+            Ok(Some(font))
         }
         None => {
             let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
@@ -335,7 +336,7 @@ impl Application {
         push::worker::in_background(state.clone());
         let spec = http::openapi::document();
         let table = web::Data::new(RouteTable::from_openapi(&spec));
-        let spec_json = web::Data::new(OpenApiJson(http::openapi::document_json()));
+        let spec_json = web::Data::new(OpenApiJson(http::openapi::json_of(&spec)));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -356,6 +357,7 @@ impl Application {
         .workers(workers)
         .shutdown_timeout(30)
         .run();
+        memory::after_start_up();
         Ok(Application {
             port,
             server,

@@ -117,6 +117,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    dangke::memory::limit_arenas(config.malloc_arenas);
     dangke::telemetry::init(&config.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

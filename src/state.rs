@@ -41,7 +41,7 @@ pub struct AppState {
 pub struct ChartParts {
     /// The font charts are drawn with, loaded once; `None`: no font was found or
     /// `DANGKE_CHART_FONT=off`, so no chart is drawn and digests go as text only.
-    pub font: Option<Arc<ab_glyph::FontVec>>,
+    pub font: Option<ab_glyph::FontArc>,
     /// The key of chart URLs only (derived from the JWT secret under its own label).
     pub url_key: crate::http::url_key::UrlKey,
 }

@@ -45,6 +45,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_DB_WRITE_LANES",
     "DANGKE_LOG",
     "DANGKE_WORKERS",
+    "DANGKE_MALLOC_ARENAS",
     "REDIS_URL",
     "DANGKE_TRUSTED_PROXIES",
     "DANGKE_ACCESS_TOKEN_TTL",
@@ -192,6 +193,8 @@ pub struct Config {
     pub db_write_lanes: usize,
     pub log: String,
     pub workers: usize,
+    /// The most malloc arenas the process may use (glibc's own default, 8 per core, when 0).
+    pub malloc_arenas: u32,
     pub redis_url: Option<Secret>,
     pub trusted_proxies: Vec<IpNet>,
     pub access_token_ttl: Duration,
@@ -303,6 +306,8 @@ impl Config {
             .unwrap_or(2);
         let workers = parse_int(get("DANGKE_WORKERS"), default_workers as u32, 1, 512)
             .map_err(|m| err("DANGKE_WORKERS", m))? as usize;
+        let malloc_arenas = parse_int(get("DANGKE_MALLOC_ARENAS"), 2, 0, 64)
+            .map_err(|m| err("DANGKE_MALLOC_ARENAS", m))?;
         let redis_url = match get("REDIS_URL") {
             Some(u) if u.starts_with("redis://") || u.starts_with("rediss://") => {
                 Some(Secret::new(u))
@@ -415,6 +420,7 @@ impl Config {
             db_write_lanes,
             log,
             workers,
+            malloc_arenas,
             redis_url,
             trusted_proxies,
             access_token_ttl: dur("DANGKE_ACCESS_TOKEN_TTL", 15 * 60)?,

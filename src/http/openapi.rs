@@ -88,7 +88,12 @@ pub fn document() -> OpenApi {
 /// The document as pretty JSON with a trailing newline (the checked-in and served form),
 /// completed with what every route can answer (see [`complete`]).
 pub fn document_json() -> String {
-    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    json_of(&document())
+}
+
+/// `doc` as served and committed (see [`document_json`]).
+pub fn json_of(doc: &OpenApi) -> String {
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
     complete(&mut doc);
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ab_glyph::{Font, FontVec, GlyphId, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontArc, FontRef, FontVec, GlyphId, PxScale, ScaleFont, point};
 use tiny_skia::{
     Paint, PathBuilder, Pixmap, PremultipliedColorU8, Rect, Stroke, StrokeDash, Transform,
 };
@@ -99,21 +99,43 @@ pub struct ChartSpec {
     pub more_noun: &'static str,
 }
 
-/// Parses a font from its bytes (the first face of a collection) and refuses one that has
-/// no glyph for Chinese text.
-pub fn font_from_bytes(data: Vec<u8>) -> Result<FontVec, String> {
-    let font =
-        FontVec::try_from_vec_and_index(data, 0).map_err(|e| format!("not a usable font: {e}"))?;
+/// Refuses a font that has no glyph for Chinese text.
+fn usable<F: Font>(font: &F) -> Result<(), String> {
     if font.glyph_id(PROBE) == GlyphId(0) {
         return Err(format!("the font has no Chinese glyphs (no {PROBE})"));
     }
-    Ok(font)
+    Ok(())
 }
 
-/// Loads a font file (see [`font_from_bytes`]).
-pub fn load_font(path: &Path) -> Result<FontVec, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    font_from_bytes(data)
+/// Parses a font from its bytes (the first face of a collection) and refuses one that has
+/// no glyph for Chinese text.
+pub fn font_from_bytes(data: Vec<u8>) -> Result<FontArc, String> {
+    let font =
+        FontVec::try_from_vec_and_index(data, 0).map_err(|e| format!("not a usable font: {e}"))?;
+    usable(&font)?;
+    Ok(FontArc::new(font))
+}
+
+/// Loads a font file (see [`font_from_bytes`]), memory-mapped rather than read: a CJK font
+/// is 5 MB or more, and drawing a chart touches only the pages of the glyphs it uses, so
+/// the file costs no heap and next to no resident memory while no chart is drawn.
+pub fn load_font(path: &Path) -> Result<FontArc, String> {
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // SAFETY: the map is read-only and the font files we load are installed by the
+    // system's packages (or named by the operator), not rewritten while the server runs;
+    // a file truncated underneath would be the same hazard as for any mapped library.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(cannot)?;
+    {
+        let font = FontRef::try_from_slice_and_index(&map, 0)
+            .map_err(|e| format!("not a usable font: {e}"))?;
+        usable(&font)?;
+    }
+    // Kept for the life of the process (one font, loaded once at start-up).
+    let bytes: &'static [u8] = Box::leak(Box::new(map));
+    let font = FontRef::try_from_slice_and_index(bytes, 0)
+        .map_err(|e| format!("not a usable font: {e}"))?;
+    Ok(FontArc::new(font))
 }
 
 /// The first of `candidates` that exists, loaded. When the font was configured
@@ -122,7 +144,7 @@ pub fn load_font(path: &Path) -> Result<FontVec, String> {
 pub fn load_first(
     candidates: &[PathBuf],
     explicit: bool,
-) -> Result<Option<(PathBuf, FontVec)>, String> {
+) -> Result<Option<(PathBuf, FontArc)>, String> {
     for path in candidates {
         if !explicit && !path.exists() {
             continue;
@@ -144,7 +166,7 @@ pub fn height_for(bars: usize, more: usize) -> u32 {
 }
 
 /// Draws the chart as PNG bytes.
-pub fn render(font: &FontVec, spec: &ChartSpec) -> Result<Vec<u8>, String> {
+pub fn render(font: &FontArc, spec: &ChartSpec) -> Result<Vec<u8>, String> {
     let rows = spec.bars.len().clamp(1, MAX_BARS) as f32;
     let height = height_for(spec.bars.len(), spec.more);
     let mut c = Canvas::new(font, WIDTH, height)?;
@@ -222,11 +244,11 @@ fn legend(c: &mut Canvas<'_>, spec: &ChartSpec, baseline: f32) {
 /// A pixmap with a font to write with.
 struct Canvas<'f> {
     pix: Pixmap,
-    font: &'f FontVec,
+    font: &'f FontArc,
 }
 
 impl<'f> Canvas<'f> {
-    fn new(font: &'f FontVec, width: u32, height: u32) -> Result<Canvas<'f>, String> {
+    fn new(font: &'f FontArc, width: u32, height: u32) -> Result<Canvas<'f>, String> {
         let mut pix =
             Pixmap::new(width, height).ok_or_else(|| "chart size out of range".to_string())?;
         pix.fill(tiny_skia::Color::from_rgba8(

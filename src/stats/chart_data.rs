@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use ab_glyph::FontVec;
+use ab_glyph::FontArc;
 use actix_web::web;
 use chrono::{Datelike, NaiveDate};
 
@@ -66,12 +66,7 @@ pub async fn chart_between(
 }
 
 /// Draws the chart of the subtree for the period. Callers apply pending changes first.
-pub async fn png(
-    db: &Db,
-    font: Arc<FontVec>,
-    tree: Arc<Subtree>,
-    period: Period,
-) -> ApiResult<Vec<u8>> {
+pub async fn png(db: &Db, font: FontArc, tree: Arc<Subtree>, period: Period) -> ApiResult<Vec<u8>> {
     let spec = spec(db, tree, period).await?;
     tokio::task::spawn_blocking(move || chart::render(&font, &spec))
         .await

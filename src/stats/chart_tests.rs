@@ -7,7 +7,7 @@ use crate::config::chart::WELL_KNOWN_FONTS;
 
 /// The first well-known CJK font. Missing, the test is skipped with a line, or fails when
 /// `DANGKE_TEST_NO_SKIP=1` (CI installs `fonts-wqy-microhei`).
-fn cjk_font() -> Option<FontVec> {
+fn cjk_font() -> Option<FontArc> {
     let candidates: Vec<PathBuf> = WELL_KNOWN_FONTS.iter().map(PathBuf::from).collect();
     let found = load_first(&candidates, false).unwrap();
     if found.is_none() {
