@@ -38,15 +38,8 @@ async fn mini_class(w: &World) -> (i64, i64) {
         .json()["id"]
         .as_i64()
         .unwrap();
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
-        json!({"org_ids": [w.branch_a]}),
-    )
-    .await
-    .expect(200);
+    c.publish_and_assign(course, json!({"org_ids": [w.branch_a]}))
+        .await;
     (course, lesson)
 }
 

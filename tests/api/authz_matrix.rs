@@ -314,15 +314,8 @@ async fn targets(w: &World) -> Targets {
     )
     .await
     .expect(200);
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
-        json!({"org_ids": [w.branch_a], "required": true}),
-    )
-    .await
-    .expect(200);
+    c.publish_and_assign(course, json!({"org_ids": [w.branch_a], "required": true}))
+        .await;
     let mut cover = PNG.to_vec();
     cover.extend_from_slice(b"branch A's own cover");
     let uploaded = c

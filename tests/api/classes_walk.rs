@@ -60,15 +60,11 @@ async fn a_recorded_mini_class_reaches_the_branch_and_plays_on_a_bad_connection(
     )
     .await
     .expect(200);
-    s.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    s.post(
-        &format!("/v1/courses/{course}/assignments"),
+    s.publish_and_assign(
+        course,
         json!({"org_ids": [w.branch_a], "required": true, "due_date": "2026-12-20"}),
     )
-    .await
-    .expect(200);
+    .await;
     // An unknown media id is refused.
     let draft = s
         .post("/v1/courses", json!({"owner_org_id": w.branch_a, "kind": "mini_class", "title": "x", "credit_centi": 1}))

@@ -28,15 +28,8 @@ async fn quiz_lesson(w: &crate::helpers::world::World) -> i64 {
     c.put(&format!("/v1/lessons/{lesson}/quiz"), json!({"max_attempts": 3, "questions": [{"kind": "true_false", "text": "对吗", "answer": true}]}))
         .await
         .expect(200);
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
-        json!({"org_ids": [w.branch_a]}),
-    )
-    .await
-    .expect(200);
+    c.publish_and_assign(course, json!({"org_ids": [w.branch_a]}))
+        .await;
     lesson
 }
 

@@ -41,15 +41,11 @@ async fn course_for_branch_a(w: &World, duration: i32, with_quiz: bool) -> (i64,
         .await
         .expect(200);
     }
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
+    c.publish_and_assign(
+        course,
         json!({"org_ids": [w.branch_a], "required": true, "due_date": "2026-12-31"}),
     )
-    .await
-    .expect(200);
+    .await;
     (course, audio, article)
 }
 
@@ -286,16 +282,8 @@ async fn impossible_events_are_refused_one_by_one() {
         .as_i64()
         .unwrap();
     w.admin
-        .post(&format!("/v1/courses/{other}/publish"), json!({}))
-        .await
-        .expect(200);
-    w.admin
-        .post(
-            &format!("/v1/courses/{other}/assignments"),
-            json!({"org_ids": [w.branch_b]}),
-        )
-        .await
-        .expect(200);
+        .publish_and_assign(other, json!({"org_ids": [w.branch_b]}))
+        .await;
 
     let now = Utc.with_ymd_and_hms(2026, 11, 27, 1, 30, 0).unwrap();
     let t = now - Duration::hours(1);

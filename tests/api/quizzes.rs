@@ -41,15 +41,8 @@ async fn course_with_quiz(
         .await;
     manager.expect(200);
     let manager = manager.json();
-    by.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    by.post(
-        &format!("/v1/courses/{course}/assignments"),
-        json!({"org_ids": [w.branch_a], "required": true}),
-    )
-    .await
-    .expect(200);
+    by.publish_and_assign(course, json!({"org_ids": [w.branch_a], "required": true}))
+        .await;
     (course, lessons, manager)
 }
 

@@ -418,16 +418,8 @@ async fn media_are_visible_only_through_what_uses_them_or_the_uploading_org() {
         .await
         .expect(201);
     w.secretary_a
-        .post(&format!("/v1/courses/{own}/publish"), json!({}))
-        .await
-        .expect(200);
-    w.secretary_a
-        .post(
-            &format!("/v1/courses/{own}/assignments"),
-            json!({"org_ids": [w.branch_a]}),
-        )
-        .await
-        .expect(200);
+        .publish_and_assign(own, json!({"org_ids": [w.branch_a]}))
+        .await;
     w.member_a.get(&format!("/v1/media/{id}")).await.expect(200);
     w.organizer_b
         .get(&format!("/v1/media/{id}"))

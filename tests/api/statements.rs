@@ -100,15 +100,11 @@ pub async fn course(w: &World, title: &str, lessons: usize) -> Vec<i64> {
         r.expect(201);
         ids.push(r.json()["id"].as_i64().unwrap());
     }
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
+    c.publish_and_assign(
+        course,
         json!({"org_ids": [w.branch_a], "required": true, "due_date": "2026-12-31"}),
     )
-    .await
-    .expect(200);
+    .await;
     ids
 }
 

@@ -31,15 +31,8 @@ pub async fn township_course(w: &World) -> (i64, i64) {
         .json()["id"]
         .as_i64()
         .unwrap();
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
-        json!({"org_ids": [w.township], "required": true}),
-    )
-    .await
-    .expect(200);
+    c.publish_and_assign(course, json!({"org_ids": [w.township], "required": true}))
+        .await;
     (course, lesson)
 }
 

@@ -252,15 +252,8 @@ async fn township_course_named(w: &crate::helpers::world::World, title: &str) ->
         .json()["id"]
         .as_i64()
         .unwrap();
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
-        json!({"org_ids": [w.township], "required": false}),
-    )
-    .await
-    .expect(200);
+    c.publish_and_assign(course, json!({"org_ids": [w.township], "required": false}))
+        .await;
     (course, lesson)
 }
 

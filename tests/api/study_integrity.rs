@@ -33,15 +33,11 @@ async fn two_lessons(w: &World, duration: i32) -> (i64, i64) {
                 .unwrap(),
         );
     }
-    c.post(&format!("/v1/courses/{course}/publish"), json!({}))
-        .await
-        .expect(200);
-    c.post(
-        &format!("/v1/courses/{course}/assignments"),
+    c.publish_and_assign(
+        course,
         json!({"org_ids": [w.branch_a], "required": true, "due_date": "2026-12-31"}),
     )
-    .await
-    .expect(200);
+    .await;
     (ids[0], ids[1])
 }
 

@@ -80,15 +80,11 @@ async fn course_with_cover(w: &World) -> Course {
         )
         .await;
     article.expect(201);
-    s.post(&format!("/v1/courses/{id}/publish"), json!({}))
-        .await
-        .expect(200);
-    s.post(
-        &format!("/v1/courses/{id}/assignments"),
+    s.publish_and_assign(
+        id,
         json!({"org_ids": [w.branch_a], "required": true, "due_date": "2026-12-31"}),
     )
-    .await
-    .expect(200);
+    .await;
     Course {
         id,
         cover,

@@ -131,6 +131,20 @@ impl Client {
             .await
     }
 
+    /// Publishes `course` and assigns it as `assignment` says (`{"org_ids": [..], ..}`);
+    /// both must answer 200.
+    pub async fn publish_and_assign(&self, course: i64, assignment: Value) {
+        self.post(
+            &format!("/v1/courses/{course}/publish"),
+            serde_json::json!({}),
+        )
+        .await
+        .expect(200);
+        self.post(&format!("/v1/courses/{course}/assignments"), assignment)
+            .await
+            .expect(200);
+    }
+
     pub async fn put(&self, path: &str, body: Value) -> Resp {
         self.send(self.request(Method::PUT, path).json(&body)).await
     }
