@@ -1070,11 +1070,9 @@ async fn seeding_twice_from_the_same_clock_gives_the_same_figures() {
     let started = std::time::Instant::now();
     let a = seeded(&first).await;
     let took = started.elapsed();
+    // Printed, not asserted: no test asserts a time (the bound of 10 s failed on a slower
+    // 2-core machine at 10.6 s on PostgreSQL with nothing changed in seeding).
     eprintln!("seeded in {:.2} s", took.as_secs_f64());
-    assert!(
-        took < std::time::Duration::from_secs(10),
-        "seeding took {took:?}"
-    );
     let second = spawn().await;
     let b = seeded(&second).await;
     let (fa, fb) = (
