@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ab_glyph::{Font, FontArc, FontRef, FontVec, GlyphId, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontArc, FontRef, GlyphId, PxScale, ScaleFont, point};
 use tiny_skia::{
     Paint, PathBuilder, Pixmap, PremultipliedColorU8, Rect, Stroke, StrokeDash, Transform,
 };
@@ -108,10 +108,11 @@ fn usable<F: Font>(font: &F) -> Result<(), String> {
 }
 
 /// Parses a font from its bytes (the first face of a collection) and refuses one that has
-/// no glyph for Chinese text.
+/// no glyph for Chinese text (what [`load_font`] checks, for fonts the tests build).
+#[cfg(test)]
 pub fn font_from_bytes(data: Vec<u8>) -> Result<FontArc, String> {
-    let font =
-        FontVec::try_from_vec_and_index(data, 0).map_err(|e| format!("not a usable font: {e}"))?;
+    let font = ab_glyph::FontVec::try_from_vec_and_index(data, 0)
+        .map_err(|e| format!("not a usable font: {e}"))?;
     usable(&font)?;
     Ok(FontArc::new(font))
 }
@@ -126,12 +127,13 @@ pub fn load_font(path: &Path) -> Result<FontArc, String> {
     // system's packages (or named by the operator), not rewritten while the server runs;
     // a file truncated underneath would be the same hazard as for any mapped library.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(cannot)?;
+    // Checked on the borrowed map first, so a refused font is unmapped again; only the
+    // font in use is kept for the life of the process (one, loaded once at start-up).
     {
         let font = FontRef::try_from_slice_and_index(&map, 0)
             .map_err(|e| format!("not a usable font: {e}"))?;
         usable(&font)?;
     }
-    // Kept for the life of the process (one font, loaded once at start-up).
     let bytes: &'static [u8] = Box::leak(Box::new(map));
     let font = FontRef::try_from_slice_and_index(bytes, 0)
         .map_err(|e| format!("not a usable font: {e}"))?;

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::*;
 use crate::config::chart::WELL_KNOWN_FONTS;
+use ab_glyph::FontVec;
 
 /// The first well-known CJK font. Missing, the test is skipped with a line, or fails when
 /// `DANGKE_TEST_NO_SKIP=1` (CI installs `fonts-wqy-microhei`).
