@@ -473,13 +473,13 @@ fn every_config_variable_is_documented() {
         "configuration rows outside the Configuration section"
     );
 
-    // .env.example: `NAME=` or `# NAME=` lines.
+    // .env.example: `NAME=` or `# NAME=` lines (except docker compose's own `COMPOSE_*`).
     let example = std::fs::read_to_string(".env.example").unwrap();
     let named: BTreeSet<String> = example
         .lines()
         .map(|l| l.trim_start_matches('#').trim())
         .filter_map(|l| l.split_once('=').map(|(k, _)| k))
-        .filter(|k| is_name(k))
+        .filter(|k| is_name(k) && !k.starts_with("COMPOSE_"))
         .map(str::to_string)
         .collect();
     assert_eq!(named, vars, ".env.example");
@@ -740,29 +740,93 @@ async fn two_servers_on_one_empty_postgres_database_both_come_up() {
 }
 
 #[test]
-fn docker_compose_parses_and_names_the_three_services() {
+fn docker_compose_runs_one_instance_or_two_behind_nginx() {
+    use serde_yaml::Value;
     let text = std::fs::read_to_string("docker-compose.yml").unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("docker-compose.yml is YAML");
-    let services = doc["services"].as_mapping().expect("services");
-    for name in ["app", "postgres", "redis"] {
-        let svc = services
-            .get(serde_yaml::Value::from(name))
-            .unwrap_or_else(|| panic!("service {name} missing"));
+    let mut doc: Value = serde_yaml::from_str(&text).expect("docker-compose.yml is YAML");
+    doc.apply_merge().expect("merge keys resolve");
+    let services = doc["services"].as_mapping().expect("services").clone();
+    let svc = |name: &str| {
+        services
+            .get(Value::from(name))
+            .unwrap_or_else(|| panic!("service {name} missing"))
+            .clone()
+    };
+    let profiles = |v: &Value| -> Vec<String> {
+        v["profiles"]
+            .as_sequence()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for name in ["postgres", "redis"] {
+        let s = svc(name);
+        assert!(profiles(&s).is_empty(), "{name} runs in every profile");
         assert!(
-            svc["healthcheck"]["test"].is_sequence(),
+            s["healthcheck"]["test"].is_sequence(),
             "{name} has a healthcheck"
         );
-        assert!(svc["volumes"].is_sequence(), "{name} has a volume");
+        assert!(s["volumes"].is_sequence(), "{name} has a volume");
     }
-    let app = &services[&serde_yaml::Value::from("app")];
-    assert!(app["build"].is_string(), "app builds from the Dockerfile");
-    let env = &app["environment"];
+    for (name, profile) in [("app", "single"), ("app1", "scaled"), ("app2", "scaled")] {
+        let app = svc(name);
+        assert_eq!(profiles(&app), [profile], "{name}'s profile");
+        assert!(
+            app["build"].is_string(),
+            "{name} builds from the Dockerfile"
+        );
+        let check = serde_yaml::to_string(&app["healthcheck"]["test"]).unwrap();
+        assert!(
+            check.contains("/readyz"),
+            "{name}'s healthcheck asks /readyz"
+        );
+        assert!(
+            app["volumes"].is_sequence(),
+            "{name} keeps media on a volume"
+        );
+        let env = &app["environment"];
+        assert!(
+            env["DATABASE_URL"]
+                .as_str()
+                .unwrap()
+                .starts_with("postgres://")
+        );
+        assert!(env["REDIS_URL"].as_str().unwrap().starts_with("redis://"));
+    }
+    // Behind nginx the instances trust X-Forwarded-For from nginx's fixed address only.
+    let nginx = svc("nginx");
+    assert_eq!(profiles(&nginx), ["scaled"]);
+    let nginx_ip = nginx["networks"]["dangke"]["ipv4_address"]
+        .as_str()
+        .expect("nginx has a fixed address");
+    for name in ["app1", "app2"] {
+        assert_eq!(
+            svc(name)["environment"]["DANGKE_TRUSTED_PROXIES"].as_str(),
+            Some(nginx_ip),
+            "{name} trusts nginx only"
+        );
+    }
+    let conf: String = std::fs::read_to_string("deploy/nginx.conf")
+        .unwrap()
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        "server app1:8080",
+        "server app2:8080",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+    ] {
+        assert!(conf.contains(needle), "deploy/nginx.conf has `{needle}`");
+    }
     assert!(
-        env["DATABASE_URL"]
-            .as_str()
-            .unwrap()
-            .starts_with("postgres://")
+        !conf.contains("non_idempotent"),
+        "nginx never sends a POST twice"
     );
-    assert!(env["REDIS_URL"].as_str().unwrap().starts_with("redis://"));
+    let example = std::fs::read_to_string(".env.example").unwrap();
+    assert!(example.contains("\nCOMPOSE_PROFILES=scaled\n"));
     assert!(std::path::Path::new("Dockerfile").exists());
 }
