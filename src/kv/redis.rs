@@ -60,6 +60,8 @@ pub struct RedisKv {
     /// another thread twice (measured with one shared connection, then with these:
     /// `GET /v1/me` on PostgreSQL + Redis 42–48 % → 58–62 % of `/healthz`).
     per_thread: RwLock<HashMap<ThreadId, ConnectionManager>>,
+    /// Where rate limits are counted while Redis is unreachable (this instance only).
+    local: super::memory::MemoryKv,
     clock: Arc<dyn Clock>,
     prefix: String,
     rate_limit: Script,
@@ -81,6 +83,7 @@ impl RedisKv {
             config,
             conn,
             per_thread: RwLock::new(HashMap::new()),
+            local: super::memory::MemoryKv::new(clock.clone()),
             clock,
             prefix: prefix.to_string(),
             rate_limit: Script::new(RATE_LIMIT_LUA),
@@ -91,6 +94,11 @@ impl RedisKv {
 
     fn k(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key)
+    }
+
+    /// The in-process store rate limits fall back to while Redis is unreachable.
+    pub fn local(&self) -> &super::memory::MemoryKv {
+        &self.local
     }
 
     /// This thread's connection (see [`RedisKv::per_thread`]).

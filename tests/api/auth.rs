@@ -472,11 +472,42 @@ async fn revocation_holds_while_redis_is_down() {
     .await;
     app.create_user("13800000001", "王建国", PW).await;
     let mut c = app.client();
-    // Login still works (rate limits fail open) and tokens are checked against the database.
+    // Login still works (rate limits counted on this instance) and tokens are checked
+    // against the database.
     c.login("13800000001", PW).await;
     c.get("/v1/me").await.expect(200);
     c.post("/v1/auth/logout", json!({})).await.expect(204);
     c.get("/v1/me").await.expect_problem(401, "token_revoked");
+}
+
+#[tokio::test]
+async fn login_stays_rate_limited_on_the_instance_while_redis_is_down() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let app = spawn_with(Options {
+        vars: vec![
+            ("REDIS_URL", format!("redis://127.0.0.1:{port}")),
+            ("DANGKE_LOGIN_RATE_PER_PHONE", "4/1m".to_string()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    app.create_user("13800000001", "王建国", PW).await;
+    let body = json!({"phone": "13800000001", "password": "wrong-one-1"});
+    for _ in 0..4 {
+        app.client()
+            .post("/v1/auth/login", body.clone())
+            .await
+            .expect_problem(401, "invalid_credentials");
+    }
+    let limited = app.client().post("/v1/auth/login", body.clone()).await;
+    limited.expect_problem(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // The right password after the window: the member is not locked out by the outage.
+    app.clock.advance(Duration::minutes(2));
+    app.client().login("13800000001", PW).await;
 }
 
 #[tokio::test]
