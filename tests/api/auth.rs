@@ -461,12 +461,8 @@ async fn rate_limit_is_shared_by_instances_on_one_redis() {
 
 #[tokio::test]
 async fn revocation_holds_while_redis_is_down() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let app = spawn_with(Options {
-        vars: vec![("REDIS_URL", format!("redis://127.0.0.1:{port}"))],
+        vars: vec![("REDIS_URL", crate::helpers::unreachable_redis_url())],
         ..Default::default()
     })
     .await;
@@ -482,13 +478,9 @@ async fn revocation_holds_while_redis_is_down() {
 
 #[tokio::test]
 async fn login_stays_rate_limited_on_the_instance_while_redis_is_down() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let app = spawn_with(Options {
         vars: vec![
-            ("REDIS_URL", format!("redis://127.0.0.1:{port}")),
+            ("REDIS_URL", crate::helpers::unreachable_redis_url()),
             ("DANGKE_LOGIN_RATE_PER_PHONE", "4/1m".to_string()),
         ],
         ..Default::default()

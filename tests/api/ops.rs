@@ -30,12 +30,8 @@ async fn healthz_and_readyz_answer() {
 #[tokio::test]
 async fn readyz_degrades_but_stays_up_when_redis_is_down() {
     // A Redis URL nobody listens on: the instance must stay in the load balancer.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let app = spawn_with(Options {
-        vars: vec![("REDIS_URL", format!("redis://127.0.0.1:{port}"))],
+        vars: vec![("REDIS_URL", crate::helpers::unreachable_redis_url())],
         ..Default::default()
     })
     .await;

@@ -164,6 +164,16 @@ impl ClockExt for ManualClock {
 }
 
 /// Every file under `dir`, as paths relative to it, sorted (empty if `dir` is missing).
+/// A Redis URL nobody listens on (a port that was free a moment ago): an instance given
+/// it runs as it would with its Redis down.
+pub fn unreachable_redis_url() -> String {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    format!("redis://127.0.0.1:{port}")
+}
+
 pub fn files_under(dir: &std::path::Path) -> Vec<String> {
     fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
