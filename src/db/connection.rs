@@ -198,18 +198,17 @@ macro_rules! insert_ignore {
 macro_rules! insert_ignore_rows {
     ($conn:expr, $table:expr, $name:expr, $columns:expr, $rows:expr) => {{
         let conn: &mut $crate::db::DbConnection = $conn;
-        if let $crate::db::DbConnection::Sqlite(c) = conn {
-            $rows.iter().try_fold(0usize, |n, row| {
+        match conn {
+            $crate::db::DbConnection::Sqlite(c) => $rows.iter().try_fold(0usize, |n, row| {
                 diesel::insert_or_ignore_into($table)
                     .values(row)
                     .execute(c)
                     .map(|k| n + k)
-            })
-        } else {
-            match serde_json::to_string($rows) {
-                Ok(json) => $crate::db::sql::insert_json_rows(conn, $name, $columns, &json),
+            }),
+            $crate::db::DbConnection::Pg(c) => match serde_json::to_string($rows) {
+                Ok(json) => $crate::db::sql::insert_json_rows(c, $name, $columns, &json),
                 Err(e) => Err(diesel::result::Error::SerializationError(Box::new(e))),
-            }
+            },
         }
     }};
 }

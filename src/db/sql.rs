@@ -80,56 +80,33 @@ pub fn serialize_timestamp<S: serde::Serializer>(
     s.collect_str(&t.format("%F %T%.f"))
 }
 
-/// Inserts the rows of a JSON array of objects (keys are the column names) in one
-/// statement whose text does not depend on the number of rows, so it is prepared once per
-/// connection and reused ([`TextParam`]) (a multi-row `VALUES` has a new shape for every row count, and
-/// diesel runs a SQLite batch insert as one statement per row). Rows violating a unique
-/// constraint are skipped. Returns the rows inserted.
-///
-/// - PostgreSQL: `INSERT INTO t (c, …) SELECT c, … FROM jsonb_to_recordset($1::jsonb) AS
-///   r(c type, …) ON CONFLICT DO NOTHING`;
-/// - SQLite: `INSERT OR IGNORE INTO t (c, …) SELECT value ->> 'c', … FROM json_each(?)`.
+/// Inserts the rows of a JSON array of objects (keys are the column names) on PostgreSQL in
+/// one statement whose text does not depend on the number of rows, so it stays prepared per
+/// connection (`TextParam`): `INSERT INTO t (c, …) SELECT c, … FROM
+/// jsonb_to_recordset($1::jsonb) AS r(c type, …) ON CONFLICT DO NOTHING` (a multi-row
+/// `VALUES` would have a new shape for every row count). Rows violating a unique constraint
+/// are skipped. Returns the rows inserted. (SQLite inserts row by row instead, see
+/// [`crate::insert_ignore_rows`].)
 ///
 /// `table` and the column names come from our code, never from input.
 pub fn insert_json_rows(
-    conn: &mut DbConnection,
+    conn: &mut diesel::PgConnection,
     table: &str,
     columns: &[JsonColumn],
     rows_json: &str,
 ) -> QueryResult<usize> {
     let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
     let names = names.join(", ");
-    match conn {
-        DbConnection::Pg(c) => {
-            let typed: Vec<String> = columns
-                .iter()
-                .map(|col| format!("{} {}", col.name, col.pg_type))
-                .collect();
-            TextParam {
-                before: &format!(
-                    "INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset("
-                ),
-                param: rows_json,
-                after: &format!("::jsonb) AS r({}) ON CONFLICT DO NOTHING", typed.join(", ")),
-            }
-            .execute(c)
-        }
-        DbConnection::Sqlite(c) => {
-            let values: Vec<String> = columns
-                .iter()
-                .map(|col| format!("value ->> '{}'", col.name))
-                .collect();
-            TextParam {
-                before: &format!(
-                    "INSERT OR IGNORE INTO {table} ({names}) SELECT {} FROM json_each(",
-                    values.join(", ")
-                ),
-                param: rows_json,
-                after: ")",
-            }
-            .execute(c)
-        }
+    let typed: Vec<String> = columns
+        .iter()
+        .map(|col| format!("{} {}", col.name, col.pg_type))
+        .collect();
+    TextParam {
+        before: &format!("INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset("),
+        param: rows_json,
+        after: &format!("::jsonb) AS r({}) ON CONFLICT DO NOTHING", typed.join(", ")),
     }
+    .execute(conn)
 }
 
 /// A statement of fixed text around one text parameter (`before`, the placeholder,

@@ -1,7 +1,7 @@
 //! Rate limiting through kv, with `429`, `Retry-After` and the IETF `RateLimit` /
 //! `RateLimit-Policy` headers. While Redis is unreachable each instance counts on its own
 //! ([`Kv::rate_limit`], logged): an outage of Redis must not lock every member out, nor
-//! lift the limits. A kv error that still reaches here lets the request through (logged).
+//! lift the limits.
 
 use actix_web::http::header::{HeaderName, RETRY_AFTER};
 

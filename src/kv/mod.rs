@@ -176,23 +176,12 @@ impl Kv {
     }
 
     /// Counts one request against `key` under `spec` (GCRA); atomic on both stores. While
-    /// Redis is unreachable the request is counted on this instance only (logged): each
-    /// instance then enforces the limit on its own, so a guesser gets at most one limit per
-    /// instance instead of none, and members are not locked out by the outage.
+    /// Redis is unreachable the request is counted on this instance only (see
+    /// [`RedisKv::rate_limit`]).
     pub async fn rate_limit(&self, key: &str, spec: RateSpec) -> Result<RateDecision, KvError> {
         match self {
             Kv::Memory(m) => Ok(m.rate_limit(key, spec)),
-            Kv::Redis(r) => match r.rate_limit(key, spec).await {
-                Ok(decision) => Ok(decision),
-                Err(e) => {
-                    tracing::warn!(
-                        error = %e,
-                        key,
-                        "Redis unreachable: rate limit counted on this instance only"
-                    );
-                    Ok(r.local().rate_limit(key, spec))
-                }
-            },
+            Kv::Redis(r) => Ok(r.rate_limit(key, spec).await),
         }
     }
 

@@ -51,8 +51,7 @@ return 0
 pub struct RedisKv {
     client: redis::Client,
     config: ConnectionManagerConfig,
-    /// The connection of the thread that created this kv (and of any thread whose own
-    /// connection could not be set up).
+    /// A connection for a thread whose own could not be set up.
     conn: ConnectionManager,
     /// One connection per thread that uses this kv, created on first use from that thread,
     /// so its driver task runs on the thread's own runtime: an HTTP worker (a
@@ -96,35 +95,29 @@ impl RedisKv {
         format!("{}{}", self.prefix, key)
     }
 
-    /// The in-process store rate limits fall back to while Redis is unreachable.
-    pub fn local(&self) -> &super::memory::MemoryKv {
-        &self.local
-    }
-
     /// This thread's connection (see [`RedisKv::per_thread`]).
     fn conn(&self) -> ConnectionManager {
         let thread = std::thread::current().id();
-        if let Ok(map) = self.per_thread.read()
-            && let Some(conn) = map.get(&thread)
+        if let Some(conn) = self
+            .per_thread
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&thread)
         {
             return conn.clone();
         }
-        let Ok(mut map) = self.per_thread.write() else {
-            return self.conn.clone();
-        };
-        if let Some(conn) = map.get(&thread) {
-            return conn.clone();
-        }
-        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
-            Ok(conn) => {
-                map.insert(thread, conn.clone());
-                conn
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not set up this thread's Redis connection");
-                self.conn.clone()
-            }
-        }
+        let mut map = self.per_thread.write().unwrap_or_else(|p| p.into_inner());
+        map.entry(thread)
+            .or_insert_with(|| {
+                // The same configuration `new` accepted; should it fail anyway, the thread
+                // shares the first connection.
+                ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "could not set up this thread's Redis connection");
+                        self.conn.clone()
+                    })
+            })
+            .clone()
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
@@ -201,7 +194,25 @@ impl RedisKv {
             .await?)
     }
 
-    pub async fn rate_limit(&self, key: &str, spec: RateSpec) -> Result<RateDecision, KvError> {
+    /// Counts one request against `key` under `spec`, shared by every instance. While
+    /// Redis is unreachable the request is counted in this instance's own store (logged):
+    /// each instance then enforces the limit on its own, so a guesser meets at most one
+    /// limit per instance instead of none, and members are not locked out by the outage.
+    pub async fn rate_limit(&self, key: &str, spec: RateSpec) -> RateDecision {
+        match self.shared_rate_limit(key, spec).await {
+            Ok(decision) => decision,
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    key,
+                    "Redis unreachable: rate limit counted on this instance only"
+                );
+                self.local.rate_limit(key, spec)
+            }
+        }
+    }
+
+    async fn shared_rate_limit(&self, key: &str, spec: RateSpec) -> Result<RateDecision, KvError> {
         let now = self.clock.now().timestamp_millis();
         let period = spec.period.as_millis() as i64;
         let interval = (period / i64::from(spec.limit)).max(1);

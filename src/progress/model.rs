@@ -114,7 +114,7 @@ pub struct ProgressRow {
     pub updated_at: NaiveDateTime,
 }
 
-/// A study event row. Sync writes a batch of them as one JSON parameter
+/// A study event row. On PostgreSQL sync writes a batch of them as one JSON parameter
 /// ([`crate::db::sql::insert_json_rows`] with [`NewStudyEvent::COLUMNS`]).
 #[derive(Debug, Clone, Insertable, Serialize)]
 #[diesel(table_name = study_events)]

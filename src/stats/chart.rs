@@ -117,9 +117,10 @@ pub fn font_from_bytes(data: Vec<u8>) -> Result<FontArc, String> {
     Ok(FontArc::new(font))
 }
 
-/// Loads a font file (see [`font_from_bytes`]), memory-mapped rather than read: a CJK font
-/// is 5 MB or more, and drawing a chart touches only the pages of the glyphs it uses, so
-/// the file costs no heap and next to no resident memory while no chart is drawn.
+/// Loads a font file (the first face of a collection; refused without Chinese glyphs),
+/// memory-mapped rather than read: a CJK font is 5 MB or more, and drawing a chart touches
+/// only the pages of the glyphs it uses, so the file costs no heap and next to no resident
+/// memory while no chart is drawn.
 pub fn load_font(path: &Path) -> Result<FontArc, String> {
     let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     let file = std::fs::File::open(path).map_err(cannot)?;

@@ -163,7 +163,6 @@ impl ClockExt for ManualClock {
     }
 }
 
-/// Every file under `dir`, as paths relative to it, sorted (empty if `dir` is missing).
 /// A Redis URL nobody listens on (a port that was free a moment ago): an instance given
 /// it runs as it would with its Redis down.
 pub fn unreachable_redis_url() -> String {
@@ -174,6 +173,7 @@ pub fn unreachable_redis_url() -> String {
     format!("redis://127.0.0.1:{port}")
 }
 
+/// Every file under `dir`, as paths relative to it, sorted (empty if `dir` is missing).
 pub fn files_under(dir: &std::path::Path) -> Vec<String> {
     fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
