@@ -79,18 +79,44 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     );
 }
 
+/// Schemas no operation names as its body: the data of the live board's events
+/// (`text/event-stream`, whose body the document can only call a string).
+pub fn extra_schemas() -> Vec<(
+    String,
+    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+)> {
+    use utoipa::{PartialSchema, ToSchema};
+    let mut out = Vec::new();
+    out.push((
+        activities::live::LiveSnapshot::name().into_owned(),
+        activities::live::LiveSnapshot::schema(),
+    ));
+    out.push((
+        activities::live::LiveChange::name().into_owned(),
+        activities::live::LiveChange::schema(),
+    ));
+    // What they refer to (AttendanceList and the rest) is registered through the
+    // attendance routes already.
+    let mut nested = Vec::new();
+    activities::live::LiveSnapshot::schemas(&mut nested);
+    activities::live::LiveChange::schemas(&mut nested);
+    out.extend(nested);
+    out
+}
+
 /// Options for building the app that are not process configuration: the clock (tests
 /// control it) and the kv key prefix (tests share one Redis).
 pub struct Deps {
     pub clock: Arc<dyn Clock>,
-    pub kv_prefix: String,
+    /// Overrides `DANGKE_REDIS_PREFIX` (tests give each app its own keys).
+    pub kv_prefix: Option<String>,
 }
 
 impl Default for Deps {
     fn default() -> Self {
         Deps {
             clock: Arc::new(clock::SystemClock),
-            kv_prefix: "dangke:".into(),
+            kv_prefix: None,
         }
     }
 }
@@ -158,8 +184,12 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         (None, None) => anyhow::bail!("no JWT secret"),
     };
     let kv = match &config.redis_url {
-        Some(url) => Kv::redis(url.expose(), deps.clock.clone(), &deps.kv_prefix)
-            .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
+        Some(url) => Kv::redis(
+            url.expose(),
+            deps.clock.clone(),
+            deps.kv_prefix.as_deref().unwrap_or(&config.redis_prefix),
+        )
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
         None => Kv::memory(deps.clock.clone()),
     };
     let http = reqwest::Client::builder()
@@ -212,6 +242,7 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         media,
         media_uses: media::access::MediaUses(MEDIA_USES),
         push,
+        live: activities::live::Hub::default(),
         chart,
     })
 }
@@ -334,6 +365,7 @@ impl Application {
         activities::start::in_background(state.db.clone(), state.clock.clone(), every);
         housekeeping::in_background(state.clone(), state.config.housekeeping_every);
         push::worker::in_background(state.clone());
+        activities::live::in_background(state.clone());
         let spec = http::openapi::document();
         let table = web::Data::new(RouteTable::from_openapi(&spec));
         let spec_json = web::Data::new(OpenApiJson(http::openapi::json_of(&spec)));

@@ -17,10 +17,22 @@ pub struct Health {
     pub status: &'static str,
 }
 
+/// Whether this instance should get traffic.
+#[derive(Serialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyStatus {
+    /// Everything it uses answers.
+    Ready,
+    /// Serving without Redis (configured but not answering): rate limits are counted per
+    /// instance, caches are bypassed, live boards poll the database. Recovers by itself.
+    Degraded,
+    /// The database does not answer.
+    Unready,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready` or `unready`.
-    pub status: &'static str,
+    pub status: ReadyStatus,
     /// `ok` or `unreachable`.
     pub database: &'static str,
     /// `sqlite` or `postgres`.
@@ -36,10 +48,10 @@ pub async fn get_healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// Readiness: 503 when the database does not answer; a Redis outage only degrades (200),
-/// so instances stay in the load balancer.
+/// Readiness: 503 when the database does not answer; a Redis outage only degrades (200,
+/// `status: degraded`), so instances stay in the load balancer.
 #[utoipa::path(tag = "ops", responses(
-    (status = 200, body = Readiness, description = "ready (Redis may be degraded)"),
+    (status = 200, body = Readiness, description = "ready, or degraded (Redis unreachable)"),
     (status = 503, body = Readiness, description = "the database is unreachable"),
 ))]
 #[get("/readyz")]
@@ -52,8 +64,13 @@ pub async fn get_readyz(state: web::Data<AppState>) -> HttpResponse {
             _ => "degraded",
         },
     };
+    let status = match (db_ok, redis) {
+        (false, _) => ReadyStatus::Unready,
+        (true, "degraded") => ReadyStatus::Degraded,
+        (true, _) => ReadyStatus::Ready,
+    };
     let body = Readiness {
-        status: if db_ok { "ready" } else { "unready" },
+        status,
         database: if db_ok { "ok" } else { "unreachable" },
         backend: state.db.backend().name(),
         redis,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub media_uses: crate::media::access::MediaUses,
     /// Push channels' sealing key, sender, worker wake-up and digest composer.
     pub push: crate::push::PushState,
+    /// This instance's live check-in boards and the subscription that wakes them.
+    pub live: crate::activities::live::Hub,
     /// The statistics digest chart's font and URL key.
     pub chart: ChartParts,
 }

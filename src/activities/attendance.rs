@@ -276,6 +276,7 @@ pub fn record_change(
     if list.is_empty() {
         list.push(Change::OccurrenceChanged { occurrence_id });
     }
+    super::live::append(conn, at, occurrence_id, users)?;
     changes::record(conn, at, &list)
 }
 

@@ -167,8 +167,12 @@ pub fn apply(
             .find(ctx.occ.id)
             .filter(ao::checkin_state.eq(CheckinState::Open.as_str())),
     )
-    // Writes nothing new; takes the row lock that orders this against a close.
-    .set(ao::checkin_state.eq(ao::checkin_state))
+    // Takes the row lock that orders this against a close, and marks the occurrence held
+    // (a no-op after the first check-in) in the same statement.
+    .set((
+        ao::checkin_state.eq(ao::checkin_state),
+        ao::held_at.eq(crate::db::sql::coalesce_timestamp(ao::held_at, stamp).nullable()),
+    ))
     .execute(conn)?;
     if still_open == 0 {
         return Err(ApiError::new(ErrorCode::CheckinNotOpen));
@@ -183,9 +187,6 @@ pub fn apply(
         recorded_by: None,
     };
     if attendance::insert_new(conn, ctx.occ.id, user_id, &record, stamp)? {
-        if ctx.occ.held_at.is_none() {
-            attendance::mark_held(conn, ctx.occ.id, stamp)?;
-        }
         attendance::record_change(conn, stamp, ctx.occ.id, &[user_id])?;
         return Ok(CheckinResult {
             occurrence_id: ctx.occ.id,

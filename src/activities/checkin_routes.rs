@@ -88,6 +88,9 @@ pub async fn close_checkin(
             Ok(summary)
         })
         .await?;
+    if !summary.already_closed {
+        super::live::announce(&state, id).await;
+    }
     Ok(web::Json(summary))
 }
 
@@ -151,7 +154,7 @@ pub async fn check_in(
         Duration::from_std(state.config.checkin_late_grace).unwrap_or(Duration::minutes(10));
     let now = state.clock.now();
     let db = state.db.clone();
-    idempotency::run(&state, &req, user_id, key, move |scope| async move {
+    let reply = idempotency::run(&state, &req, user_id, key, move |scope| async move {
         let prepared = db
             .read(move |c| checkin::prepare(c, &settings, grace, now, user_id, id, &body))
             .await?;
@@ -164,7 +167,11 @@ pub async fn check_in(
         })
         .await
     })
-    .await
+    .await?;
+    if reply.status().is_success() {
+        super::live::announce(&state, id).await;
+    }
+    Ok(reply)
 }
 
 /// Every invitee with their attendance and leave, and the counts.
@@ -219,6 +226,7 @@ pub async fn record_proxy_attendance(
             attendance::list(c, &ctx)
         })
         .await?;
+    super::live::announce(&state, id).await;
     Ok(web::Json(list))
 }
 
@@ -253,5 +261,6 @@ pub async fn correct_attendance(
             attendance::list(c, &ctx)
         })
         .await?;
+    super::live::announce(&state, id).await;
     Ok(web::Json(list))
 }

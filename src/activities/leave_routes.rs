@@ -99,8 +99,9 @@ pub async fn decide_leave(
                 &Target::new("leave", id).in_org(ctx.org.id),
                 serde_json::json!({"occurrence_id": row.occurrence_id, "user_id": row.user_id, "note": req.note}),
             )?;
-            Ok(view)
+            Ok((view, row.occurrence_id))
         })
         .await?;
-    Ok(web::Json(view))
+    super::live::announce(&state, view.1).await;
+    Ok(web::Json(view.0))
 }

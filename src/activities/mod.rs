@@ -27,6 +27,8 @@ pub mod invitees;
 pub mod kind;
 pub mod leave;
 pub mod leave_routes;
+pub mod live;
+pub mod live_routes;
 pub mod makeup;
 pub mod materialize;
 pub mod me_routes;

@@ -1,7 +1,9 @@
 //! Registers every activity route (the handlers live in the `*_routes` files by what they
 //! serve).
 
-use super::{checkin_routes, leave_routes, me_routes, occurrence_routes, schedule_routes};
+use super::{
+    checkin_routes, leave_routes, live_routes, me_routes, occurrence_routes, schedule_routes,
+};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(schedule_routes::create_activity)
@@ -21,6 +23,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(checkin_routes::list_attendance)
         .service(checkin_routes::record_proxy_attendance)
         .service(checkin_routes::correct_attendance)
+        .service(live_routes::get_live_board)
         .service(leave_routes::ask_leave)
         .service(leave_routes::list_leaves)
         .service(leave_routes::decide_leave)

@@ -47,6 +47,8 @@ pub const VARS: &[&str] = &[
     "DANGKE_WORKERS",
     "DANGKE_MALLOC_ARENAS",
     "REDIS_URL",
+    "DANGKE_REDIS_PREFIX",
+    "DANGKE_LIVE_HEARTBEAT",
     "DANGKE_TRUSTED_PROXIES",
     "DANGKE_ACCESS_TOKEN_TTL",
     "DANGKE_REFRESH_TOKEN_TTL",
@@ -196,6 +198,10 @@ pub struct Config {
     /// The most malloc arenas the process may use (glibc's own default, 8 per core, when 0).
     pub malloc_arenas: u32,
     pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key (several deployments may share one Redis).
+    pub redis_prefix: String,
+    /// How often a live board (SSE) gets a heartbeat comment when nothing happens.
+    pub live_heartbeat: Duration,
     pub trusted_proxies: Vec<IpNet>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
@@ -378,6 +384,20 @@ impl Config {
         let media = MediaConfig::parse(&get, &data_dir)?;
         let push = PushConfig::parse(&get, env == Environment::Production)?;
         let chart = ChartConfig::parse(&get)?;
+        let redis_prefix = get("DANGKE_REDIS_PREFIX").unwrap_or("dangke:").to_string();
+        if redis_prefix.len() > 64 || !redis_prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(err(
+                "DANGKE_REDIS_PREFIX",
+                "expected up to 64 visible ASCII characters, such as dangke:".into(),
+            ));
+        }
+        let live_heartbeat = dur("DANGKE_LIVE_HEARTBEAT", 15)?;
+        if live_heartbeat < Duration::from_secs(1) || live_heartbeat > Duration::from_secs(300) {
+            return Err(err(
+                "DANGKE_LIVE_HEARTBEAT",
+                "expected between 1s and 5m".into(),
+            ));
+        }
         let metrics_token = match get("DANGKE_METRICS_TOKEN") {
             Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
                 return Err(err(
@@ -422,6 +442,8 @@ impl Config {
             workers,
             malloc_arenas,
             redis_url,
+            redis_prefix,
+            live_heartbeat,
             trusted_proxies,
             access_token_ttl: dur("DANGKE_ACCESS_TOKEN_TTL", 15 * 60)?,
             refresh_token_ttl: dur("DANGKE_REFRESH_TOKEN_TTL", 30 * 86400)?,

@@ -594,6 +594,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    wechat_access_tokens (appid) {
+        appid -> Text,
+        token -> Nullable<Text>,
+        refresh_at_ms -> BigInt,
+        expires_at_ms -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until_ms -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    wechat_bind_tokens (token_sha256) {
+        token_sha256 -> Text,
+        openid -> Text,
+        unionid -> Nullable<Text>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    occurrence_live_heads (occurrence_id) {
+        occurrence_id -> BigInt,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    occurrence_live_events (occurrence_id, seq) {
+        occurrence_id -> BigInt,
+        seq -> BigInt,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         phone -> Text,
@@ -704,4 +742,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     wechat_bind_codes,
     login_codes,
+    wechat_access_tokens,
+    wechat_bind_tokens,
+    occurrence_live_heads,
+    occurrence_live_events,
 );

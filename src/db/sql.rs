@@ -170,3 +170,54 @@ mod like_tests {
         assert_eq!(super::like_contains("王"), "%王%");
     }
 }
+
+/// A log numbered per key in commit order: `log` has columns (`key`, `seq`, `user_id`,
+/// `created_at`), `heads` has (`key`, `seq`) with the last number per key.
+pub struct NumberedLog {
+    pub log: &'static str,
+    pub heads: &'static str,
+    pub key: &'static str,
+}
+
+/// Appends `(key, n, user_id, at)` to the log, `n` being the key's last number plus one, in
+/// one statement. PostgreSQL bumps the key's head row in the same statement (a
+/// data-modifying `WITH`), whose lock is held until commit, so numbers commit in order and
+/// never collide; SQLite's single writer numbers from the log's own maximum.
+pub fn append_numbered(
+    conn: &mut DbConnection,
+    t: &NumberedLog,
+    key: i64,
+    user_id: Option<i64>,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Nullable, Timestamp};
+    let (log, heads, k) = (t.log, t.heads, t.key);
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "WITH h AS (INSERT INTO {heads} ({k}, seq) VALUES ($1, 1) \
+             ON CONFLICT ({k}) DO UPDATE SET seq = {heads}.seq + 1 RETURNING seq) \
+             INSERT INTO {log} ({k}, seq, user_id, created_at) SELECT $1, seq, $2, $3 FROM h"
+        ))
+        .bind::<BigInt, _>(key)
+        .bind::<Nullable<BigInt>, _>(user_id)
+        .bind::<Timestamp, _>(at)
+        .execute(c)
+        .map(|_| ()),
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "INSERT INTO {log} ({k}, seq, user_id, created_at) \
+             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ? FROM {log} WHERE {k} = ?"
+        ))
+        .bind::<BigInt, _>(key)
+        .bind::<Nullable<BigInt>, _>(user_id)
+        .bind::<Timestamp, _>(at)
+        .bind::<BigInt, _>(key)
+        .execute(c)
+        .map(|_| ()),
+    }
+}
+
+diesel::define_sql_function! {
+    /// `COALESCE(a, b)` of a nullable timestamp and a timestamp (the same on both backends).
+    #[sql_name = "COALESCE"]
+    fn coalesce_timestamp(a: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, b: diesel::sql_types::Timestamp) -> diesel::sql_types::Timestamp;
+}

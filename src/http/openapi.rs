@@ -82,6 +82,9 @@ pub fn document() -> OpenApi {
     for (name, schema) in crate::http::text::schemas() {
         components.schemas.insert(name, schema);
     }
+    for (name, schema) in crate::extra_schemas() {
+        components.schemas.insert(name, schema);
+    }
     api
 }
 

@@ -149,6 +149,8 @@ fn matrix() -> Vec<Entry> {
         e("post", "/v1/occurrences/{id}/checkin", (404, 409, 401)),
         e("post", "/v1/occurrences/{id}/proxy", STUDY_ONLY),
         e("get", "/v1/occurrences/{id}/attendance", STUDY_ONLY),
+        // The live board is refused before any stream starts.
+        e("get", "/v1/occurrences/{id}/live", STUDY_ONLY),
         e(
             "put",
             "/v1/occurrences/{id}/attendance/{user_id}",

@@ -159,6 +159,10 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         users,
         wechat_bind_codes,
         login_codes,
+        wechat_access_tokens,
+        wechat_bind_tokens,
+        occurrence_live_heads,
+        occurrence_live_events,
     );
     seen
 }
@@ -311,6 +315,21 @@ fn spec_enums_are_the_wire_values() {
         .collect();
     assert_eq!(values("ErrorCode"), codes);
     checked.insert("ErrorCode".to_string());
+    {
+        use dangke::ops::ReadyStatus as R;
+        let wire: Vec<String> = [R::Ready, R::Degraded, R::Unready]
+            .iter()
+            .map(|v| {
+                serde_json::to_value(v)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(values("ReadyStatus"), wire);
+        checked.insert("ReadyStatus".to_string());
+    }
     for v in values("Source") {
         assert!(
             v.chars().all(|c| c.is_ascii_lowercase() || c == '_'),

@@ -38,7 +38,7 @@ async fn readyz_degrades_but_stays_up_when_redis_is_down() {
     let r = app.client().get("/readyz").await;
     r.expect(200);
     assert_eq!(r.json()["redis"], "degraded");
-    assert_eq!(r.json()["status"], "ready");
+    assert_eq!(r.json()["status"], "degraded");
 }
 
 #[tokio::test]

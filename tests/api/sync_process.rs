@@ -18,10 +18,10 @@ use crate::helpers::{Client, Options, TestApp, TestDb, spawn_with};
 use dangke::clock::ManualClock;
 
 /// Phones syncing at once.
-const PHONES: usize = 12;
+pub(crate) const PHONES: usize = 12;
 
 /// A published audio lesson of 10 hours assigned to branch A; its id.
-async fn long_lesson(w: &World) -> i64 {
+pub(crate) async fn long_lesson(w: &World) -> i64 {
     let c = &w.secretary_a;
     let course = c
         .post("/v1/courses", json!({"owner_org_id": w.branch_a, "kind": "online_class", "title": "长课", "credit_centi": 100}))
@@ -42,7 +42,7 @@ async fn long_lesson(w: &World) -> i64 {
 
 /// Batch `k` of phone `p`: 20 plays of 20 s, following each other in wall-clock time
 /// (from `t0`, yesterday), so every event is accepted.
-fn batch(p: usize, k: usize, lesson: i64, t0: chrono::DateTime<Utc>) -> Value {
+pub(crate) fn batch(p: usize, k: usize, lesson: i64, t0: chrono::DateTime<Utc>) -> Value {
     let end = t0 + chrono::Duration::seconds((k as i64 + 1) * 430);
     let events: Vec<Value> = (0..20)
         .map(|j| {
@@ -57,12 +57,12 @@ fn batch(p: usize, k: usize, lesson: i64, t0: chrono::DateTime<Utc>) -> Value {
     json!({ "events": events })
 }
 
-struct Phone {
-    user_id: i64,
-    token: String,
+pub(crate) struct Phone {
+    pub user_id: i64,
+    pub token: String,
 }
 
-async fn phones(app: &TestApp, w: &World) -> Vec<Phone> {
+pub(crate) async fn phones(app: &TestApp, w: &World) -> Vec<Phone> {
     let mut out = Vec::new();
     for p in 0..PHONES {
         let phone = format!("1381111{p:04}");

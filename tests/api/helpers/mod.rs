@@ -21,6 +21,11 @@ pub mod process;
 )]
 pub mod push_receivers;
 pub mod s3_server;
+#[allow(
+    dead_code,
+    reason = "shared helper: not every test reads every item kind"
+)]
+pub mod sse;
 pub mod wechat_server;
 #[allow(
     dead_code,
@@ -119,7 +124,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         config,
         Deps {
             clock: clock.clone(),
-            kv_prefix: kv_prefix.clone(),
+            kv_prefix: Some(kv_prefix.clone()),
         },
     )
     .await
