@@ -119,6 +119,15 @@ async fn open_checkin(inst: &Instance, w: &World, occ: i64) -> String {
     r.json()["code"].as_str().unwrap().to_string()
 }
 
+/// The secretary's live board on `inst`, past its snapshot.
+async fn watch(inst: &Instance, w: &World, occ: i64) -> sse::Board {
+    let token = w.secretary_a.access_token.as_deref().expect("logged in");
+    let mut board = sse::open(&inst.base, token, occ, None).await.board();
+    let (name, _, _) = board.event(Duration::from_secs(5)).await;
+    assert_eq!(name, "snapshot");
+    board
+}
+
 async fn readyz(inst: &Instance) -> Value {
     Client::new(&inst.base).get("/readyz").await.json()
 }
@@ -171,16 +180,7 @@ async fn two_instances_share_the_login_limit_and_a_checkin_on_one_shows_on_the_o
     }
 
     // The secretary watches on B; the member checks in on A.
-    let mut board = sse::open(
-        &b.base,
-        w.secretary_a.access_token.as_deref().unwrap(),
-        occ,
-        None,
-    )
-    .await
-    .board();
-    let (name, _, _) = board.event(Duration::from_secs(5)).await;
-    assert_eq!(name, "snapshot");
+    let mut board = watch(&b, &w, occ).await;
     let code = open_checkin(&a, &w, occ).await;
     let started = Instant::now();
     on(&a, &w.member_a)
@@ -285,15 +285,7 @@ async fn redis_stopped_under_load_fails_nothing_loses_nothing_and_recovers_witho
     let occ = meeting_in_half_an_hour(&w).await;
     let (a, b) = pair(&db, &redis, &[]).await;
     let code = open_checkin(&a, &w, occ).await;
-    let mut board = sse::open(
-        &b.base,
-        w.secretary_a.access_token.as_deref().unwrap(),
-        occ,
-        None,
-    )
-    .await
-    .board();
-    board.event(Duration::from_secs(5)).await;
+    let mut board = watch(&b, &w, occ).await;
 
     // The load: every phone syncs batch after batch, alternating instances; the secretary
     // reads the branch's statistics on B; phones check in on A one by one.
