@@ -42,7 +42,7 @@ enum Command {
         command: StatsCommand,
     },
     /// Generate files checked into the repository (`gen openapi`), or, with options and no
-    /// subcommand, fill an empty database with a generated county for benchmarks.
+    /// subcommand, fill an empty database with a generated county (or province) for benchmarks.
     #[command(args_conflicts_with_subcommands = true)]
     Gen {
         #[command(subcommand)]
@@ -71,7 +71,7 @@ enum AdminCommand {
     },
 }
 
-/// Sizes of a generated county.
+/// Sizes of a generated county (or province of counties).
 #[derive(clap::Args)]
 struct GenData {
     #[arg(long, default_value_t = 100_000)]
@@ -84,6 +84,11 @@ struct GenData {
     /// Held meetings, spread over the branches and the year so far.
     #[arg(long, default_value_t = 50_000)]
     occurrences: usize,
+    /// Counties under the root: above 1, the root stands for a province (a
+    /// `county_committee` named 生成省委 — there is no province kind) with the branches spread
+    /// evenly over its counties.
+    #[arg(long, default_value_t = 1)]
+    counties: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
 }
@@ -195,6 +200,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 branches: data.branches,
                 events: data.events,
                 occurrences: data.occurrences,
+                counties: data.counties,
                 seed: data.seed,
             };
             let now = state.clock.now_naive();

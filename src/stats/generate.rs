@@ -1,9 +1,19 @@
-//! `dangke gen --members … --branches … --events … --occurrences …`: fills an empty
-//! database with a county for benchmarks and performance work — townships of branches,
+//! `dangke gen --members … --branches … --events … --occurrences … [--counties N]`: fills an
+//! empty database with a county (or, with `--counties` above 1, a province-sized tree of
+//! counties) for benchmarks and performance work — townships of branches,
 //! members (mostly full members, some probationary, a few activists and cadres), required
 //! courses of five article lessons, study events with the progress, credit and completions
 //! they imply, and held meetings with their invitees and attendance — then rebuilds the
-//! statistics roll-ups. Fixed-seed random, bulk inserts on both backends.
+//! statistics roll-ups. Fixed-seed random, bulk inserts on both backends; members, events
+//! and attendance are generated and inserted in chunks, so memory stays bounded whatever
+//! the sizes (beyond a few words per member).
+//!
+//! With `--counties N` (N > 1) the root stands for a province. The org kinds stop at the
+//! county committee, so the tree is built from the kinds there are: the root is a
+//! `county_committee` named 生成省委, each county a `township_committee` under it (生成第k县委),
+//! each township a `general_branch` under its county (生成第k县第t镇党委), and the branches sit
+//! under the townships. With one county (the default) the root is the county 生成县委 with
+//! `township_committee` townships, as before.
 
 use std::collections::HashMap;
 
@@ -28,6 +38,8 @@ pub struct Plan {
     pub branches: usize,
     pub events: usize,
     pub occurrences: usize,
+    /// Counties under the root: 1 (or 0) makes the root the county itself.
+    pub counties: usize,
     pub seed: u64,
 }
 
@@ -46,6 +58,12 @@ const ROWS: usize = 400;
 const COURSES: usize = 20;
 const LESSONS_PER_COURSE: usize = 5;
 const EVENTS_PER_LESSON: usize = 3;
+/// Branches per township.
+const BRANCHES_PER_TOWNSHIP: usize = 40;
+/// Members generated (users and memberships inserted) per round.
+const MEMBERS_PER_ROUND: usize = 20_000;
+/// Study events held before they are inserted.
+const EVENTS_PER_ROUND: usize = 20_000;
 
 fn fail(what: &str) -> ApiError {
     ApiError::internal(anyhow::anyhow!("gen: {what}"))
@@ -59,7 +77,7 @@ pub fn run(conn: &mut DbConnection, now: NaiveDateTime, plan: Plan) -> ApiResult
     }
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let mut out = Generated::default();
-    let branches = org_tree(conn, now, plan.branches.max(1), &mut out)?;
+    let branches = org_tree(conn, now, plan.branches.max(1), plan.counties, &mut out)?;
     let members = people(conn, now, &branches, plan.members, &mut rng)?;
     out.members = members.len();
     let owner = branches[0].1;
@@ -86,53 +104,114 @@ pub fn run(conn: &mut DbConnection, now: NaiveDateTime, plan: Plan) -> ApiResult
     Ok(out)
 }
 
-/// County, townships of up to 40 branches, branches. Returns (branch id, township id).
+/// The root, its counties (with more than one), townships of up to 40 branches, branches.
+/// Returns (branch id, township id).
 fn org_tree(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     branches: usize,
+    counties: usize,
     out: &mut Generated,
 ) -> ApiResult<Vec<(i64, i64)>> {
     let tree = crate::orgs::tree::create;
-    let county = tree(
+    let mut ids = Vec::with_capacity(branches);
+    if counties <= 1 {
+        let county = tree(
+            conn,
+            now,
+            None,
+            "生成县委",
+            OrgKind::CountyCommittee,
+            Sector::Other,
+        )?;
+        let townships = townships(conn, now, &county, 0, branches, 0, &mut ids)?;
+        out.orgs = 1 + townships + ids.len();
+        return Ok(ids);
+    }
+    // No kind above the county committee: the province is one, its counties are
+    // township committees and their townships general branches (see the module doc).
+    let province = tree(
         conn,
         now,
         None,
-        "生成县委",
+        "生成省委",
         OrgKind::CountyCommittee,
         Sector::Other,
     )?;
-    let mut townships: Vec<Org> = Vec::new();
-    for t in 0..branches.div_ceil(40) {
-        let name = format!("生成第{}镇党委", t + 1);
-        townships.push(tree(
+    let mut orgs = 1;
+    for c in 0..counties {
+        // Branches spread evenly: county c has those from c·B/N up to (c+1)·B/N.
+        let (first, last) = (c * branches / counties, (c + 1) * branches / counties);
+        let county = tree(
             conn,
             now,
-            Some(&county),
-            &name,
+            Some(&province),
+            &format!("生成第{}县委", c + 1),
             OrgKind::TownshipCommittee,
             Sector::Other,
-        )?);
-    }
-    let mut ids = Vec::with_capacity(branches);
-    for b in 0..branches {
-        let town = &townships[b / 40];
-        let name = format!("生成第{}村党支部", b + 1);
-        let branch = tree(
-            conn,
-            now,
-            Some(town),
-            &name,
-            OrgKind::Branch,
-            Sector::Village,
         )?;
-        ids.push((branch.id, town.id));
+        orgs += 1 + townships(conn, now, &county, c + 1, last - first, first, &mut ids)?;
     }
-    out.orgs = 1 + townships.len() + ids.len();
+    out.orgs = orgs + ids.len();
     Ok(ids)
 }
 
-/// Members spread evenly over branches. Returns (user id, branch id, is committee).
+/// Townships of up to 40 branches under `parent` and `n` branches numbered from `first + 1`
+/// in them, pushed onto `ids`. `county` 0: `parent` is the root county and the townships
+/// are township committees; otherwise `parent` is that county of a province and they are
+/// general branches. Returns the number of townships.
+fn townships(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    parent: &Org,
+    county: usize,
+    n: usize,
+    first: usize,
+    ids: &mut Vec<(i64, i64)>,
+) -> ApiResult<usize> {
+    let tree = crate::orgs::tree::create;
+    let count = n.div_ceil(BRANCHES_PER_TOWNSHIP);
+    for t in 0..count {
+        let town = if county == 0 {
+            let name = format!("生成第{}镇党委", t + 1);
+            tree(
+                conn,
+                now,
+                Some(parent),
+                &name,
+                OrgKind::TownshipCommittee,
+                Sector::Other,
+            )?
+        } else {
+            let name = format!("生成第{county}县第{}镇党委", t + 1);
+            tree(
+                conn,
+                now,
+                Some(parent),
+                &name,
+                OrgKind::GeneralBranch,
+                Sector::Village,
+            )?
+        };
+        let start = t * BRANCHES_PER_TOWNSHIP;
+        for b in start..(start + BRANCHES_PER_TOWNSHIP).min(n) {
+            let name = format!("生成第{}村党支部", first + b + 1);
+            let branch = tree(
+                conn,
+                now,
+                Some(&town),
+                &name,
+                OrgKind::Branch,
+                Sector::Village,
+            )?;
+            ids.push((branch.id, town.id));
+        }
+    }
+    Ok(count)
+}
+
+/// Members spread evenly over branches, inserted in rounds. Returns (user id, branch id,
+/// is committee).
 fn people(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -140,41 +219,46 @@ fn people(
     n: usize,
     rng: &mut StdRng,
 ) -> ApiResult<Vec<(i64, i64, bool)>> {
-    let phones: Vec<String> = (0..n).map(|i| format!("19{i:09}")).collect();
-    let names: Vec<String> = (0..n).map(|i| format!("党员{i:06}")).collect();
-    let rows: Vec<NewUserRow> = (0..n)
-        .map(|i| NewUserRow {
-            phone: &phones[i],
-            name: &names[i],
-            gender: None,
-            birth_date: None,
-        })
-        .collect();
-    let users = insert_users(conn, now, &rows)?;
     let from = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap_or_default();
-    let mut members = Vec::with_capacity(users.len());
-    let mut rows = Vec::with_capacity(users.len());
-    for (i, (id, _)) in users.iter().enumerate() {
-        let branch = branches[i % branches.len()].0;
-        let roll: u32 = rng.random_range(0..100);
-        let category = match roll {
-            0..85 => "full",
-            85..95 => "probationary",
-            _ => "activist",
-        };
-        let committee = i / branches.len() < 5;
-        members.push((*id, branch, committee));
-        rows.push(NewMembershipRow {
-            user_id: *id,
-            org_id: branch,
-            category,
-            is_cadre: committee && category != "activist",
-            joined_party_on: (category != "activist").then_some(from),
-            status: "active",
-            from_date: from,
-        });
+    let mut members = Vec::with_capacity(n);
+    for start in (0..n).step_by(MEMBERS_PER_ROUND) {
+        let round = start..(start + MEMBERS_PER_ROUND).min(n);
+        let phones: Vec<String> = round.clone().map(|i| format!("19{i:09}")).collect();
+        let names: Vec<String> = round.clone().map(|i| format!("党员{i:06}")).collect();
+        let rows: Vec<NewUserRow> = phones
+            .iter()
+            .zip(&names)
+            .map(|(phone, name)| NewUserRow {
+                phone,
+                name,
+                gender: None,
+                birth_date: None,
+            })
+            .collect();
+        let users = insert_users(conn, now, &rows)?;
+        let mut rows = Vec::with_capacity(users.len());
+        for (i, (id, _)) in round.zip(&users) {
+            let branch = branches[i % branches.len()].0;
+            let roll: u32 = rng.random_range(0..100);
+            let category = match roll {
+                0..85 => "full",
+                85..95 => "probationary",
+                _ => "activist",
+            };
+            let committee = i / branches.len() < 5;
+            members.push((*id, branch, committee));
+            rows.push(NewMembershipRow {
+                user_id: *id,
+                org_id: branch,
+                category,
+                is_cadre: committee && category != "activist",
+                joined_party_on: (category != "activist").then_some(from),
+                status: "active",
+                from_date: from,
+            });
+        }
+        insert_memberships(conn, now, &rows)?;
     }
-    insert_memberships(conn, now, &rows)?;
     Ok(members)
 }
 
@@ -248,6 +332,8 @@ fn moment(now: NaiveDateTime, rng: &mut StdRng) -> NaiveDateTime {
     start + Duration::seconds(rng.random_range(0..span - 3600))
 }
 
+/// Study events, progress, credit and course completions, member by member, inserted
+/// every 20,000 events (nothing is held for longer).
 fn study(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -264,8 +350,7 @@ fn study(
     let mut ev = Vec::new();
     let mut progress = Vec::new();
     let mut ledger = Vec::new();
-    let mut done_per_course: HashMap<(i64, i64), (usize, NaiveDateTime)> = HashMap::new();
-    let home: HashMap<i64, i64> = members.iter().map(|m| (m.0, m.1)).collect();
+    let mut done = Vec::new();
     macro_rules! flush {
         () => {
             for chunk in ev.chunks(ROWS) {
@@ -283,16 +368,27 @@ fn study(
                     .values(chunk.to_vec())
                     .execute(c))?;
             }
+            for chunk in done.chunks(ROWS) {
+                crate::with_backend!(&mut *conn, |c| diesel::insert_into(
+                    course_completions::table
+                )
+                .values(chunk.to_vec())
+                .execute(c))?;
+            }
             ev.clear();
             progress.clear();
             ledger.clear();
+            done.clear();
         };
     }
     let per_user = completions / members.len();
     let extra = completions % members.len();
-    for (u, (user, _, _)) in members.iter().enumerate() {
+    // This member's courses: lessons completed and the last completion.
+    let mut per_course: HashMap<i64, (usize, NaiveDateTime)> = HashMap::new();
+    for (u, (user, home, _)) in members.iter().enumerate() {
         let k = (per_user + usize::from(u < extra)).min(lessons.len());
         let first = (u * 7) % lessons.len();
+        per_course.clear();
         for j in 0..k {
             let (course, lesson) = lessons[(first + j) % lessons.len()];
             let end = moment(now, rng);
@@ -324,7 +420,7 @@ fn study(
                 lesson_progress::completed_at.eq(Some(end)),
                 lesson_progress::updated_at.eq(end),
             ));
-            // Shanghai months: the generator's county keeps the default zone.
+            // Shanghai months: the generator's orgs keep the default zone.
             let local = end + Duration::hours(8);
             ledger.push((
                 credit_ledger::user_id.eq(*user),
@@ -333,38 +429,33 @@ fn study(
                 credit_ledger::source_kind.eq("lesson"),
                 credit_ledger::source_id.eq(lesson),
                 credit_ledger::credit_centi.eq(20),
-                credit_ledger::org_id.eq(home.get(user).copied()),
+                credit_ledger::org_id.eq(Some(*home)),
                 credit_ledger::earned_at.eq(end),
             ));
-            let c = done_per_course.entry((*user, course)).or_insert((0, end));
+            let c = per_course.entry(course).or_insert((0, end));
             c.0 += 1;
             c.1 = c.1.max(end);
             out.lessons_completed += 1;
             out.study_events += EVENTS_PER_LESSON;
         }
-        if ev.len() >= 20_000 {
+        let mut courses: Vec<_> = per_course
+            .iter()
+            .filter(|(_, (n, _))| *n == LESSONS_PER_COURSE)
+            .map(|(course, (_, at))| (*course, *at))
+            .collect();
+        courses.sort_unstable();
+        done.extend(courses.into_iter().map(|(course, at)| {
+            (
+                course_completions::user_id.eq(*user),
+                course_completions::course_id.eq(course),
+                course_completions::completed_at.eq(at),
+            )
+        }));
+        if ev.len() >= EVENTS_PER_ROUND {
             flush!();
         }
     }
     flush!();
-    let done: Vec<_> = done_per_course
-        .into_iter()
-        .filter(|(_, (n, _))| *n == LESSONS_PER_COURSE)
-        .map(|((user, course), (_, at))| {
-            (
-                course_completions::user_id.eq(user),
-                course_completions::course_id.eq(course),
-                course_completions::completed_at.eq(at),
-            )
-        })
-        .collect();
-    for chunk in done.chunks(ROWS) {
-        crate::with_backend!(&mut *conn, |c| diesel::insert_into(
-            course_completions::table
-        )
-        .values(chunk)
-        .execute(c))?;
-    }
     Ok(())
 }
 

@@ -20,6 +20,7 @@ mod digest;
 mod errors;
 mod floors;
 mod foundation;
+mod generate;
 mod housekeeping;
 mod idempotency;
 mod identity_matrix;
