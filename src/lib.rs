@@ -125,6 +125,7 @@ impl Default for Deps {
 pub fn open_database(config: &Config) -> anyhow::Result<Db> {
     let db = Db::open(
         &config.database_url,
+        config.database_read_url.as_ref(),
         config.db_pool_size,
         config.db_write_lanes,
     )?;

@@ -159,6 +159,19 @@ fn database_counters(db: &crate::db::Db) -> String {
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
         ));
     }
+    let r = db.replica_reads();
+    out.push_str(
+        "# HELP dangke_db_replica_choices_total Statistics reads by where they went: the read replica (caught up), or the primary because the replica lagged or was unreachable.\n# TYPE dangke_db_replica_choices_total counter\n",
+    );
+    for (outcome, value) in [
+        ("replica", r.replica.load(Relaxed)),
+        ("lagging", r.lagging.load(Relaxed)),
+        ("unavailable", r.unavailable.load(Relaxed)),
+    ] {
+        out.push_str(&format!(
+            "dangke_db_replica_choices_total{{outcome=\"{outcome}\"}} {value}\n"
+        ));
+    }
     out
 }
 

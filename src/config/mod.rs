@@ -48,6 +48,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_MALLOC_ARENAS",
     "REDIS_URL",
     "DANGKE_REDIS_PREFIX",
+    "DATABASE_READ_URL",
     "DANGKE_LIVE_HEARTBEAT",
     "DANGKE_TRUSTED_PROXIES",
     "DANGKE_ACCESS_TOKEN_TTL",
@@ -200,6 +201,9 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     /// Prefix of every Redis key (several deployments may share one Redis).
     pub redis_prefix: String,
+    /// A streaming replica of the PostgreSQL primary for statistics reads and exports;
+    /// `None`: they read the primary.
+    pub database_read_url: Option<DatabaseUrl>,
     /// How often a live board (SSE) gets a heartbeat comment when nothing happens.
     pub live_heartbeat: Duration,
     pub trusted_proxies: Vec<IpNet>,
@@ -391,6 +395,22 @@ impl Config {
                 "expected up to 64 visible ASCII characters, such as dangke:".into(),
             ));
         }
+        let database_read_url = match get("DATABASE_READ_URL") {
+            None => None,
+            Some(url) => {
+                let url = DatabaseUrl::parse(url).map_err(|m| err("DATABASE_READ_URL", m))?;
+                if !(matches!(url, DatabaseUrl::Postgres(_))
+                    && matches!(database_url, DatabaseUrl::Postgres(_)))
+                {
+                    return Err(err(
+                        "DATABASE_READ_URL",
+                        "a read replica needs PostgreSQL for both DATABASE_URL and DATABASE_READ_URL"
+                            .into(),
+                    ));
+                }
+                Some(url)
+            }
+        };
         let live_heartbeat = dur("DANGKE_LIVE_HEARTBEAT", 15)?;
         if live_heartbeat < Duration::from_secs(1) || live_heartbeat > Duration::from_secs(300) {
             return Err(err(
@@ -443,6 +463,7 @@ impl Config {
             malloc_arenas,
             redis_url,
             redis_prefix,
+            database_read_url,
             live_heartbeat,
             trusted_proxies,
             access_token_ttl: dur("DANGKE_ACCESS_TOKEN_TTL", 15 * 60)?,

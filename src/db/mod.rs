@@ -35,20 +35,44 @@ pub(crate) const POOL_WAIT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
+    /// Reads go to the read replica (a handle from [`Db::caught_up_replica`]).
+    on_replica: bool,
 }
 
 struct Inner {
     backend: Backend,
     writer: Pool,
     reader: Pool,
+    /// A PostgreSQL read replica (`DATABASE_READ_URL`), connected lazily.
+    replica: Option<Pool>,
     group: group_commit::GroupWriter,
     statements: StatementCounter,
+    replica_reads: ReplicaReads,
 }
+
+/// How statistics reads chose between the replica and the primary (for `/metrics`).
+#[derive(Default)]
+pub struct ReplicaReads {
+    /// The replica had replayed what the primary had committed: read there.
+    pub replica: std::sync::atomic::AtomicU64,
+    /// The replica lagged behind that point for longer than [`REPLICA_WAIT`]: read the primary.
+    pub lagging: std::sync::atomic::AtomicU64,
+    /// The replica could not be reached: read the primary.
+    pub unavailable: std::sync::atomic::AtomicU64,
+}
+
+/// How long a read waits for the replica to catch up before reading the primary instead.
+pub const REPLICA_WAIT: Duration = Duration::from_millis(100);
 
 impl Db {
     /// Opens the pools (creating the SQLite file's directory if needed) and starts the
     /// group-commit lanes (`write_lanes` on PostgreSQL, one on SQLite). Blocking.
-    pub fn open(url: &DatabaseUrl, pool_size: u32, write_lanes: usize) -> anyhow::Result<Db> {
+    pub fn open(
+        url: &DatabaseUrl,
+        read_url: Option<&DatabaseUrl>,
+        pool_size: u32,
+        write_lanes: usize,
+    ) -> anyhow::Result<Db> {
         let backend = url.backend();
         let statements = StatementCounter::default();
         let build = |role: Role, size: u32| -> anyhow::Result<Pool> {
@@ -90,28 +114,108 @@ impl Db {
         };
         let group = group_commit::GroupWriter::start(&writer, lanes)
             .map_err(|e| anyhow::anyhow!("cannot start the database writer threads: {e}"))?;
+        // The replica is connected on first use: one that is down at start does not stop
+        // the process (statistics read the primary meanwhile).
+        let replica = read_url.map(|u| {
+            r2d2::Pool::builder()
+                .max_size(pool_size)
+                .min_idle(Some(0))
+                .connection_timeout(Duration::from_secs(2))
+                .test_on_check_out(true)
+                .build_unchecked(Manager {
+                    url: u.clone(),
+                    role: Role::Reader,
+                    counter: statements.clone(),
+                })
+        });
         Ok(Db {
             inner: Arc::new(Inner {
                 backend,
                 writer,
                 reader,
+                replica,
                 group,
                 statements,
+                replica_reads: ReplicaReads::default(),
             }),
+            on_replica: false,
         })
+    }
+
+    /// A handle whose reads go to the read replica if it has replayed everything the
+    /// primary had committed when this is called (waiting up to [`REPLICA_WAIT`] for it),
+    /// else to the primary — so a statistics read after a member's sync always sees it.
+    /// Without a replica: this handle. Writes always go to the primary.
+    pub async fn caught_up_replica(&self) -> Db {
+        let Some(replica) = self.inner.replica.clone() else {
+            return self.clone();
+        };
+        let writer = self.inner.writer.clone();
+        let outcome = run_blocking(move || {
+            let mut primary = writer.get_timeout(POOL_WAIT)?;
+            let Some(position) = sql::wal_position(&mut primary)? else {
+                return Ok(Some(false));
+            };
+            drop(primary);
+            let Ok(mut conn) = replica.get_timeout(Duration::from_secs(1)) else {
+                return Ok(None);
+            };
+            let deadline = std::time::Instant::now() + REPLICA_WAIT;
+            loop {
+                if sql::replayed(&mut conn, &position)? {
+                    return Ok(Some(true));
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Ok(Some(false));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+        .await;
+        use std::sync::atomic::Ordering::Relaxed;
+        let counts = &self.inner.replica_reads;
+        match outcome {
+            Ok(Some(true)) => {
+                counts.replica.fetch_add(1, Relaxed);
+                Db {
+                    inner: self.inner.clone(),
+                    on_replica: true,
+                }
+            }
+            Ok(Some(false)) => {
+                counts.lagging.fetch_add(1, Relaxed);
+                self.clone()
+            }
+            Ok(None) | Err(_) => {
+                if let Err(e) = &outcome {
+                    tracing::warn!(error = %e, "read replica unusable; reading the primary");
+                }
+                counts.unavailable.fetch_add(1, Relaxed);
+                self.clone()
+            }
+        }
+    }
+
+    /// How statistics reads chose between the replica and the primary.
+    pub fn replica_reads(&self) -> &ReplicaReads {
+        &self.inner.replica_reads
     }
 
     pub fn backend(&self) -> Backend {
         self.inner.backend
     }
 
-    /// Runs read-only queries on a reader connection.
+    /// Runs read-only queries on a reader connection (the replica's, for a handle from
+    /// [`Db::caught_up_replica`]).
     pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.inner.reader.clone();
+        let pool = match (&self.inner.replica, self.on_replica) {
+            (Some(replica), true) => replica.clone(),
+            _ => self.inner.reader.clone(),
+        };
         run_blocking(move || {
             let mut conn = pool.get_timeout(POOL_WAIT)?;
             f(&mut conn)

@@ -221,3 +221,29 @@ diesel::define_sql_function! {
     #[sql_name = "COALESCE"]
     fn coalesce_timestamp(a: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, b: diesel::sql_types::Timestamp) -> diesel::sql_types::Timestamp;
 }
+
+/// The primary's current WAL position (PostgreSQL), for [`replayed`]; `None` on SQLite.
+pub fn wal_position(conn: &mut DbConnection) -> QueryResult<Option<String>> {
+    match conn {
+        DbConnection::Pg(c) => diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+            "pg_current_wal_lsn()::text",
+        ))
+        .get_result::<String>(c)
+        .map(Some),
+        DbConnection::Sqlite(_) => Ok(None),
+    }
+}
+
+/// Whether this server has replayed the WAL up to `position` (a standby), or is not a
+/// standby at all (then it is current by definition).
+pub fn replayed(conn: &mut DbConnection, position: &str) -> QueryResult<bool> {
+    match conn {
+        DbConnection::Pg(c) => diesel::select(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("COALESCE(pg_last_wal_replay_lsn() >= ")
+                .bind::<diesel::sql_types::Text, _>(position)
+                .sql("::pg_lsn, true)"),
+        )
+        .get_result::<bool>(c),
+        DbConnection::Sqlite(_) => Ok(true),
+    }
+}

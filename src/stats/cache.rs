@@ -38,7 +38,8 @@ impl Responder for CachedJson {
 }
 
 /// The cached JSON of `key` about `org_id` under the org's current version (after applying
-/// pending changes), else `compute()`'s, stored.
+/// pending changes), else `compute(db)`'s, stored. `db` reads the read replica when one is
+/// configured and has caught up with the primary ([`crate::db::Db::caught_up_replica`]).
 pub async fn cached<T, F, Fut>(
     state: &AppState,
     org_id: i64,
@@ -47,7 +48,7 @@ pub async fn cached<T, F, Fut>(
 ) -> ApiResult<CachedJson>
 where
     T: Serialize,
-    F: FnOnce() -> Fut,
+    F: FnOnce(crate::db::Db) -> Fut,
     Fut: Future<Output = ApiResult<T>>,
 {
     let json = |value: &T| {
@@ -67,10 +68,12 @@ where
         Err(e) => {
             count("unavailable");
             tracing::warn!(error = %e, "statistics cache unavailable");
-            return Ok(CachedJson(json(&compute().await?)?));
+            let db = state.db.caught_up_replica().await;
+            return Ok(CachedJson(json(&compute(db).await?)?));
         }
     }
-    let body = json(&compute().await?)?;
+    let db = state.db.caught_up_replica().await;
+    let body = json(&compute(db).await?)?;
     if let Err(e) = kv.set(&full, &body, Some(ENTRY_TTL)).await {
         tracing::warn!(error = %e, "cannot cache statistics");
     }

@@ -111,9 +111,8 @@ pub async fn get_org_stats(
     let (id, q) = (id.into_inner(), q.into_inner());
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
-    let db = state.db.clone();
     let k = key(&state, &format!("summary|{id}|{}", q.key()));
-    cache::cached(&state, id, &k, || async move {
+    cache::cached(&state, id, &k, |db| async move {
         let (tree, period) = subtree_and_period(&db, org, now, q).await?;
         Ok(summary::compute(&db, tree, period).await?.0)
     })
@@ -137,10 +136,9 @@ pub async fn get_children_stats(
     let (key_by, desc) = children::parse_sort(sort.as_deref())?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
-    let db = state.db.clone();
     let label = sort.unwrap_or_else(|| "-behind_rate".into());
     let k = key(&state, &format!("children|{id}|{}|{label}", q.key()));
-    cache::cached(&state, id, &k, || async move {
+    cache::cached(&state, id, &k, |db| async move {
         let (tree, period) = subtree_and_period(&db, org, now, q).await?;
         let (_, mut items) = summary::compute(&db, tree, period).await?;
         children::rank(&mut items, key_by, desc);
@@ -168,7 +166,6 @@ pub async fn list_member_stats(
     let opts = q.options()?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
-    let db = state.db.clone();
     let k = key(
         &state,
         &format!(
@@ -176,7 +173,7 @@ pub async fn list_member_stats(
             q.period, q.from, q.to, q.filter, q.sort, q.limit, q.cursor
         ),
     );
-    cache::cached(&state, id, &k, || async move {
+    cache::cached(&state, id, &k, |db| async move {
         let (tree, period) = subtree_and_period(&db, org, now, q.period_query()).await?;
         members::page(&db, tree, period, opts, q.cursor, false).await
     })
@@ -207,9 +204,8 @@ pub async fn get_compliance(
     check_year(year)?;
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
-    let db = state.db.clone();
     let k = key(&state, &format!("compliance|{id}|{year:?}"));
-    cache::cached(&state, id, &k, || async move {
+    cache::cached(&state, id, &k, |db| async move {
         db.read(move |c| {
             let tree = Subtree::load(c, org, now)?;
             let year = year.unwrap_or(tree.today.year());
@@ -275,9 +271,8 @@ pub async fn get_course_stats(
             Ok((course, org))
         })
         .await?;
-    let db = state.db.clone();
     let k = key(&state, &format!("funnel|{id}|{}", org.id));
-    cache::cached(&state, org.id, &k, || async move {
+    cache::cached(&state, org.id, &k, |db| async move {
         db.read(move |c| funnel::funnel(c, &course, &org)).await
     })
     .await
@@ -306,9 +301,8 @@ pub async fn get_digest(
     let (id, period) = (id.into_inner(), q.into_inner().period);
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
-    let db = state.db.clone();
     let k = key(&state, &format!("digest|{id}|{period:?}"));
-    cache::cached(&state, id, &k, || async move {
+    cache::cached(&state, id, &k, |db| async move {
         let (tree, period) = db
             .read(move |c| {
                 let tree = Subtree::load(c, org, now)?;
@@ -378,9 +372,9 @@ pub async fn get_digest_chart(
         .clone()
         .ok_or_else(|| ApiError::new(ErrorCode::ChartUnavailable))?;
     super::apply::catch_up(&state.db, &state.changes).await?;
+    let db = state.db.caught_up_replica().await;
     let now = state.clock.now_naive();
-    let (tree, period) = state
-        .db
+    let (tree, period) = db
         .read(move |c| {
             let org = match org {
                 Some(org) => org,
@@ -398,7 +392,7 @@ pub async fn get_digest_chart(
             Ok((Arc::new(tree), period))
         })
         .await?;
-    let body = chart_data::png(&state.db, font, tree, period).await?;
+    let body = chart_data::png(&db, font, tree, period).await?;
     Ok(HttpResponse::Ok()
         .content_type("image/png")
         .insert_header((
@@ -447,8 +441,9 @@ pub async fn export_member_stats(
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
     super::apply::catch_up(&state.db, &state.changes).await?;
-    let (tree, period) = subtree_and_period(&state.db, org, now, q.period_query()).await?;
-    let rows = members::page(&state.db, tree.clone(), period.clone(), opts, None, true)
+    let db = state.db.caught_up_replica().await;
+    let (tree, period) = subtree_and_period(&db, org, now, q.period_query()).await?;
+    let rows = members::page(&db, tree.clone(), period.clone(), opts, None, true)
         .await?
         .items;
     let label = period.label;
@@ -477,8 +472,8 @@ pub async fn export_compliance(
     let org = operated_org(&state, caller.user_id, id).await?;
     let now = state.clock.now_naive();
     super::apply::catch_up(&state.db, &state.changes).await?;
-    let (body, year) = state
-        .db
+    let db = state.db.caught_up_replica().await;
+    let (body, year) = db
         .read(move |c| {
             let tree = Subtree::load(c, org, now)?;
             let grid = compliance::grid(c, &tree, year.unwrap_or(tree.today.year()))?;

@@ -441,6 +441,7 @@ fn every_config_variable_is_documented() {
             let known = part.starts_with("DANGKE_")
                 || part.starts_with("AWS_")
                 || part == "DATABASE_URL"
+                || part == "DATABASE_READ_URL"
                 || part == "REDIS_URL";
             if i % 2 == 1 && known && is_name(part) {
                 read.insert(part.to_string());

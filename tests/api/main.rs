@@ -40,6 +40,7 @@ mod push_process;
 mod push_receivers_selftest;
 mod push_reminders;
 mod quizzes;
+mod read_replica;
 mod scale_out;
 mod security;
 mod statements;

@@ -49,6 +49,14 @@ pub fn redis_url() -> Option<String> {
     url
 }
 
+/// The test PostgreSQL server's streaming replica, if `scripts/test` started one
+/// (`DANGKE_TEST_PG_REPLICA_URL`, the same admin URL on the replica's port).
+pub fn pg_replica_url() -> Option<String> {
+    std::env::var("DANGKE_TEST_PG_REPLICA_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
 /// `url` with `search_path` set to `schema` (libpq `options`).
 pub fn with_schema(url: &str, schema: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
@@ -68,6 +76,14 @@ pub struct TestDb {
 struct Guard {
     _dir: tempfile::TempDir,
     schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// This database's schema on the replica whose admin URL is `replica` (PostgreSQL only).
+    pub fn on_replica(&self, replica: &str) -> Option<String> {
+        let (_, schema) = self._guard.schema.as_ref()?;
+        Some(with_schema(replica, schema))
+    }
 }
 
 impl Drop for Guard {

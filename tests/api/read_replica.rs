@@ -1,0 +1,140 @@
+//! Statistics on a read replica (issue 20): with `DATABASE_READ_URL` pointing at a real
+//! PostgreSQL streaming replica (started by `scripts/test` with `pg_basebackup -R`), a
+//! statistics read goes to the replica once it has replayed what the primary had committed
+//! at the read, and to the primary while the replica lags — so what a secretary just did
+//! (a member placed) is in the very next read either way. Replay is paused on the replica to make it lag.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use serde_json::Value;
+
+use crate::helpers::backend::{self, Backend};
+use crate::helpers::{Options, TestApp, TestDb, spawn_with};
+use dangke::clock::ManualClock;
+
+/// Resumes replay on the replica when dropped (also when the test fails).
+struct Paused(String);
+
+impl Paused {
+    fn pause(admin: &str) -> Paused {
+        let mut c = PgConnection::establish(admin).expect("connect to the replica");
+        c.batch_execute("SELECT pg_wal_replay_pause()").unwrap();
+        Paused(admin.to_string())
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        if let Ok(mut c) = PgConnection::establish(&self.0) {
+            let _ = c.batch_execute("SELECT pg_wal_replay_resume()");
+        }
+    }
+}
+
+fn choices(app: &TestApp) -> (u64, u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let r = app.app_state.db.replica_reads();
+    (
+        r.replica.load(Relaxed),
+        r.lagging.load(Relaxed),
+        r.unavailable.load(Relaxed),
+    )
+}
+
+#[tokio::test]
+async fn statistics_read_the_replica_once_caught_up_and_the_primary_while_it_lags() {
+    if backend::skip_unless(
+        backend::backend() == Backend::Postgres && backend::pg_replica_url().is_some(),
+        "a PostgreSQL streaming replica (DANGKE_TEST_PG_REPLICA_URL)",
+    ) {
+        return;
+    }
+    let admin = backend::pg_replica_url().unwrap();
+    let db = TestDb::fresh().await;
+    let app = spawn_with(Options {
+        vars: vec![
+            ("DATABASE_READ_URL", db.on_replica(&admin).unwrap()),
+            ("DANGKE_ACCESS_TOKEN_TTL", "1d".to_string()),
+        ],
+        share_db: Some(db.clone()),
+        clock: Some(Arc::new(ManualClock::new(Utc::now()))),
+        ..Options::default()
+    })
+    .await;
+    let w = app.world().await;
+    let stats = |label: &'static str| {
+        let sec = w.secretary_a.clone();
+        let path = format!("/v1/orgs/{}/stats/members?limit=200", w.branch_a);
+        async move {
+            let r = sec.get(&path).await;
+            assert_eq!(r.status, 200, "{label}: {:?}", r.json());
+            r.json()
+        }
+    };
+    let listed = |page: &Value, user: i64| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["user_id"] == user)
+    };
+
+    // Caught up: the replica serves, and a member placed a moment ago is there.
+    let first = app
+        .add_member(&w.secretary_a, w.branch_a, "13766660001", "副本甲")
+        .await;
+    let page = stats("after the first placement").await;
+    let (on_replica, lagging, unavailable) = choices(&app);
+    assert!(on_replica >= 1, "no read went to the replica");
+    assert_eq!((lagging, unavailable), (0, 0));
+    assert!(listed(&page, first), "{page}");
+
+    // The replica stops replaying: the next member is still in the next read (the primary).
+    {
+        let _paused = Paused::pause(&admin);
+        let second = app
+            .add_member(&w.secretary_a, w.branch_a, "13766660002", "副本乙")
+            .await;
+        let page = stats("while the replica lags").await;
+        let (_, lagging, _) = choices(&app);
+        assert!(
+            lagging >= 1,
+            "the lagging replica was read: {:?}",
+            choices(&app)
+        );
+        assert!(
+            listed(&page, second),
+            "a member placed before the read is missing: {page}"
+        );
+    }
+
+    // Replay resumes: the replica serves again, with the same figures as the primary.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = choices(&app).0;
+    let third = app
+        .add_member(&w.secretary_a, w.branch_a, "13766660003", "副本丙")
+        .await;
+    let page = stats("after replay resumed").await;
+    assert!(
+        choices(&app).0 > before,
+        "reads did not return to the replica"
+    );
+    assert!(listed(&page, third), "{page}");
+    let primary_only = spawn_with(Options {
+        share_db: Some(db.clone()),
+        clock: Some(app.clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    let sec = primary_only
+        .client()
+        .with_token(w.secretary_a.access_token.as_deref().unwrap());
+    let on_primary = sec
+        .get(&format!("/v1/orgs/{}/stats/members?limit=200", w.branch_a))
+        .await
+        .json();
+    assert_eq!(page, on_primary, "the replica and the primary disagree");
+}
