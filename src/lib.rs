@@ -128,6 +128,7 @@ pub fn open_database(config: &Config) -> anyhow::Result<Db> {
         config.database_read_url.as_ref(),
         config.db_pool_size,
         config.db_write_lanes,
+        config.db_statement_cache,
     )?;
     let mut conn = db.raw_writer().map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied = db::migrate::run(&mut conn)?;

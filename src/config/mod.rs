@@ -43,6 +43,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_JWT_SECRET",
     "DANGKE_DB_POOL_SIZE",
     "DANGKE_DB_WRITE_LANES",
+    "DANGKE_DB_STATEMENT_CACHE",
     "DANGKE_LOG",
     "DANGKE_WORKERS",
     "DANGKE_MALLOC_ARENAS",
@@ -194,6 +195,9 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Group-commit writer lanes on PostgreSQL (SQLite has one writer).
     pub db_write_lanes: usize,
+    /// Prepared statements kept per PostgreSQL connection (off behind PgBouncer < 1.21 in
+    /// transaction mode).
+    pub db_statement_cache: bool,
     pub log: String,
     pub workers: usize,
     /// The most malloc arenas the process may use (glibc's own default, 8 per core, when 0).
@@ -304,6 +308,16 @@ impl Config {
             .map_err(|m| err("DANGKE_DB_POOL_SIZE", m))?;
         let db_write_lanes = parse_int(get("DANGKE_DB_WRITE_LANES"), 4, 1, 64)
             .map_err(|m| err("DANGKE_DB_WRITE_LANES", m))? as usize;
+        let db_statement_cache = match get("DANGKE_DB_STATEMENT_CACHE").unwrap_or("on") {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(err(
+                    "DANGKE_DB_STATEMENT_CACHE",
+                    format!("expected on or off, got {other:?}"),
+                ));
+            }
+        };
         let log = get("DANGKE_LOG").unwrap_or("info").to_string();
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(err(
@@ -458,6 +472,7 @@ impl Config {
             jwt_secret,
             db_pool_size,
             db_write_lanes,
+            db_statement_cache,
             log,
             workers,
             malloc_arenas,

@@ -57,6 +57,10 @@ pub struct Manager {
     pub role: Role,
     /// Statements run on the connections of this manager (see [`StatementCounter`]).
     pub counter: StatementCounter,
+    /// Keep prepared statements per connection (PostgreSQL; diesel's named
+    /// `__diesel_stmt_N`). Off behind PgBouncer in transaction mode before 1.21, which
+    /// cannot route a named statement to the server connection that prepared it.
+    pub statement_cache: bool,
 }
 
 /// Counts the statements every connection of a database runs (diesel's instrumentation:
@@ -89,6 +93,9 @@ impl Manager {
             DatabaseUrl::Postgres(url) => {
                 let mut conn =
                     PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                if !self.statement_cache {
+                    conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+                }
                 // No JIT: our statements are short, and a planner estimate that crosses
                 // `jit_above_cost` (a correlated subquery does) spends hundreds of
                 // milliseconds compiling a query that runs in tens (measured on the member

@@ -220,7 +220,14 @@ mod tests {
     async fn writes_share_a_commit_and_a_failing_one_fails_alone() {
         use std::sync::atomic::Ordering::Relaxed;
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&DatabaseUrl::Sqlite(dir.path().join("g.db")), None, 2, 1).unwrap();
+        let db = Db::open(
+            &DatabaseUrl::Sqlite(dir.path().join("g.db")),
+            None,
+            2,
+            1,
+            true,
+        )
+        .unwrap();
         db.raw_writer()
             .unwrap()
             .batch_execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")

@@ -1,10 +1,11 @@
 //! Embedded migrations, one folder per backend with the same names.
 //!
-//! On PostgreSQL they run under an advisory lock keyed by the current schema, so instances
-//! starting together on one empty database take turns instead of racing.
+//! On PostgreSQL they run in one transaction under a transaction-level advisory lock keyed
+//! by the current schema, so instances starting together on one empty database take turns
+//! instead of racing (and nothing depends on the session: PgBouncer in transaction mode).
 
+use diesel::Connection;
 use diesel::RunQueryDsl;
-use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::DbConnection;
@@ -26,15 +27,17 @@ pub fn run(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
             .map(|v| v.to_string())
             .collect(),
         DbConnection::Pg(c) => {
-            diesel::sql_query(format!("SELECT pg_advisory_lock({LOCK_KEY_SQL})")).execute(c)?;
-            let result = c
-                .run_pending_migrations(POSTGRES)
-                .map(|v| v.iter().map(|v| v.to_string()).collect::<Vec<_>>())
-                .map_err(|e| anyhow::anyhow!("PostgreSQL migration failed: {e}"));
-            let unlock = c.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY_SQL})"));
-            let applied = result?;
-            unlock?;
-            applied
+            // One transaction holding a transaction-level advisory lock (released by the
+            // commit or rollback): safe behind PgBouncer in transaction mode, where a
+            // session-level lock and its unlock could land on different server connections.
+            // Each migration runs in a savepoint inside it.
+            c.transaction::<_, anyhow::Error, _>(|c| {
+                diesel::sql_query(format!("SELECT pg_advisory_xact_lock({LOCK_KEY_SQL})"))
+                    .execute(c)?;
+                c.run_pending_migrations(POSTGRES)
+                    .map(|v| v.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+                    .map_err(|e| anyhow::anyhow!("PostgreSQL migration failed: {e}"))
+            })?
         }
     };
     Ok(applied)

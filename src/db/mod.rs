@@ -72,6 +72,7 @@ impl Db {
         read_url: Option<&DatabaseUrl>,
         pool_size: u32,
         write_lanes: usize,
+        statement_cache: bool,
     ) -> anyhow::Result<Db> {
         let backend = url.backend();
         let statements = StatementCounter::default();
@@ -88,6 +89,7 @@ impl Db {
                     url: url.clone(),
                     role,
                     counter: statements.clone(),
+                    statement_cache,
                 })
                 .map_err(|e| anyhow::anyhow!("cannot connect to the database {url:?}: {e}"))
         };
@@ -126,6 +128,7 @@ impl Db {
                     url: u.clone(),
                     role: Role::Reader,
                     counter: statements.clone(),
+                    statement_cache,
                 })
         });
         Ok(Db {

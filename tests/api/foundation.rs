@@ -206,6 +206,7 @@ async fn sqlite_and_postgres_have_the_same_tables_and_columns() {
             url,
             role: dangke::db::Role::Writer,
             counter: Default::default(),
+            statement_cache: true,
         }
         .connect_now()
         .unwrap();
@@ -849,4 +850,51 @@ fn docker_compose_runs_one_instance_or_two_behind_nginx() {
     let example = std::fs::read_to_string(".env.example").unwrap();
     assert!(example.contains("\nCOMPOSE_PROFILES=scaled\n"));
     assert!(std::path::Path::new("Dockerfile").exists());
+}
+
+/// `DANGKE_DB_STATEMENT_CACHE=off` (for PgBouncer in transaction mode before 1.21): the
+/// same API on PostgreSQL without diesel's named prepared statements — a sync, a check of
+/// the member's progress and the org's statistics, with no statement prepared by name.
+#[tokio::test]
+async fn postgres_serves_without_named_prepared_statements() {
+    if crate::helpers::backend::skip_unless(backend() == Backend::Postgres, "the PostgreSQL run") {
+        return;
+    }
+    let app = spawn_with(Options {
+        vars: vec![("DANGKE_DB_STATEMENT_CACHE", "off".into())],
+        ..Default::default()
+    })
+    .await;
+    let w = app.world().await;
+    w.member_a.get("/v1/me/courses").await.expect(200);
+    w.secretary_a
+        .get(&format!("/v1/orgs/{}/stats", w.branch_a))
+        .await
+        .expect(200);
+    w.secretary_a
+        .get(&format!("/v1/orgs/{}/stats/members", w.branch_a))
+        .await
+        .expect(200);
+    let named: i64 = app
+        .app_state
+        .db
+        .read(|c| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let rows: Vec<N> = dangke::with_backend!(c, |c| diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_prepared_statements WHERE name LIKE '__diesel%'"
+            )
+            .load(c))?;
+            Ok(rows[0].n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        named, 0,
+        "a statement was prepared by name on this connection"
+    );
 }

@@ -108,6 +108,7 @@ fn sqlite_template() -> &'static PathBuf {
                 url,
                 role: dangke::db::Role::Writer,
                 counter: Default::default(),
+                statement_cache: true,
             }
             .connect_now()
             .expect("template db");
