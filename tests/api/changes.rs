@@ -24,18 +24,7 @@ fn runner_off() -> Vec<(&'static str, String)> {
 
 /// Statistics changes waiting to be applied.
 async fn pending(app: &TestApp) -> i64 {
-    app.app_state
-        .db
-        .read(|c| {
-            use dangke::db::schema::changes as ch;
-            use diesel::prelude::*;
-            Ok(ch::table
-                .filter(ch::consumer.eq("stats"))
-                .count()
-                .get_result::<i64>(c)?)
-        })
-        .await
-        .unwrap()
+    app.pending_stats_changes().await
 }
 
 async fn summary(c: &Client, org: i64) -> Value {

@@ -560,20 +560,7 @@ async fn two_instances_draining_the_change_queue_apply_each_change_once() {
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.json());
-    let pending = || async {
-        app.app_state
-            .db
-            .read(|c| {
-                use dangke::db::schema::changes as ch;
-                use diesel::prelude::*;
-                Ok(ch::table
-                    .filter(ch::consumer.eq("stats"))
-                    .count()
-                    .get_result::<i64>(c)?)
-            })
-            .await
-            .unwrap()
-    };
+    let pending = || app.pending_stats_changes();
     let queued = pending().await;
     assert!(queued > 1000, "{queued} changes queued");
     // Nothing in the background: statistics reads on both instances at once apply the

@@ -1035,20 +1035,7 @@ async fn pending_changes_are_applied_in_the_background() {
     let (_course, lesson) = township_course(&w).await;
     app.clock.set(sh(2026, 11, 27, 9, 41));
     read_article(&w.member_a, lesson, "bg-1", sh(2026, 11, 27, 9, 40)).await;
-    let stale = || async {
-        app.app_state
-            .db
-            .read(|c| {
-                use dangke::db::schema::changes as ch;
-                use diesel::prelude::*;
-                Ok(ch::table
-                    .filter(ch::consumer.eq("stats"))
-                    .count()
-                    .get_result::<i64>(c)?)
-            })
-            .await
-            .unwrap()
-    };
+    let stale = || app.pending_stats_changes();
     // No statistics read happens in this test: the changes are applied only if the
     // background runner applied them.
     let mut left = stale().await;

@@ -142,6 +142,22 @@ pub async fn spawn_with(opts: Options) -> TestApp {
 }
 
 impl TestApp {
+    /// Statistics changes waiting to be applied (rows of the change queue for `stats`).
+    pub async fn pending_stats_changes(&self) -> i64 {
+        self.app_state
+            .db
+            .read(|c| {
+                use dangke::db::schema::changes as ch;
+                use diesel::prelude::*;
+                Ok(ch::table
+                    .filter(ch::consumer.eq("stats"))
+                    .count()
+                    .get_result::<i64>(c)?)
+            })
+            .await
+            .unwrap()
+    }
+
     /// An anonymous client.
     pub fn client(&self) -> Client {
         Client::new(&self.base)
