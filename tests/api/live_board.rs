@@ -1,6 +1,6 @@
 //! The live check-in board (issue 20), in-process on both backends: an organizer's
-//! `GET /v1/occurrences/{id}/live` streams a snapshot, then each check-in, proxy record and
-//! the close as they happen with the running counts; a board that reconnects with
+//! `GET /v1/occurrences/{id}/live` streams a snapshot, then each check-in, proxy record,
+//! leave decision and the close as they happen with the running counts; a board that reconnects with
 //! `Last-Event-ID` gets exactly the changes after it (read from the database), an unknown
 //! id gets a snapshot; heartbeats keep an idle stream open; nobody but the occurrence's
 //! organizers may watch.
@@ -136,9 +136,36 @@ async fn an_organizers_board_shows_each_change_as_it_happens_and_resumes_after_l
     assert_eq!(proxy["counts"]["present"], 1);
     assert_eq!(proxy["counts"]["proxy"], 1);
     assert_eq!(proxy["seq"].as_i64().unwrap(), first_seq + 1);
+
+    // A member asks for leave; the secretary approves it: the board shows the decision.
+    let away = app
+        .add_member(&w.secretary_a, w.branch_a, "13744440001", "外出务工")
+        .await;
+    let away_c = app.login_as("13744440001").await;
+    let leave = away_c
+        .post(
+            &format!("/v1/occurrences/{occ}/leave"),
+            json!({"reason": "在外地务工"}),
+        )
+        .await;
+    leave.expect(201);
+    w.secretary_a
+        .post(
+            &format!("/v1/leaves/{}/decision", leave.json()["id"]),
+            json!({"approve": true}),
+        )
+        .await
+        .expect(200);
+    let decided = board.until_user(away, WAIT).await;
+    let decided = decided.last().unwrap().clone();
+    assert_eq!(decided["attendance"]["leave"], "approved", "{decided}");
+    assert_eq!(decided["attendance"]["status"], "leave", "{decided}");
+    assert_eq!(decided["counts"]["leave"], 1);
+    assert_eq!(decided["seq"].as_i64().unwrap(), first_seq + 2);
     drop(board);
 
-    // A board that saw up to the check-in reconnects: exactly the proxy record, no snapshot.
+    // A board that saw up to the check-in reconnects: exactly the proxy record and the
+    // leave decision, no snapshot.
     let mut again = sse::open(&app.base, &sec, occ, Some(&first_seq.to_string()))
         .await
         .board();
@@ -146,9 +173,13 @@ async fn an_organizers_board_shows_each_change_as_it_happens_and_resumes_after_l
     assert_eq!(name, "change", "{data}");
     assert_eq!(id, (first_seq + 1).to_string());
     assert_eq!(data["user_id"], w.committee_a_id);
+    let (name, id, data) = again.event(WAIT).await;
+    assert_eq!(name, "change", "{data}");
+    assert_eq!(id, (first_seq + 2).to_string());
+    assert_eq!(data["user_id"], away);
     drop(again);
     // Up to date: nothing but heartbeats.
-    let mut current = sse::open(&app.base, &sec, occ, Some(&(first_seq + 1).to_string()))
+    let mut current = sse::open(&app.base, &sec, occ, Some(&(first_seq + 2).to_string()))
         .await
         .board();
     match current.next_within(Duration::from_secs(1)).await {
@@ -161,7 +192,7 @@ async fn an_organizers_board_shows_each_change_as_it_happens_and_resumes_after_l
         .board();
     let (name, id, snap) = fresh.event(WAIT).await;
     assert_eq!(name, "snapshot");
-    assert_eq!(id, (first_seq + 1).to_string());
+    assert_eq!(id, (first_seq + 2).to_string());
     assert_eq!(snap["board"]["counts"]["proxy"], 1);
 
     // Close: the absent members and the occurrence itself.
