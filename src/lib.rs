@@ -125,10 +125,13 @@ impl Default for Deps {
 pub fn open_database(config: &Config) -> anyhow::Result<Db> {
     let db = Db::open(
         &config.database_url,
-        config.database_read_url.as_ref(),
         config.db_pool_size,
         config.db_write_lanes,
-        config.db_statement_cache,
+        &db::DbOptions {
+            read_url: config.database_read_url.clone(),
+            replica_wait: config.db_replica_wait,
+            statement_cache: config.db_statement_cache,
+        },
     )?;
     let mut conn = db.raw_writer().map_err(|e| anyhow::anyhow!("{e}"))?;
     let applied = db::migrate::run(&mut conn)?;

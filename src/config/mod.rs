@@ -50,6 +50,7 @@ pub const VARS: &[&str] = &[
     "REDIS_URL",
     "DANGKE_REDIS_PREFIX",
     "DATABASE_READ_URL",
+    "DANGKE_DB_REPLICA_WAIT_MS",
     "DANGKE_LIVE_HEARTBEAT",
     "DANGKE_TRUSTED_PROXIES",
     "DANGKE_ACCESS_TOKEN_TTL",
@@ -208,6 +209,9 @@ pub struct Config {
     /// A streaming replica of the PostgreSQL primary for statistics reads and exports;
     /// `None`: they read the primary.
     pub database_read_url: Option<DatabaseUrl>,
+    /// How long a statistics read waits for the replica to catch up before it reads the
+    /// primary.
+    pub db_replica_wait: Duration,
     /// How often a live board (SSE) gets a heartbeat comment when nothing happens.
     pub live_heartbeat: Duration,
     pub trusted_proxies: Vec<IpNet>,
@@ -425,6 +429,11 @@ impl Config {
                 Some(url)
             }
         };
+        let db_replica_wait = Duration::from_millis(
+            parse_int(get("DANGKE_DB_REPLICA_WAIT_MS"), 100, 0, 60_000)
+                .map_err(|m| err("DANGKE_DB_REPLICA_WAIT_MS", m))?
+                .into(),
+        );
         let live_heartbeat = dur("DANGKE_LIVE_HEARTBEAT", 15)?;
         if live_heartbeat < Duration::from_secs(1) || live_heartbeat > Duration::from_secs(300) {
             return Err(err(
@@ -479,6 +488,7 @@ impl Config {
             redis_url,
             redis_prefix,
             database_read_url,
+            db_replica_wait,
             live_heartbeat,
             trusted_proxies,
             access_token_ttl: dur("DANGKE_ACCESS_TOKEN_TTL", 15 * 60)?,

@@ -222,10 +222,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(
             &DatabaseUrl::Sqlite(dir.path().join("g.db")),
-            None,
             2,
             1,
-            true,
+            &crate::db::DbOptions::default(),
         )
         .unwrap();
         db.raw_writer()

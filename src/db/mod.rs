@@ -48,6 +48,7 @@ struct Inner {
     group: group_commit::GroupWriter,
     statements: StatementCounter,
     replica_reads: ReplicaReads,
+    replica_wait: Duration,
 }
 
 /// How statistics reads chose between the replica and the primary (for `/metrics`).
@@ -55,25 +56,43 @@ struct Inner {
 pub struct ReplicaReads {
     /// The replica had replayed what the primary had committed: read there.
     pub replica: std::sync::atomic::AtomicU64,
-    /// The replica lagged behind that point for longer than [`REPLICA_WAIT`]: read the primary.
+    /// The replica lagged behind that point for longer than the wait: read the primary.
     pub lagging: std::sync::atomic::AtomicU64,
     /// The replica could not be reached: read the primary.
     pub unavailable: std::sync::atomic::AtomicU64,
 }
 
-/// How long a read waits for the replica to catch up before reading the primary instead.
-pub const REPLICA_WAIT: Duration = Duration::from_millis(100);
+/// Options of [`Db::open`] beyond the URL and pool sizes.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// A PostgreSQL read replica for statistics reads.
+    pub read_url: Option<DatabaseUrl>,
+    /// How long a read waits for the replica to catch up before reading the primary.
+    pub replica_wait: Duration,
+    /// Keep prepared statements per PostgreSQL connection (see [`Manager`]).
+    pub statement_cache: bool,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            read_url: None,
+            replica_wait: Duration::from_millis(100),
+            statement_cache: true,
+        }
+    }
+}
 
 impl Db {
     /// Opens the pools (creating the SQLite file's directory if needed) and starts the
     /// group-commit lanes (`write_lanes` on PostgreSQL, one on SQLite). Blocking.
     pub fn open(
         url: &DatabaseUrl,
-        read_url: Option<&DatabaseUrl>,
         pool_size: u32,
         write_lanes: usize,
-        statement_cache: bool,
+        options: &DbOptions,
     ) -> anyhow::Result<Db> {
+        let statement_cache = options.statement_cache;
         let backend = url.backend();
         let statements = StatementCounter::default();
         let build = |role: Role, size: u32| -> anyhow::Result<Pool> {
@@ -118,7 +137,7 @@ impl Db {
             .map_err(|e| anyhow::anyhow!("cannot start the database writer threads: {e}"))?;
         // The replica is connected on first use: one that is down at start does not stop
         // the process (statistics read the primary meanwhile).
-        let replica = read_url.map(|u| {
+        let replica = options.read_url.as_ref().map(|u| {
             r2d2::Pool::builder()
                 .max_size(pool_size)
                 .min_idle(Some(0))
@@ -140,13 +159,14 @@ impl Db {
                 group,
                 statements,
                 replica_reads: ReplicaReads::default(),
+                replica_wait: options.replica_wait,
             }),
             on_replica: false,
         })
     }
 
     /// A handle whose reads go to the read replica if it has replayed everything the
-    /// primary had committed when this is called (waiting up to [`REPLICA_WAIT`] for it),
+    /// primary had committed when this is called (waiting up to `DANGKE_DB_REPLICA_WAIT_MS`),
     /// else to the primary — so a statistics read after a member's sync always sees it.
     /// Without a replica: this handle. Writes always go to the primary.
     pub async fn caught_up_replica(&self) -> Db {
@@ -154,6 +174,7 @@ impl Db {
             return self.clone();
         };
         let writer = self.inner.writer.clone();
+        let wait = self.inner.replica_wait;
         let outcome = run_blocking(move || {
             let mut primary = writer.get_timeout(POOL_WAIT)?;
             let Some(position) = sql::wal_position(&mut primary)? else {
@@ -163,7 +184,7 @@ impl Db {
             let Ok(mut conn) = replica.get_timeout(Duration::from_secs(1)) else {
                 return Ok(None);
             };
-            let deadline = std::time::Instant::now() + REPLICA_WAIT;
+            let deadline = std::time::Instant::now() + wait;
             loop {
                 if sql::replayed(&mut conn, &position)? {
                     return Ok(Some(true));
