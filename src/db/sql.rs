@@ -223,10 +223,15 @@ diesel::define_sql_function! {
 }
 
 /// The primary's current WAL position (PostgreSQL), for [`replayed`]; `None` on SQLite.
+///
+/// The *insert* position: every record inserted so far, our own commits included. The
+/// write position (`pg_current_wal_lsn()`) can be behind a commit that is still in the WAL
+/// buffers — with `synchronous_commit = off` the commit has returned by then — and a
+/// replica that reached it would still miss the commit (seen in the read-replica test).
 pub fn wal_position(conn: &mut DbConnection) -> QueryResult<Option<String>> {
     match conn {
         DbConnection::Pg(c) => diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
-            "pg_current_wal_lsn()::text",
+            "pg_current_wal_insert_lsn()::text",
         ))
         .get_result::<String>(c)
         .map(Some),
