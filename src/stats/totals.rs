@@ -6,11 +6,13 @@
 //! What a summary needs that depends on the day it is read or on the period is kept as
 //! histograms, summed exactly: last organizational life by day in the zone (any six-month
 //! cut-off), per year each group's credit values (met and on track for the group's quota on
-//! any day) and active-month patterns (active in any whole months), attendance per kind by
-//! month in the zone. So the totals answer every period made of whole months (a month, a
-//! quarter, a year, or `from`/`to` on month bounds) with the same figures as the digests;
-//! other periods, and orgs whose row is missing or bucketed in another zone, are summarized
-//! from the digests ([`super::summary`]).
+//! any day), active-month patterns (active in any whole months) and, per month, the members
+//! active in it by their last active month before it and their first active day in it
+//! (active in a period that ends inside the month); attendance per kind by day in the zone.
+//! So the totals answer every period that starts on a month's first day — a month, a
+//! quarter, a year, year to date, `from`/`to` on month bounds — with the same figures as
+//! the digests; other periods, and orgs whose row is missing or bucketed in another zone,
+//! are summarized from the digests ([`super::summary`]).
 //!
 //! An org's own part is built from its digests by the same rules the digest path applies
 //! per org (a year group counts only where the org has roster members of that group, and
@@ -27,7 +29,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::context::Subtree;
-use super::digest::{self, OCCURRENCES, ROSTER, YEARS};
+use super::digest::{self, DAYS, OCCURRENCES, ROSTER, YEARS};
 use super::period::start_of;
 use crate::db::DbConnection;
 use crate::db::schema::{orgs, stats_digests as sd, stats_org_totals as sot};
@@ -83,10 +85,15 @@ pub struct Totals {
     /// Per year and group.
     #[serde(with = "pairs")]
     pub years: BTreeMap<(i32, Key), YearPart>,
-    /// Per kind and (year, month) in the zone of the start: occurrences, then invited,
-    /// present, late, proxy, made up, absent, leave.
+    /// Per kind and day of the start in the zone (days from the common era): occurrences,
+    /// then invited, present, late, proxy, made up, absent, leave.
     #[serde(with = "pairs")]
-    pub attendance: BTreeMap<(String, i32, u32), [i64; 8]>,
+    pub attendance: BTreeMap<(String, i32), [i64; 8]>,
+    /// Members active in a month, for periods that end inside it: per year, group and month
+    /// m, by the last month before m they were active in (0: none) and their first active
+    /// day of m.
+    #[serde(with = "pairs")]
+    pub month_starts: BTreeMap<(i32, Key, u32, u32, u32), i64>,
 }
 
 impl Totals {
@@ -99,6 +106,7 @@ impl Totals {
         for (k, y) in &o.years {
             self.years.entry(k.clone()).or_default().add(y);
         }
+        add_map(&mut self.month_starts, &o.month_starts);
         for (k, c) in &o.attendance {
             let e = self.attendance.entry(k.clone()).or_insert([0; 8]);
             for (a, b) in e.iter_mut().zip(c) {
@@ -163,12 +171,16 @@ pub fn day_of(t: NaiveDateTime, tz: Tz) -> NaiveDate {
     d
 }
 
+/// A day digest: year, month, each active member's days of the month.
+type MonthDays = (i32, u32, Vec<(i64, u32)>);
+
 /// What one org's own digests hold: the roster, the year digests by year, the occurrence
 /// digests.
 #[derive(Default)]
 struct OwnDigests {
     roster: Option<digest::Roster>,
     years: Vec<(i32, digest::Years)>,
+    days: Vec<MonthDays>,
     occurrences: Vec<digest::Occurrences>,
 }
 
@@ -225,6 +237,30 @@ fn own_of(tree: &Subtree, org: &Org, tz: Tz, d: &OwnDigests) -> Option<Totals> {
             t.years.entry((*year, key(&g))).or_default().add(&p);
         }
     }
+    for (year, month, list) in &d.days {
+        let Some((_, y)) = d.years.iter().find(|(yr, _)| yr == year) else {
+            continue;
+        };
+        let before = (1_u16 << (month - 1)) - 1;
+        for (user_id, days) in list {
+            let Ok(i) = y.members.binary_search_by_key(user_id, |m| m.user_id) else {
+                continue;
+            };
+            let m = &y.members[i];
+            let g = (
+                y.categories.get(usize::from(m.category))?.clone(),
+                m.is_cadre,
+            );
+            if *days == 0 || !roster.contains_key(&g) {
+                continue;
+            }
+            let last_before = 16 - (m.active_months & before).leading_zeros();
+            let first_day = days.trailing_zeros() + 1;
+            *t.month_starts
+                .entry((*year, key(&g), *month, last_before, first_day))
+                .or_default() += 1;
+        }
+    }
     for o in &d.occurrences {
         for item in &o.items {
             let kind = o.kinds.get(usize::from(item.kind))?;
@@ -232,7 +268,7 @@ fn own_of(tree: &Subtree, org: &Org, tz: Tz, d: &OwnDigests) -> Option<Totals> {
             let day = day_of(at, tz);
             let e = t
                 .attendance
-                .entry((kind.clone(), day.year(), day.month()))
+                .entry((kind.clone(), day.num_days_from_ce()))
                 .or_insert([0; 8]);
             e[0] += 1;
             for (a, b) in e[1..].iter_mut().zip(item.counts) {
@@ -255,7 +291,11 @@ fn build_own(
         let ids: Vec<i64> = chunk.iter().map(|o| o.id).collect();
         let rows: Vec<(i64, i32, i32, Vec<u8>)> = sd::table
             .filter(sd::org_id.eq_any(&ids))
-            .filter(sd::part.eq_any([ROSTER, YEARS, OCCURRENCES]))
+            .filter(
+                sd::part
+                    .eq_any([ROSTER, YEARS, OCCURRENCES])
+                    .or(sd::part.gt(DAYS).and(sd::part.le(DAYS + 12))),
+            )
             .select((sd::org_id, sd::part, sd::year, sd::data))
             .load(conn)?;
         let mut digests: HashMap<i64, Option<OwnDigests>> = HashMap::new();
@@ -269,7 +309,11 @@ fn build_own(
             let ok = match part {
                 ROSTER => digest::decode_roster(org, &data).map(|r| d.roster = Some(r)),
                 YEARS => digest::decode_years(org, &data).map(|y| d.years.push((year, y))),
-                _ => digest::decode_occurrences(org, &data).map(|o| d.occurrences.push(o)),
+                OCCURRENCES => {
+                    digest::decode_occurrences(org, &data).map(|o| d.occurrences.push(o))
+                }
+                _ => digest::decode_days(&data)
+                    .map(|list| d.days.push((year, (part - DAYS) as u32, list))),
             };
             if ok.is_err() {
                 digests.insert(org, None);
@@ -351,17 +395,26 @@ pub fn build_subtree(conn: &mut DbConnection, root: Org) -> ApiResult<Vec<i64>> 
     Ok(rows.iter().map(|r| r.0).collect())
 }
 
-/// Every org's totals from scratch (after the digests were rebuilt).
-pub fn rebuild(conn: &mut DbConnection) -> ApiResult<()> {
+/// Every org's totals from scratch (after the digests were rebuilt). Returns the orgs
+/// built.
+pub fn rebuild(conn: &mut DbConnection) -> ApiResult<usize> {
     diesel::delete(sot::table).execute(conn)?;
     let roots: Vec<Org> = orgs::table
         .filter(orgs::parent_id.is_null())
         .select(Org::as_select())
         .load(conn)?;
+    let mut built = 0;
     for root in roots {
-        build_subtree(conn, root)?;
+        built += build_subtree(conn, root)?.len();
     }
-    Ok(())
+    Ok(built)
+}
+
+/// [`rebuild`] under the statistics lock (`dangke stats totals`), from the digests as they
+/// stand (changes still pending update both when applied).
+pub fn rebuild_locked(conn: &mut DbConnection) -> ApiResult<usize> {
+    crate::changes::lock(conn, crate::changes::Consumer::Stats)?;
+    rebuild(conn)
 }
 
 /// After the digests of `touched` were rebuilt: rebuilds the totals of every org in

@@ -1,5 +1,6 @@
 //! The summary of an org and its direct children from their org totals ([`super::totals`]):
-//! the same figures the digest path computes, for the periods made of whole months.
+//! the same figures the digest path computes, for the periods made of whole months and
+//! those that end inside a month they start on its first day or enter (year to date).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,7 @@ pub fn summarize(
     tree: &Subtree,
     period: &Period,
 ) -> ApiResult<Option<(OrgStats, Vec<OrgStats>)>> {
-    if !period.partial_months().is_empty() || period.from.year() != period.to.year() {
+    if Cut::of(period).is_none() {
         return Ok(None);
     }
     let children = tree.children();
@@ -48,10 +49,61 @@ pub fn summarize(
     Ok(Some((stats_of(&root, &tree.root, tree, period), kids)))
 }
 
+/// How a period the totals answer cuts the year: its whole months, and the month it ends
+/// inside of, if any, with the last day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cut {
+    /// Bit m-1 for each whole month m.
+    pub whole: u16,
+    /// The first month of the period.
+    pub first: u32,
+    /// (month, last day) when the period ends inside a month it started or entered on its
+    /// first day.
+    pub ends_inside: Option<(u32, u32)>,
+}
+
+impl Cut {
+    /// `None` for a period that starts inside a month and does not run to its end, or
+    /// that covers more than one month in part.
+    pub fn of(period: &Period) -> Option<Cut> {
+        if period.from.year() != period.to.year() {
+            return None;
+        }
+        let partial = period.partial_months();
+        let ends_inside = match partial.as_slice() {
+            [] => None,
+            [(m, _)] if *m == period.to.month() && period.from.day() == 1 => {
+                Some((*m, period.to.day()))
+            }
+            _ => return None,
+        };
+        Some(Cut {
+            whole: (period.whole_months_mask() & 0x0fff) as u16,
+            first: period.from.month(),
+            ends_inside,
+        })
+    }
+}
+
 /// Sums a totals row into figures, by the rules of [`super::summary`].
 pub fn stats_of(t: &Totals, org: &Org, tree: &Subtree, period: &Period) -> OrgStats {
     let year = period.year();
-    let mask = (period.whole_months_mask() & 0x0fff) as u16;
+    let cut = Cut::of(period).unwrap_or(Cut {
+        whole: 0,
+        first: 1,
+        ends_inside: None,
+    });
+    let mask = cut.whole;
+    // Members active in the month the period ends inside of, up to its last day, and in
+    // none of its whole months (which all come before that month).
+    let mut late_active: BTreeMap<&super::totals::Key, i64> = BTreeMap::new();
+    if let Some((month, last)) = cut.ends_inside {
+        for ((y, key, m, last_before, first_day), n) in &t.month_starts {
+            if *y == year && *m == month && *last_before < cut.first && *first_day <= last {
+                *late_active.entry(key).or_default() += n;
+            }
+        }
+    }
     let mut acc = Acc::default();
     for (key, members) in &t.groups {
         let (category, is_cadre, quota) = key;
@@ -73,7 +125,8 @@ pub fn stats_of(t: &Totals, org: &Org, tree: &Subtree, period: &Period) -> OrgSt
                         .iter()
                         .filter(|(m, _)| **m & mask != 0)
                         .map(|(_, n)| n)
-                        .sum(),
+                        .sum::<i64>()
+                        + late_active.get(key).copied().unwrap_or(0),
                     credit: y.credit,
                     met: count(y.credits.range(*quota..)),
                     on_track: if expected < *quota {
@@ -92,8 +145,9 @@ pub fn stats_of(t: &Totals, org: &Org, tree: &Subtree, period: &Period) -> OrgSt
     acc.no_org_life += t.no_org_life + t.org_life.range(..cutoff).map(|(_, n)| n).sum::<i64>();
 
     let mut kinds: BTreeMap<&str, [i64; 8]> = BTreeMap::new();
-    for ((kind, y, m), c) in &t.attendance {
-        if *y != year || *m < period.from.month() || *m > period.to.month() {
+    let (from, to) = (period.from.num_days_from_ce(), period.to.num_days_from_ce());
+    for ((kind, day), c) in &t.attendance {
+        if *day < from || *day > to {
             continue;
         }
         let e = kinds.entry(kind).or_insert([0; 8]);

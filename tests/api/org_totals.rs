@@ -1,6 +1,6 @@
 //! Org totals (`src/stats/totals.rs`): the summary and the children of an org computed from
 //! the totals equal, figure for figure, what the digests of every org below compute, for
-//! every period made of whole months — on a generated province with a quota override, and
+//! every period made of whole months or starting on a month's first day — on a generated province with a quota override, and
 //! after a lesson completed, a member moved and a quota changed.
 
 use std::sync::Arc;
@@ -79,7 +79,7 @@ fn between(from: (u32, u32), to: (u32, u32)) -> Period {
     Period::parse(None, Some(d(from)), Some(d(to)), today).unwrap()
 }
 
-/// Whole-month periods the totals answer.
+/// Periods the totals answer: whole months, and from a month's first day into a month.
 fn whole_month_periods() -> Vec<Period> {
     vec![
         period("2026"),
@@ -89,6 +89,12 @@ fn whole_month_periods() -> Vec<Period> {
         period("2026-Q2"),
         period("2025"),
         between((3, 1), (8, 31)),
+        // Year to date, and periods from a month's first day into a later month.
+        between((1, 1), (11, 20)),
+        between((1, 1), (6, 1)),
+        between((3, 1), (11, 27)),
+        between((11, 1), (11, 5)),
+        between((10, 1), (10, 30)),
     ]
 }
 
@@ -223,8 +229,8 @@ async fn totals_answer_what_the_digests_answer_on_a_generated_province() {
         "{cut_off:?}"
     );
 
-    // A period with a month in part is left to the digests.
-    let part = between((3, 5), (11, 20));
+    // A period that starts inside a month is left to the digests.
+    let part = between((3, 5), (8, 31));
     let root_org = org_of(&app, root).await;
     let tree = app
         .app_state
