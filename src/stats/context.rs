@@ -81,27 +81,41 @@ impl Subtree {
         Ok(Self::resolved(root, orgs_below, settings, assigned, now))
     }
 
-    /// One org alone with its effective settings (`orgs` is just the org): what building its
-    /// own totals needs, without reading the subtree below it.
-    pub fn load_one(conn: &mut DbConnection, org: Org, now: NaiveDateTime) -> ApiResult<Subtree> {
-        let ids = org.path_ids();
-        let settings: Vec<(i64, String, String)> = org_settings::table
-            .filter(org_settings::org_id.eq_any(&ids))
-            .select((org_settings::org_id, org_settings::key, org_settings::value))
-            .load(conn)?;
-        let assigned: Vec<(i64, i64)> = course_assignments::table
-            .filter(course_assignments::org_id.eq_any(&ids))
-            .filter(course_assignments::required.eq(true))
-            .filter(course_assignments::revoked_at.is_null())
-            .select((course_assignments::org_id, course_assignments::course_id))
-            .load(conn)?;
-        Ok(Self::resolved(
-            org.clone(),
-            vec![org],
-            settings,
-            assigned,
-            now,
-        ))
+    /// Some orgs (not a subtree) with their effective settings: what building their own
+    /// totals needs, without reading the subtrees below them. `root` is the first of them.
+    pub fn load_orgs(
+        conn: &mut DbConnection,
+        list: Vec<Org>,
+        now: NaiveDateTime,
+    ) -> ApiResult<Option<Subtree>> {
+        let Some(root) = list.first().cloned() else {
+            return Ok(None);
+        };
+        let ids: Vec<i64> = list
+            .iter()
+            .flat_map(|o| o.path_ids())
+            .collect::<HashSet<i64>>()
+            .into_iter()
+            .collect();
+        let mut settings: Vec<(i64, String, String)> = Vec::new();
+        let mut assigned: Vec<(i64, i64)> = Vec::new();
+        for chunk in ids.chunks(500) {
+            settings.extend(
+                org_settings::table
+                    .filter(org_settings::org_id.eq_any(chunk))
+                    .select((org_settings::org_id, org_settings::key, org_settings::value))
+                    .load::<(i64, String, String)>(conn)?,
+            );
+            assigned.extend(
+                course_assignments::table
+                    .filter(course_assignments::org_id.eq_any(chunk))
+                    .filter(course_assignments::required.eq(true))
+                    .filter(course_assignments::revoked_at.is_null())
+                    .select((course_assignments::org_id, course_assignments::course_id))
+                    .load::<(i64, i64)>(conn)?,
+            );
+        }
+        Ok(Some(Self::resolved(root, list, settings, assigned, now)))
     }
 
     /// The subtree with every org's settings resolved from the overrides and required

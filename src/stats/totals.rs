@@ -468,43 +468,62 @@ pub fn update(
                 .load::<Org>(conn)?,
         );
     }
-    to_merge.sort_by_key(|o| std::cmp::Reverse(o.depth));
-    for org in to_merge {
-        merge_one(conn, org)?;
+    let Some(tree) = Subtree::load_orgs(conn, to_merge, NaiveDateTime::default())? else {
+        return Ok(());
+    };
+    let mut by_depth: BTreeMap<std::cmp::Reverse<i32>, Vec<&Org>> = BTreeMap::new();
+    for org in &tree.orgs {
+        by_depth
+            .entry(std::cmp::Reverse(org.depth))
+            .or_default()
+            .push(org);
+    }
+    for level in by_depth.values() {
+        merge_level(conn, &tree, level)?;
     }
     Ok(())
 }
 
-/// Rebuilds `org`'s own totals and adds its children's stored ones (building a child's
-/// subtree that has none).
-fn merge_one(conn: &mut DbConnection, org: Org) -> ApiResult<()> {
-    let tree = Subtree::load_one(conn, org.clone(), NaiveDateTime::default())?;
-    let mut own = build_own(conn, &tree, &[&org])?;
-    let mine = own.remove(&org.id).unwrap_or_default();
-    let kids: Vec<Org> = orgs::table
-        .filter(orgs::parent_id.eq(org.id))
-        .select(Org::as_select())
-        .load(conn)?;
+/// Rebuilds the own totals of `level` (orgs of one depth) and adds their children's stored
+/// ones (building a child's subtree that has none).
+fn merge_level(conn: &mut DbConnection, tree: &Subtree, level: &[&Org]) -> ApiResult<()> {
+    let mut own = build_own(conn, tree, level)?;
+    let ids: Vec<i64> = level.iter().map(|o| o.id).collect();
+    let mut kids: Vec<Org> = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        kids.extend(
+            orgs::table
+                .filter(orgs::parent_id.eq_any(chunk))
+                .select(Org::as_select())
+                .load::<Org>(conn)?,
+        );
+    }
     let kid_ids: Vec<i64> = kids.iter().map(|k| k.id).collect();
     let mut stored = load(conn, &kid_ids)?;
-    let mut below = Vec::with_capacity(kids.len());
+    let mut below: HashMap<i64, Vec<(String, Totals)>> = HashMap::new();
     for kid in kids {
-        let found = match stored.remove(&kid.id) {
+        let (id, parent) = (kid.id, kid.parent_id.unwrap_or_default());
+        let found = match stored.remove(&id) {
             Some(found) => Some(found),
             None => {
-                let id = kid.id;
                 build_subtree(conn, kid)?;
                 load(conn, &[id])?.remove(&id)
             }
         };
-        // A row that does not decode makes this org's row unreadable too.
-        below.push(found.map_or_else(
-            || (String::new(), Totals::default()),
-            |(zone, t)| t.map_or_else(|| (String::new(), Totals::default()), |t| (zone, t)),
-        ));
+        // A row that does not decode makes its parent's row unreadable too.
+        let found = match found {
+            Some((zone, Some(t))) => (zone, t),
+            _ => (String::new(), Totals::default()),
+        };
+        below.entry(parent).or_default().push(found);
     }
-    let (zone, total) = merge(mine, &below);
-    write(conn, &[(org.id, org.path, zone, total)])
+    let mut rows = Vec::with_capacity(level.len());
+    for org in level {
+        let mine = own.remove(&org.id).unwrap_or_default();
+        let (zone, total) = merge(mine, &below.remove(&org.id).unwrap_or_default());
+        rows.push((org.id, org.path.clone(), zone, total));
+    }
+    write(conn, &rows)
 }
 
 /// The stored rows of `ids`: zone and totals (`None` when they do not decode).
