@@ -97,6 +97,9 @@ struct GenData {
 enum StatsCommand {
     /// Recompute every statistics roll-up from the raw rows (in one transaction).
     Rebuild,
+    /// Rebuild only the org totals from the digests (after the migration that adds them;
+    /// `rebuild` rebuilds them too).
+    Totals,
 }
 
 #[derive(Subcommand)]
@@ -189,6 +192,21 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             let (members, occurrences) = state.db.write(dangke::stats::rollup::rebuild).await?;
             println!(
                 "statistics rebuilt: {members} users, {occurrences} occurrences in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Stats {
+            command: StatsCommand::Totals,
+        } => {
+            let state = dangke::build_state(config, Deps::default()).await?;
+            let started = std::time::Instant::now();
+            let orgs = state
+                .db
+                .write(dangke::stats::totals::rebuild_locked)
+                .await?;
+            println!(
+                "org totals rebuilt: {orgs} orgs in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             Ok(())

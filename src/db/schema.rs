@@ -487,6 +487,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    stats_org_totals (org_id) {
+        org_id -> BigInt,
+        org_path -> Text,
+        zone -> Text,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
     stats_member_months (user_id, year, month) {
         user_id -> BigInt,
         year -> Integer,
@@ -737,6 +746,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stats_member_years,
     stats_members,
     stats_occurrences,
+    stats_org_totals,
     stats_versions,
     study_events,
     users,

@@ -23,7 +23,7 @@ use crate::error::ApiResult;
 use crate::orgs::model::{Org, path_ids, subtree_range};
 
 use super::rollup::{self, Touched};
-use super::{digest, versions};
+use super::{digest, totals, versions};
 
 /// The statistics consumer.
 pub const LISTENER: Listener = Listener {
@@ -69,6 +69,12 @@ fn apply_changes(conn: &mut DbConnection, list: &[Change]) -> ApiResult<()> {
     rollup::recompute_occurrences(conn, &work.occurrences, &mut touched)?;
     let ids: Vec<i64> = touched.keys().copied().collect();
     digest::build(conn, &ids)?;
+    totals::update(
+        conn,
+        &touched.keys().copied().collect(),
+        &work.paths,
+        &work.subtrees,
+    )?;
 
     let mut bumped: BTreeSet<i64> = BTreeSet::new();
     for path in touched.values().chain(work.paths.iter()) {

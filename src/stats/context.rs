@@ -61,10 +61,6 @@ impl Subtree {
                 .select((org_settings::org_id, org_settings::key, org_settings::value))
                 .load::<(i64, String, String)>(conn)?,
         );
-        let mut overrides: HashMap<i64, HashMap<String, String>> = HashMap::new();
-        for (org, key, value) in settings {
-            overrides.entry(org).or_default().insert(key, value);
-        }
         let mut assigned: Vec<(i64, i64)> = course_assignments::table
             .inner_join(orgs::table)
             .filter(orgs::path.ge(&lo))
@@ -82,6 +78,59 @@ impl Subtree {
                 .select((course_assignments::org_id, course_assignments::course_id))
                 .load::<(i64, i64)>(conn)?,
         );
+        Ok(Self::resolved(root, orgs_below, settings, assigned, now))
+    }
+
+    /// Some orgs (not a subtree) with their effective settings: what building their own
+    /// totals needs, without reading the subtrees below them. `root` is the first of them.
+    pub fn load_orgs(
+        conn: &mut DbConnection,
+        list: Vec<Org>,
+        now: NaiveDateTime,
+    ) -> ApiResult<Option<Subtree>> {
+        let Some(root) = list.first().cloned() else {
+            return Ok(None);
+        };
+        let ids: Vec<i64> = list
+            .iter()
+            .flat_map(|o| o.path_ids())
+            .collect::<HashSet<i64>>()
+            .into_iter()
+            .collect();
+        let mut settings: Vec<(i64, String, String)> = Vec::new();
+        let mut assigned: Vec<(i64, i64)> = Vec::new();
+        for chunk in ids.chunks(500) {
+            settings.extend(
+                org_settings::table
+                    .filter(org_settings::org_id.eq_any(chunk))
+                    .select((org_settings::org_id, org_settings::key, org_settings::value))
+                    .load::<(i64, String, String)>(conn)?,
+            );
+            assigned.extend(
+                course_assignments::table
+                    .filter(course_assignments::org_id.eq_any(chunk))
+                    .filter(course_assignments::required.eq(true))
+                    .filter(course_assignments::revoked_at.is_null())
+                    .select((course_assignments::org_id, course_assignments::course_id))
+                    .load::<(i64, i64)>(conn)?,
+            );
+        }
+        Ok(Some(Self::resolved(root, list, settings, assigned, now)))
+    }
+
+    /// The subtree with every org's settings resolved from the overrides and required
+    /// assignments on it and its ancestors.
+    fn resolved(
+        root: Org,
+        orgs_below: Vec<Org>,
+        settings: Vec<(i64, String, String)>,
+        assigned: Vec<(i64, i64)>,
+        now: NaiveDateTime,
+    ) -> Subtree {
+        let mut overrides: HashMap<i64, HashMap<String, String>> = HashMap::new();
+        for (org, key, value) in settings {
+            overrides.entry(org).or_default().insert(key, value);
+        }
         let mut by_org: HashMap<i64, Vec<i64>> = HashMap::new();
         for (org, course) in assigned {
             by_org.entry(org).or_default().push(course);
@@ -120,7 +169,14 @@ impl Subtree {
         }
         tree.quotas = quotas;
         tree.required = required;
-        Ok(tree)
+        tree
+    }
+
+    /// The zone in effect at `org` (the default where none is set).
+    pub fn zone_of(&self, org: &Org) -> Tz {
+        self.resolve(org, &key_time_zone())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(chrono_tz::Asia::Shanghai)
     }
 
     /// The nearest value of `key` set on `org` or an ancestor.

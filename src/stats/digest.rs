@@ -436,6 +436,12 @@ pub fn repair(conn: &mut DbConnection, path: &str) -> ApiResult<Vec<i64>> {
         .collect();
     let orgs: Vec<i64> = damaged.into_iter().collect();
     build(conn, &orgs)?;
+    super::totals::update(
+        conn,
+        &orgs.iter().copied().collect(),
+        &BTreeSet::new(),
+        &BTreeSet::new(),
+    )?;
     Ok(orgs)
 }
 

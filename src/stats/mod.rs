@@ -30,4 +30,6 @@ pub mod report_render;
 pub mod rollup;
 pub mod routes;
 pub mod summary;
+pub mod totals;
+pub mod totals_read;
 pub mod versions;

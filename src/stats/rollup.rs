@@ -132,6 +132,7 @@ pub fn rebuild(conn: &mut DbConnection) -> ApiResult<(usize, usize)> {
         refresh_occurrences(conn, chunk, &mut touched)?;
     }
     super::digest::rebuild(conn)?;
+    super::totals::rebuild(conn)?;
     if let Some(upto) = pending {
         crate::changes::discard(conn, crate::changes::Consumer::Stats, upto)?;
     }

@@ -114,17 +114,17 @@ type GroupKey = (i64, String, bool);
 
 /// One kind of occurrence at one org.
 #[derive(Debug, Default)]
-struct OccurrenceGroup {
-    org_id: i64,
-    kind: String,
-    occurrences: i64,
-    invited: i64,
-    present: i64,
-    late: i64,
-    proxy: i64,
-    made_up: i64,
-    absent: i64,
-    leave: i64,
+pub(super) struct OccurrenceGroup {
+    pub org_id: i64,
+    pub kind: String,
+    pub occurrences: i64,
+    pub invited: i64,
+    pub present: i64,
+    pub late: i64,
+    pub proxy: i64,
+    pub made_up: i64,
+    pub absent: i64,
+    pub leave: i64,
 }
 
 impl OccurrenceGroup {
@@ -306,14 +306,26 @@ fn occurrence_groups(
     Ok(groups.into_values().collect())
 }
 
+/// One group of members as the figures count them: members, those without a year row,
+/// and over those with one the active, the credit, the met and the on track.
+#[derive(Debug, Default)]
+pub(super) struct Counted {
+    pub members: i64,
+    pub without_row: i64,
+    pub active: i64,
+    pub credit: i64,
+    pub met: i64,
+    pub on_track: i64,
+}
+
 /// Sums groups into figures.
 #[derive(Default)]
-struct Acc {
+pub(super) struct Acc {
     members: MemberCounts,
     active: i64,
     credit: CreditFigures,
-    required: RequiredFigures,
-    no_org_life: i64,
+    pub required: RequiredFigures,
+    pub no_org_life: i64,
     kinds: BTreeMap<String, KindAttendance>,
 }
 
@@ -328,43 +340,59 @@ impl Acc {
         tree: &Subtree,
         year: i32,
     ) {
-        let (org_id, is_cadre) = (*org_id, *is_cadre);
-        let m = &mut self.members;
-        m.total += g.members;
-        match category.as_str() {
-            "full" => m.full += g.members,
-            "probationary" => m.probationary += g.members,
-            _ => m.activist += g.members,
-        }
-        if is_cadre && category != "activist" {
-            m.cadres += g.members;
-        }
-        let quota = tree.quota_of(org_id, category, is_cadre);
-        // Members without a year row earned nothing.
-        let without_row = (g.members - y.map_or(0, |y| y.members)).max(0);
-        let (met0, on_track0) = if quota <= 0 {
-            (without_row, 0)
-        } else if expected_by(quota, year, tree.today) <= 0 {
-            (0, without_row)
-        } else {
-            (0, 0)
+        let quota = tree.quota_of(*org_id, category, *is_cadre);
+        let counted = Counted {
+            members: g.members,
+            // Members without a year row earned nothing.
+            without_row: (g.members - y.map_or(0, |y| y.members)).max(0),
+            active: y.map_or(0, |y| y.active),
+            credit: y.map_or(0, |y| y.credit),
+            met: y.map_or(0, |y| y.met),
+            on_track: y.map_or(0, |y| y.on_track),
         };
-        let (met, on_track) = (
-            y.map_or(0, |y| y.met) + met0,
-            y.map_or(0, |y| y.on_track) + on_track0,
-        );
-        self.active += y.map_or(0, |y| y.active);
-        self.credit.earned_centi += y.map_or(0, |y| y.credit);
-        self.credit.quota_centi += quota * g.members;
-        self.credit.met += met;
-        self.credit.on_track += on_track;
-        self.credit.behind += g.members - met - on_track;
+        self.add_counted(category, *is_cadre, quota, &counted, tree, year);
         self.required.done += g.required_done;
-        self.required.total += g.members * tree.required.get(&org_id).map_or(0, |r| r.len() as i64);
+        self.required.total += g.members * tree.required.get(org_id).map_or(0, |r| r.len() as i64);
         self.no_org_life += g.no_org_life;
     }
 
-    fn add_occurrences(&mut self, g: &OccurrenceGroup) {
+    /// Adds one group of members with the same category, cadre flag and quota.
+    pub(super) fn add_counted(
+        &mut self,
+        category: &str,
+        is_cadre: bool,
+        quota: i64,
+        c: &Counted,
+        tree: &Subtree,
+        year: i32,
+    ) {
+        let m = &mut self.members;
+        m.total += c.members;
+        match category {
+            "full" => m.full += c.members,
+            "probationary" => m.probationary += c.members,
+            _ => m.activist += c.members,
+        }
+        if is_cadre && category != "activist" {
+            m.cadres += c.members;
+        }
+        let (met0, on_track0) = if quota <= 0 {
+            (c.without_row, 0)
+        } else if expected_by(quota, year, tree.today) <= 0 {
+            (0, c.without_row)
+        } else {
+            (0, 0)
+        };
+        let (met, on_track) = (c.met + met0, c.on_track + on_track0);
+        self.active += c.active;
+        self.credit.earned_centi += c.credit;
+        self.credit.quota_centi += quota * c.members;
+        self.credit.met += met;
+        self.credit.on_track += on_track;
+        self.credit.behind += c.members - met - on_track;
+    }
+
+    pub(super) fn add_occurrences(&mut self, g: &OccurrenceGroup) {
         let k = self
             .kinds
             .entry(g.kind.clone())
@@ -382,7 +410,7 @@ impl Acc {
         k.leave += g.leave;
     }
 
-    fn finish(mut self, org: &Org, period: &Period) -> OrgStats {
+    pub(super) fn finish(mut self, org: &Org, period: &Period) -> OrgStats {
         self.credit.year = period.year();
         self.required.rate = rate(self.required.done, self.required.total);
         let attendance = self
@@ -420,6 +448,23 @@ struct Groups {
 /// apply pending changes first ([`super::apply::catch_up`]); a digest that does not decode
 /// is rebuilt and the scans run again.
 pub async fn compute(
+    db: &Db,
+    tree: Arc<Subtree>,
+    period: Period,
+) -> ApiResult<(OrgStats, Vec<OrgStats>)> {
+    let (t, p) = (tree.clone(), period.clone());
+    if let Some(found) = db
+        .read(move |c| super::totals_read::summarize(c, &t, &p))
+        .await?
+    {
+        return Ok(found);
+    }
+    compute_from_digests(db, tree, period).await
+}
+
+/// [`compute`] from the digests of every org in the subtree, whatever the totals hold (the
+/// path for periods the totals do not answer; tests compare the two).
+pub async fn compute_from_digests(
     db: &Db,
     tree: Arc<Subtree>,
     period: Period,

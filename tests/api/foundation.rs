@@ -154,6 +154,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         stats_member_years,
         stats_members,
         stats_occurrences,
+        stats_org_totals,
         stats_versions,
         study_events,
         users,

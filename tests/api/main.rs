@@ -30,6 +30,7 @@ mod live_board;
 mod me_snapshot;
 mod media;
 mod ops;
+mod org_totals;
 mod orgs;
 mod orgs_walk;
 mod payloads;
