@@ -144,27 +144,27 @@ fn take_lease(
     Ok(taken == 1)
 }
 
-/// Stores a fetched token and gives the lease back (when `fetched` is `None`, only the lease).
-fn store_and_release(
+/// Stores a fetched token.
+fn store(
     conn: &mut crate::db::DbConnection,
     appid: &str,
-    owner: &str,
-    fetched: Option<&Cached>,
+    c: &Cached,
     now: chrono::NaiveDateTime,
 ) -> ApiResult<()> {
-    let mine = wat::table.find(appid).filter(wat::lease_owner.eq(owner));
-    match fetched {
-        Some(c) => diesel::update(wat::table.find(appid))
-            .set((
-                wat::token.eq(&c.token),
-                wat::refresh_at_ms.eq(c.refresh_at_ms),
-                wat::expires_at_ms.eq(c.expires_at_ms),
-                wat::updated_at.eq(now),
-            ))
-            .execute(conn)?,
-        None => 0,
-    };
-    diesel::update(mine)
+    diesel::update(wat::table.find(appid))
+        .set((
+            wat::token.eq(&c.token),
+            wat::refresh_at_ms.eq(c.refresh_at_ms),
+            wat::expires_at_ms.eq(c.expires_at_ms),
+            wat::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Gives the lease back, if `owner` still holds it.
+fn release(conn: &mut crate::db::DbConnection, appid: &str, owner: &str) -> ApiResult<()> {
+    diesel::update(wat::table.find(appid).filter(wat::lease_owner.eq(owner)))
         .set((
             wat::lease_owner.eq(None::<String>),
             wat::lease_until_ms.eq(0i64),
@@ -199,13 +199,9 @@ async fn obtain(state: &AppState, cfg: &WechatConfig, need: Need) -> ApiResult<S
             .write(move |c| take_lease(c, &id, &me, now, budget))
             .await?
         {
-            let result = refresh_leased(state, cfg, &need, &owner).await;
-            let (id, me, now) = (appid.clone(), owner.clone(), state.clock.now_naive());
-            if let Err(e) = state
-                .db
-                .write(move |c| store_and_release(c, &id, &me, None, now))
-                .await
-            {
+            let result = refresh_leased(state, cfg, &need).await;
+            let (id, me) = (appid.clone(), owner.clone());
+            if let Err(e) = state.db.write(move |c| release(c, &id, &me)).await {
                 tracing::warn!(error = %e, "could not give back the WeChat token lease (it expires)");
             }
             return result;
@@ -229,12 +225,7 @@ async fn obtain(state: &AppState, cfg: &WechatConfig, need: Need) -> ApiResult<S
 
 /// Holding the lease: checks again (a refresh may have finished between our read and the
 /// lease), else fetches from WeChat and stores the token in the database and in kv.
-async fn refresh_leased(
-    state: &AppState,
-    cfg: &WechatConfig,
-    need: &Need,
-    owner: &str,
-) -> ApiResult<String> {
+async fn refresh_leased(state: &AppState, cfg: &WechatConfig, need: &Need) -> ApiResult<String> {
     let now_ms = state.clock.now().timestamp_millis();
     let id = cfg.appid.clone();
     if let Some(c) = state.db.read(move |c| stored(c, &id)).await?
@@ -254,15 +245,10 @@ async fn refresh_leased(
         expires_at_ms: now_ms + (lifetime_secs * 1000) as i64,
         token: fetched.token,
     };
-    let (id, me, row, now) = (
-        cfg.appid.clone(),
-        owner.to_string(),
-        c.clone(),
-        state.clock.now_naive(),
-    );
+    let (id, row, now) = (cfg.appid.clone(), c.clone(), state.clock.now_naive());
     state
         .db
-        .write(move |conn| store_and_release(conn, &id, &me, Some(&row), now))
+        .write(move |conn| store(conn, &id, &row, now))
         .await?;
     cache(state, cfg, &c).await;
     tracing::info!(
