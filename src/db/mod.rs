@@ -181,7 +181,9 @@ impl Db {
                 return Ok(Some(false));
             };
             drop(primary);
-            let Ok(mut conn) = replica.get_timeout(Duration::from_secs(1)) else {
+            // A first connection may take longer than a replay wait of 100 ms.
+            let connect = wait.max(Duration::from_secs(1));
+            let Ok(mut conn) = replica.get_timeout(connect) else {
                 return Ok(None);
             };
             let deadline = std::time::Instant::now() + wait;
