@@ -27,6 +27,7 @@ pub mod auth;
 pub mod changes;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod courses;
 pub mod db;
 pub mod demo;
@@ -374,6 +375,10 @@ impl Application {
         let spec = http::openapi::document();
         let table = web::Data::new(RouteTable::from_openapi(&spec));
         let spec_json = web::Data::new(OpenApiJson(http::openapi::json_of(&spec)));
+        let console = web::Data::new(match &state.config.console_dir {
+            Some(dir) => console::Assets::from_dir(dir.clone()),
+            None => console::Assets::embedded(),
+        });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -383,6 +388,8 @@ impl Application {
             app.app_data(app_state.clone())
                 .app_data(table.clone())
                 .app_data(spec_json.clone())
+                .app_data(console.clone())
+                .configure(console::routes)
                 .configure(http::fallback::configure_extractors)
                 .default_service(web::to(http::fallback::no_route))
                 .wrap(from_fn(http::head::as_get))

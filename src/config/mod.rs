@@ -80,6 +80,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_CHANGES_EVERY",
     "DANGKE_MAKEUP_WINDOW",
     "DANGKE_CORS_ORIGINS",
+    "DANGKE_CONSOLE_DIR",
     "DANGKE_HOUSEKEEPING_EVERY",
     "DANGKE_MEDIA_UNUSED_GRACE",
     "DANGKE_METRICS_TOKEN",
@@ -245,6 +246,9 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// Exact origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// Development only: serve the console's files from this directory (read on every
+    /// request) instead of the copy embedded in the binary.
+    pub console_dir: Option<PathBuf>,
     /// How often housekeeping (the scheduled clean-up job) runs (zero: never).
     pub housekeeping_every: Duration,
     /// Media no lesson, cover or minutes has used for this long is removed.
@@ -511,6 +515,26 @@ impl Config {
             },
             metrics_token,
             cors_origins,
+            console_dir: match get("DANGKE_CONSOLE_DIR") {
+                None => None,
+                Some(_) if env == Environment::Production => {
+                    return Err(err(
+                        "DANGKE_CONSOLE_DIR",
+                        "is for development; production serves the console built into the binary"
+                            .into(),
+                    ));
+                }
+                Some(dir) => {
+                    let dir = PathBuf::from(dir);
+                    if !dir.join("index.html").is_file() {
+                        return Err(err(
+                            "DANGKE_CONSOLE_DIR",
+                            format!("{} has no index.html", dir.display()),
+                        ));
+                    }
+                    Some(dir)
+                }
+            },
             housekeeping_every: match get("DANGKE_HOUSEKEEPING_EVERY") {
                 Some("0" | "off") => Duration::ZERO,
                 _ => dur("DANGKE_HOUSEKEEPING_EVERY", 3600)?,

@@ -14,6 +14,7 @@ mod authz_matrix;
 mod changes;
 mod chart;
 mod classes_walk;
+mod console_shell;
 mod courses;
 mod demo;
 mod digest;

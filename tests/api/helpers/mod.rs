@@ -10,6 +10,11 @@
 pub mod backend;
 #[allow(
     dead_code,
+    reason = "shared helper: not every console test uses every step"
+)]
+pub mod browser;
+#[allow(
+    dead_code,
     reason = "shared helpers: not every feature's tests use every method yet"
 )]
 pub mod client;

@@ -1,0 +1,7 @@
+// Placeholder: replaced by the page's implementation.
+import { h } from '../ui.js';
+
+export async function render(ctx) {
+  ctx.setTitle('members');
+  ctx.root.append(h('h1', {}, 'members'));
+}
