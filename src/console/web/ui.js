@@ -214,3 +214,11 @@ export const names = {
 };
 
 export function nameOf(table, value) { return (table && table[value]) || value; }
+
+// Loads a page's own stylesheet (pages/<name>.css) once.
+export function pageStyle(name) {
+  const href = new URL(`./pages/${name}.css`, import.meta.url).href;
+  if (!document.querySelector(`link[href="${href}"]`)) {
+    document.head.append(h('link', { rel: 'stylesheet', href }));
+  }
+}

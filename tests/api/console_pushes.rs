@@ -1,0 +1,1 @@
+//! The console's pushes page (issue 21), in a real Chromium.
