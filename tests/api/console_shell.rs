@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use fantoccini::key::Key;
+
 use crate::helpers::browser::{self, Browser};
 use crate::helpers::world::PASSWORD;
 use crate::helpers::{Options, spawn, spawn_with};
@@ -171,6 +173,73 @@ async fn a_secretary_logs_in_and_out_and_another_branch_is_not_found() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     b.close().await;
 
+    let undocumented = browser::undocumented_requests(&app);
+    assert!(undocumented.is_empty(), "{undocumented:#?}");
+}
+
+/// A secretary at a 1024-wide tablet, with only the keyboard: logs in (Tab, Enter), and
+/// every page opens without an error, without scrolling sideways, and with a label on every
+/// field and a text alternative on every image.
+#[tokio::test]
+async fn every_page_fits_a_tablet_and_its_fields_are_labelled() {
+    if !browser::available() {
+        return;
+    }
+    let app = spawn().await;
+    let w = app.world().await;
+    let b = Browser::start_sized(&app, 1024, 768).await;
+    b.open("").await;
+    b.wait("form.login input[name=phone]:focus").await;
+    let typing = |text: String| {
+        let client = b.client.clone();
+        async move {
+            client
+                .active_element()
+                .await
+                .unwrap()
+                .send_keys(&text)
+                .await
+                .unwrap();
+        }
+    };
+    typing(format!("13900000001{}", char::from(Key::Tab))).await;
+    typing(format!("{PASSWORD}{}", char::from(Key::Enter))).await;
+    b.wait("header.top").await;
+
+    for page in ["dashboard", "members", "classes", "meetings", "pushes"] {
+        b.open(&format!("#/{page}/{}", w.branch_a)).await;
+        b.wait("main h1").await;
+        // Let the page finish its first requests.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let report = b
+            .js(r#"
+                const main = document.querySelector('main');
+                const unlabelled = [...main.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+                  .map((el) => el.outerHTML.slice(0, 120));
+                const noAlt = [...main.querySelectorAll('img')].filter((i) => !i.hasAttribute('alt')).map((i) => i.outerHTML.slice(0, 120));
+                const errors = [...main.querySelectorAll('.error-box, .not-found')].map((e) => e.textContent);
+                return {
+                  overflow: document.documentElement.scrollWidth - window.innerWidth,
+                  unlabelled, noAlt, errors,
+                  h1: main.querySelectorAll('h1').length,
+                };
+            "#)
+            .await;
+        assert!(
+            report["overflow"].as_i64().unwrap() <= 0,
+            "{page}: scrolls sideways: {report}"
+        );
+        assert_eq!(
+            report["unlabelled"],
+            serde_json::json!([]),
+            "{page}: {report}"
+        );
+        assert_eq!(report["noAlt"], serde_json::json!([]), "{page}: {report}");
+        assert_eq!(report["errors"], serde_json::json!([]), "{page}: {report}");
+        assert_eq!(report["h1"], 1, "{page}: {report}");
+    }
+    b.close().await;
     let undocumented = browser::undocumented_requests(&app);
     assert!(undocumented.is_empty(), "{undocumented:#?}");
 }

@@ -33,12 +33,11 @@ pub fn available() -> bool {
     }
     let present = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
     if !present && std::env::var("DANGKE_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-        panic!("the console tests need chromium and chromium-driver (DANGKE_TEST_REQUIRE_BROWSER=1)");
+        panic!(
+            "the console tests need chromium and chromium-driver (DANGKE_TEST_REQUIRE_BROWSER=1)"
+        );
     }
-    !super::backend::skip_unless(
-        present,
-        "chromium and chromium-driver (Debian packages)",
-    )
+    !super::backend::skip_unless(present, "chromium and chromium-driver (Debian packages)")
 }
 
 /// One browser session on a test app's console.
