@@ -114,6 +114,14 @@ pub struct ProgressRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl ProgressRow {
+    /// Whether accepted study is recorded (a row that rejected events alone created has
+    /// none): what "started" means to the member's view and to the course funnel.
+    pub fn has_study(&self) -> bool {
+        self.completed_at.is_some() || self.covered_s > 0 || self.read_s > 0 || self.resume_s > 0
+    }
+}
+
 /// A study event row. On PostgreSQL sync writes a batch of them as one JSON parameter
 /// ([`crate::db::sql::insert_json_rows`] with [`NewStudyEvent::COLUMNS`]).
 #[derive(Debug, Clone, Insertable, Serialize)]

@@ -153,20 +153,19 @@ pub fn studied_lessons(
         .collect()
 }
 
-/// Ensures progress rows for `lesson_ids` exist and returns them locked, and whether any
-/// was created (the member started a lesson).
+/// Ensures progress rows for `lesson_ids` exist and returns them locked.
 fn lock_progress(
     conn: &mut DbConnection,
     user_id: i64,
     lesson_ids: &[i64],
     now: NaiveDateTime,
-) -> ApiResult<(HashMap<i64, ProgressRow>, bool)> {
+) -> ApiResult<HashMap<i64, ProgressRow>> {
     if lesson_ids.is_empty() {
-        return Ok((HashMap::new(), false));
+        return Ok(HashMap::new());
     }
     let rows = lock_lesson_progress(conn, user_id, lesson_ids)?;
     if rows.len() == lesson_ids.len() {
-        return Ok((rows.into_iter().map(|r| (r.lesson_id, r)).collect(), false));
+        return Ok(rows.into_iter().map(|r| (r.lesson_id, r)).collect());
     }
     let have: HashSet<i64> = rows.iter().map(|r| r.lesson_id).collect();
     let fresh: Vec<_> = lesson_ids
@@ -186,7 +185,7 @@ fn lock_progress(
         .collect();
     crate::insert_ignore!(conn, lesson_progress::table, &fresh)?;
     let rows = lock_lesson_progress(conn, user_id, lesson_ids)?;
-    Ok((rows.into_iter().map(|r| (r.lesson_id, r)).collect(), true))
+    Ok(rows.into_iter().map(|r| (r.lesson_id, r)).collect())
 }
 
 /// Loads a user's progress rows for `lesson_ids`, locked until the transaction ends:
@@ -277,7 +276,12 @@ pub fn apply(
     let mut studied: Vec<i64> = metas.keys().copied().collect();
     studied.sort_unstable();
     wall_clock::lock_account(conn, user_id)?;
-    let (mut progress, started) = lock_progress(conn, user_id, &studied, now)?;
+    let mut progress = lock_progress(conn, user_id, &studied, now)?;
+    let unstarted: Vec<i64> = progress
+        .values()
+        .filter(|r| !r.has_study())
+        .map(|r| r.lesson_id)
+        .collect();
 
     let client_ids: Vec<&str> = events.iter().map(|e| e.client_event_id.as_str()).collect();
     let existing: HashMap<String, (String, String)> = study_events::table
@@ -420,7 +424,11 @@ pub fn apply(
         }
     }
     // Statistics read started lessons and completions, not each event: a batch that
-    // starts and completes nothing records nothing.
+    // starts and completes nothing records nothing. Started means the first accepted
+    // study of a lesson (rejected events start nothing).
+    let started = unstarted
+        .iter()
+        .any(|id| progress.get(id).is_some_and(ProgressRow::has_study));
     if started || !completed.is_empty() {
         changes::record(conn, now, &[Change::Studied { user_id }])?;
     }
@@ -632,7 +640,7 @@ pub fn complete_after_quiz(
     let Some(meta) = metas.get(&lesson_id) else {
         return Ok(nothing);
     };
-    let (mut rows, _) = lock_progress(conn, user_id, &[lesson_id], now.naive_utc())?;
+    let mut rows = lock_progress(conn, user_id, &[lesson_id], now.naive_utc())?;
     let Some(row) = rows.get_mut(&lesson_id) else {
         return Ok(nothing);
     };

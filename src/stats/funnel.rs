@@ -76,8 +76,17 @@ pub fn funnel(conn: &mut DbConnection, course: &Course, org: &Org) -> ApiResult<
         .select((lessons::id, lessons::position, lessons::title))
         .load(conn)?;
     let lesson_ids: Vec<i64> = lesson_rows.iter().map(|l| l.0).collect();
+    // Started means accepted study, as in the member's own view: a row left by rejected
+    // events only (nothing covered, read or resumed) is not a start.
     let progress: Vec<(i64, i64, bool)> = lp::table
         .filter(lp::lesson_id.eq_any(&lesson_ids))
+        .filter(
+            lp::completed_at
+                .is_not_null()
+                .or(lp::covered_s.gt(0))
+                .or(lp::read_s.gt(0))
+                .or(lp::resume_s.gt(0)),
+        )
         .select((lp::user_id, lp::lesson_id, lp::completed_at.is_not_null()))
         .load(conn)?;
     let mut started_users = HashSet::new();

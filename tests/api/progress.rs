@@ -512,3 +512,78 @@ async fn two_phones_on_one_account_never_lose_a_merge_or_credit_twice() {
         .unwrap();
     assert_eq!(events, 400);
 }
+
+/// Issue 22: a member whose only event was rejected (`too_fast`) has not started the course
+/// — not in her own view, and not in the organizers' funnel (started, per lesson, dropped).
+#[tokio::test]
+async fn a_rejected_event_starts_nothing_in_the_course_funnel() {
+    let app = spawn().await;
+    let w = app.world().await;
+    let (course, audio, _) = course_for_branch_a(&w, 600, false).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 1, 30, 0).unwrap();
+    let res = sync(
+        &w.member_a,
+        vec![ev(
+            "fast",
+            audio,
+            "play",
+            0,
+            500,
+            now - Duration::minutes(5),
+            100,
+        )],
+    )
+    .await;
+    assert_eq!(res["results"][0]["reason"], "too_fast", "{res}");
+
+    let mine = w.member_a.get("/v1/me/courses").await.json();
+    let item = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["course_id"] == course)
+        .unwrap()
+        .clone();
+    assert_eq!(item["status"], "todo", "{item}");
+
+    let funnel = w
+        .secretary_a
+        .get(&format!("/v1/courses/{course}/stats?org_id={}", w.branch_a))
+        .await;
+    funnel.expect(200);
+    let funnel = funnel.json();
+    assert_eq!(funnel["started"], 0, "{funnel}");
+    let lesson = funnel["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["lesson_id"] == audio)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&lesson["started"], &lesson["dropped"]),
+        (&json!(0), &json!(0)),
+        "{lesson}"
+    );
+
+    // An accepted event does start it.
+    sync(
+        &w.member_a,
+        vec![ev(
+            "ok",
+            audio,
+            "play",
+            0,
+            100,
+            now - Duration::minutes(1),
+            100,
+        )],
+    )
+    .await;
+    let funnel = w
+        .secretary_a
+        .get(&format!("/v1/courses/{course}/stats?org_id={}", w.branch_a))
+        .await
+        .json();
+    assert_eq!(funnel["started"], 1, "{funnel}");
+}
