@@ -26,6 +26,7 @@ pub mod audit;
 pub mod auth;
 pub mod changes;
 pub mod clock;
+pub mod collate;
 pub mod config;
 pub mod console;
 pub mod courses;

@@ -342,7 +342,9 @@ pub fn list(conn: &mut DbConnection, ctx: &OccurrenceCtx) -> ApiResult<Attendanc
                 .transpose()?,
         });
     }
-    items.sort_by(|a, b| a.name.cmp(&b.name).then(a.user_id.cmp(&b.user_id)));
+    items.sort_by(|a, b| {
+        crate::collate::cmp_names(&a.name, &b.name).then(a.user_id.cmp(&b.user_id))
+    });
     Ok(AttendanceList {
         occurrence_id: ctx.occ.id,
         checkin: ctx.occ.checkin(),

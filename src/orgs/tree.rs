@@ -243,7 +243,7 @@ pub fn nest(root_id: i64, rows: &[Org]) -> ApiResult<Option<OrgTreeNode>> {
                 children.push(node);
             }
         }
-        children.sort_by(|a, b| a.org.name.cmp(&b.org.name));
+        children.sort_by(|a, b| crate::collate::cmp_names(&a.org.name, &b.org.name));
         Ok(Some(OrgTreeNode {
             org: OrgView::from_row(org)?,
             children,

@@ -77,9 +77,10 @@ fn value(s: &OrgStats, key: SortKey) -> Option<f64> {
 /// Sorts the children (stable: ties keep the tree order).
 pub fn rank(items: &mut [OrgStats], key: SortKey, desc: bool) {
     if key == SortKey::Name {
-        if desc {
-            items.reverse();
-        }
+        items.sort_by(|a, b| {
+            let o = crate::collate::cmp_names(&a.org_name, &b.org_name);
+            if desc { o.reverse() } else { o }
+        });
         return;
     }
     items.sort_by(|a, b| match (value(a, key), value(b, key)) {

@@ -44,7 +44,9 @@ pub struct PeriodQuery {
 #[into_params(parameter_in = Query)]
 pub struct ChildrenQuery {
     /// `name`, `behind_rate` (default `-behind_rate`), `met_rate`, `active_rate`,
-    /// `attendance_rate`, `required_rate`; `-` in front for highest first.
+    /// `attendance_rate`, `required_rate`; `-` in front for highest first (or Z to A).
+    /// `name` orders Chinese names by pinyin (汉语拼音), character by character, then by
+    /// the character itself; Latin names and digits come first.
     pub sort: Option<String>,
 }
 

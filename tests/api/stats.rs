@@ -1049,3 +1049,46 @@ async fn pending_changes_are_applied_in_the_background() {
     assert_eq!(left, 0, "the background runner applied the changes");
     assert_rebuild_changes_nothing(&app).await;
 }
+
+/// Issue 22: `sort=name` orders children by their Chinese names' pinyin (安乐 an, 东山
+/// dong, 西河 xi), not by tree path (creation order) nor by code point (东 before 安);
+/// `-name` reverses it. The org tree lists children the same way.
+#[tokio::test]
+async fn children_sorted_by_name_follow_pinyin() {
+    let app = spawn().await;
+    let w = app.world().await;
+    let anle = app
+        .create_org(&w.admin, w.township, "安乐村党支部", "branch")
+        .await;
+    let names = |v: &Value, key: &str| -> Vec<i64> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["org_id"].as_i64().or(i["id"].as_i64()).unwrap())
+            .collect()
+    };
+    let base = format!("/v1/orgs/{}/stats/children?period=2026-11", w.township);
+    let asc = w.admin.get(&format!("{base}&sort=name")).await.json();
+    assert_eq!(
+        names(&asc, "items"),
+        vec![anle, w.branch_a, w.branch_b],
+        "{asc}"
+    );
+    let desc = w.admin.get(&format!("{base}&sort=-name")).await.json();
+    assert_eq!(
+        names(&desc, "items"),
+        vec![w.branch_b, w.branch_a, anle],
+        "{desc}"
+    );
+    let tree = w
+        .admin
+        .get(&format!("/v1/orgs/{}/tree?depth=1", w.township))
+        .await
+        .json();
+    assert_eq!(
+        names(&tree, "children"),
+        vec![anle, w.branch_a, w.branch_b],
+        "{tree}"
+    );
+}
