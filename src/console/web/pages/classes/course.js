@@ -213,7 +213,7 @@ function drawFunnel(s) {
       { title: '已开始', class: 'num', cell: (l) => fmt.int(l.started) },
       { title: '已完成', class: 'num', cell: (l) => fmt.int(l.completed) },
       { title: '中途放弃', class: 'num', cell: (l) => fmt.int(l.dropped) },
-    ], s.lessons, { caption: '各课时', empty: '没有课时。' }));
+    ], s.lessons, { caption: '各课时', empty: '暂无学习数据。' }));
 }
 
 async function editCourse(course, reload) {
@@ -244,10 +244,9 @@ async function assignDialog(course, orgs, current) {
     label.style.paddingLeft = `${o.level * 1.25}rem`;
     return label;
   });
-  const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
   const body = h('div', {},
     h('fieldset', { class: 'org-list' }, h('legend', {}, '分配到'), boxes),
-    field('截止日期', h('input', { name: 'due_date', type: 'date', min: today }), '可不填；再次分配到同一组织会更新截止日期和要求。'),
+    field('截止日期', h('input', { name: 'due_date', type: 'date' }), '可不填；再次分配到同一组织会更新截止日期和要求。'),
     h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'required', checked: true }), ' 必学（计入应学课程）')));
   return dialog(`分配“${course.title}”`, body, {
     submitText: '分配',

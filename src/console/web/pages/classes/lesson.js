@@ -93,8 +93,17 @@ export async function editLesson(course, lesson) {
           status.textContent = `正在上传 ${f.name}（${size(f.size)}）… ${Math.round(x * 100)}%`;
         },
       });
+      let switched = false;
+      if (m.kind !== kind && isNew && ACCEPT[m.kind]) {
+        // A new lesson takes the kind of the file chosen (decided by its content).
+        kind = m.kind;
+        kindSelect.value = kind;
+        show();
+        switched = true;
+      }
       if (m.kind !== kind) {
         mediaId = null;
+        progress.hidden = true;
         status.textContent = `这个文件是${lessonKinds[m.kind] || m.kind}，不是${lessonKinds[kind]}。请选择${LIMIT_HINT[kind]}。`;
         status.classList.add('bad');
         return;
@@ -104,7 +113,8 @@ export async function editLesson(course, lesson) {
       external.value = '';
       if (m.duration_s && (kind === 'video' || kind === 'audio')) dur.value = String(m.duration_s);
       status.replaceChildren(h('span', { dataset: { media: m.id } },
-        `已上传：${m.file_name || f.name}（${size(m.size_bytes)}${m.duration_s ? `，${duration(m.duration_s)}` : ''}），文件 #${m.id}`));
+        `已上传：${m.file_name || f.name}（${size(m.size_bytes)}${m.duration_s ? `，${duration(m.duration_s)}` : ''}），文件 #${m.id}`),
+        switched ? `。按文件内容，课时类型已改为${lessonKinds[kind]}。` : null);
     } catch (e) {
       mediaId = full && full.kind === kind ? full.media_id ?? null : null;
       progress.hidden = true;

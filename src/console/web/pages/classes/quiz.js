@@ -8,10 +8,12 @@ import { questionKinds, revealAnswers } from './common.js';
 
 export async function editQuiz(lesson) {
   let quiz = null;
-  try {
-    quiz = await api.get(`/v1/lessons/${lesson.id}/quiz`);
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
+  if (lesson.has_quiz) {
+    try {
+      quiz = await api.get(`/v1/lessons/${lesson.id}/quiz`);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    }
   }
   const questions = quiz ? quiz.questions.map(fromView) : [blankQuestion('single')];
   const list = h('ol', { class: 'questions' });
