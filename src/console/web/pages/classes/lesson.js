@@ -31,11 +31,22 @@ export async function editLesson(course, lesson) {
   const coverage = h('input', { name: 'min_coverage', type: 'number', min: 50, max: 100, step: 1, value: String(Math.round((full ? full.min_coverage : 0.9) * 100)) });
   const reading = h('input', { name: 'min_reading_s', type: 'number', min: 0, max: 7200, step: 1, value: String(full && full.min_reading_s !== null && full.min_reading_s !== undefined ? full.min_reading_s : 60) });
   const fileHint = h('small', { class: 'hint' });
+  // A file dropped here is chosen as if picked with the file input.
+  const dropzone = h('div', { class: 'dropzone' }, h('p', { class: 'drop-hint' }, '也可以把文件拖到这里'), progress, status);
+  dropzone.addEventListener('dragover', (e) => { e.preventDefault(); dropzone.classList.add('over'); });
+  dropzone.addEventListener('dragleave', () => dropzone.classList.remove('over'));
+  dropzone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    dropzone.classList.remove('over');
+    if (!e.dataTransfer || !e.dataTransfer.files.length || uploading) return;
+    file.files = e.dataTransfer.files;
+    file.dispatchEvent(new Event('change'));
+  });
   const mediaPart = h('fieldset', { class: 'media-part' },
     h('legend', {}, '文件'),
     field('选择文件上传', file),
     fileHint,
-    h('div', { class: 'dropzone' }, progress, status),
+    dropzone,
     field('或填写外部地址', external, '已有 CDN 地址时可不上传；上传文件和外部地址只能二选一。'));
   const avPart = h('div', { class: 'av-part' },
     field('时长（秒）', dur, '可不填：能从文件读出时自动使用。'),
