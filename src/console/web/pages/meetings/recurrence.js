@@ -44,7 +44,8 @@ export function toRrule(p) {
   switch (p.pattern) {
     case 'once': return null;
     case 'monthly_day': return `FREQ=MONTHLY;BYMONTHDAY=${Number(p.day)}`;
-    case 'monthly_weekday': return `FREQ=MONTHLY;BYDAY=${p.ordinal}${p.weekday}`;
+    // BYSETPOS rather than `BYDAY=1FR`: the API stores `1FR` as `FR` (every Friday).
+    case 'monthly_weekday': return `FREQ=MONTHLY;BYDAY=${p.weekday};BYSETPOS=${p.ordinal}`;
     case 'quarterly_day': return `FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=${Number(p.day)}`;
     case 'weekly': return `FREQ=WEEKLY;BYDAY=${p.weekday}`;
     default: return (p.custom || '').trim().replace(/^RRULE:/i, '') || null;
@@ -89,6 +90,7 @@ export function describe(rrule) {
   if (parts.FREQ === 'MONTHLY' && keys === 'BYMONTHDAY,FREQ,INTERVAL') return `每${interval}个月的${parts.BYMONTHDAY}日`;
   const byday = /^(-?\d)([A-Z]{2})$/.exec(parts.BYDAY || '');
   if (parts.FREQ === 'MONTHLY' && keys === 'BYDAY,FREQ' && byday) return `每月${ordName(byday[1])}${dayName(byday[2])}`;
+  if (parts.FREQ === 'MONTHLY' && keys === 'BYDAY,BYSETPOS,FREQ' && /^[A-Z]{2}$/.test(parts.BYDAY) && /^-?\d$/.test(parts.BYSETPOS)) return `每月${ordName(parts.BYSETPOS)}${dayName(parts.BYDAY)}`;
   if (parts.FREQ === 'WEEKLY' && keys === 'BYDAY,FREQ' && /^[A-Z]{2}$/.test(parts.BYDAY)) return `每周${dayName(parts.BYDAY)}`;
   if (parts.FREQ === 'MONTHLY' && keys === 'FREQ' && interval === 1) return '每月一次';
   if (parts.FREQ === 'MONTHLY' && keys === 'FREQ,INTERVAL' && interval === 3) return '每季度一次';
