@@ -350,3 +350,130 @@ async fn the_projected_code_is_the_apis_and_a_member_who_checks_in_with_it_shows
     assert!(bad.is_empty(), "undocumented requests: {bad:?}");
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_secretary_decides_leave_proxies_corrects_and_writes_minutes_with_a_photo() {
+    if !browser::available() {
+        return;
+    }
+    let app = spawn().await;
+    let (w, b) = start(&app).await;
+    let a = w
+        .secretary_a
+        .post(
+            &format!("/v1/orgs/{}/activities", w.branch_a),
+            json!({"kind": "branch_general_meeting", "title": "支部党员大会",
+                   "start_local": "2026-11-27T10:00:00", "end_local": "2026-11-27T11:30:00"}),
+        )
+        .await;
+    a.expect(201);
+    let occ = a.json()["upcoming"][0]["id"].as_i64().expect("occurrence");
+    let leave = w
+        .member_a
+        .post(
+            &format!("/v1/occurrences/{occ}/leave"),
+            json!({"reason": "外出务工"}),
+        )
+        .await;
+    leave.expect(201);
+
+    b.open(&format!("#/meetings/{}/occurrence/{occ}", w.branch_a))
+        .await;
+    b.wait_text("h1", "支部党员大会").await;
+
+    // The leave request, approved with a note.
+    b.wait_text("#leave-title + .table-wrap", "外出务工").await;
+    b.click_text("button", "批准").await;
+    b.fill("dialog[open] input[name=note]", "同意，注意安全")
+        .await;
+    b.click("dialog[open] button[type=submit]").await;
+    b.wait_text("#leave-title + .table-wrap", "已批准").await;
+    let leaves = w
+        .secretary_a
+        .get(&format!("/v1/occurrences/{occ}/leaves"))
+        .await
+        .json();
+    assert_eq!(leaves[0]["status"], "approved");
+    assert_eq!(leaves[0]["decision_note"], "同意，注意安全");
+
+    // Check-in opens; the committee member is checked in by proxy with a reason.
+    b.click_text("button", "开启签到").await;
+    projected_digits(&b, None).await;
+    let row = |id: i64| format!("tr[data-user=\"{id}\"]");
+    b.click_text(&format!("{} button", row(w.committee_a_id)), "代签")
+        .await;
+    b.fill("dialog[open] input[name=reason]", "手机坏了").await;
+    b.click("dialog[open] button[type=submit]").await;
+    b.wait_text(&row(w.committee_a_id), "手机坏了").await;
+    // The member on leave came after all: corrected to present.
+    b.wait_text(&row(w.member_a_id), "请假").await;
+    b.click_text(&format!("{} button", row(w.member_a_id)), "更正")
+        .await;
+    set_value(&b, "dialog[open] select[name=status]", "present").await;
+    b.fill("dialog[open] input[name=reason]", "会议中途赶到")
+        .await;
+    b.click("dialog[open] button[type=submit]").await;
+    b.wait_text(&row(w.member_a_id), "会议中途赶到").await;
+    let list = w
+        .secretary_a
+        .get(&format!("/v1/occurrences/{occ}/attendance"))
+        .await
+        .json();
+    let item = |id: i64| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["user_id"] == id)
+            .cloned()
+            .expect("invitee")
+    };
+    assert_eq!(item(w.committee_a_id)["status"], "proxy");
+    assert_eq!(item(w.committee_a_id)["reason"], "手机坏了");
+    assert_eq!(item(w.member_a_id)["status"], "present");
+    assert_eq!(item(w.member_a_id)["source"], "correction");
+    let shown = b.text(&row(w.member_a_id)).await;
+    assert!(shown.contains("出席") && shown.contains("更正"), "{shown}");
+
+    // After the start, minutes with a photo uploaded through the page.
+    app.clock.advance(chrono::Duration::minutes(30));
+    let png =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/media/cover.png");
+    b.choose_file("form.minutes input[type=file]", &png).await;
+    b.wait_text("form.minutes", "上传完成").await;
+    b.wait("ul.photos li[data-media] img[src^='blob:']").await;
+    b.fill(
+        "form.minutes textarea[name=minutes]",
+        "重温入党誓词，学习党章。",
+    )
+    .await;
+    // (Toasts stack at the bottom right over the button: wait for them to go, as a person
+    // would.)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while b
+        .js("return document.querySelectorAll('.toast').length")
+        .await
+        != json!(0)
+    {
+        assert!(tokio::time::Instant::now() < deadline, "toasts stay");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    b.click_text("form.minutes button", "保存纪要").await;
+    b.wait_text(".toast", "纪要已保存").await;
+    let secretary = app.login_as("13900000001").await;
+    let detail = secretary
+        .get(&format!("/v1/occurrences/{occ}"))
+        .await
+        .json();
+    assert_eq!(detail["minutes"]["text"], "重温入党誓词，学习党章。");
+    let photos = detail["minutes"]["photo_media_ids"].as_array().unwrap();
+    assert_eq!(photos.len(), 1, "{detail}");
+    let shown_id = b
+        .js("return Number(document.querySelector('ul.photos li[data-media]').dataset.media)")
+        .await;
+    assert_eq!(&shown_id, &photos[0]);
+
+    let bad = browser::undocumented_requests(&app);
+    assert!(bad.is_empty(), "undocumented requests: {bad:?}");
+    b.close().await;
+}

@@ -74,6 +74,7 @@ const STATUS_CLASS = { present: 'present', late: 'late', proxy: 'present', leave
 export function attendanceBadge(item) {
   if (!item.status) {
     if (item.leave === 'pending') return h('span', { class: 'badge warn' }, '请假待批');
+    if (item.leave === 'approved') return h('span', { class: 'badge leave' }, '请假（已批准）');
     return h('span', { class: 'badge' }, '未签到');
   }
   return h('span', { class: `badge ${STATUS_CLASS[item.status] || ''}`, dataset: { status: item.status } }, nameOf(names.attendance, item.status));
