@@ -6,18 +6,20 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::activities::sh;
-use crate::helpers::Client;
 use crate::helpers::backend::skip_unless;
 use crate::helpers::browser::{self, Browser};
 use crate::helpers::push_receivers::{PushReceivers, Reply, Target};
 use crate::helpers::world::PASSWORD;
+use crate::helpers::{Client, Options, spawn_with};
 use crate::stats::the_day_with;
 use dangke::clock::ManualClock;
 
 const KEY: &str = "0b6e2f4a-91c3-4d7e-a2f5-3c8d9e1f7b24";
+const DING_TOKEN: &str = "5e1d7c3b9a8f6e4d2c0b1a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d";
+const DING_SECRET: &str = "SEC3a9c1e7b5d2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a2c";
 
 async fn deliveries(c: &Client, org: i64) -> Vec<Value> {
     let r = c.get(&format!("/v1/orgs/{org}/deliveries")).await;
@@ -316,6 +318,171 @@ async fn a_secretary_connects_the_wecom_group_tests_it_schedules_and_previews_th
         browser::undocumented_requests(app).is_empty(),
         "{:?}",
         browser::undocumented_requests(app)
+    );
+    b.close().await;
+}
+
+/// Channel ids of org `org`, as the API lists them.
+async fn channel_ids(c: &Client, org: i64) -> Vec<i64> {
+    let r = c.get(&format!("/v1/orgs/{org}/push-channels")).await;
+    r.expect(200);
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The delivery ids in the page's list, in order.
+async fn listed_ids(b: &Browser) -> Vec<i64> {
+    let v = b
+        .js("return [...document.querySelectorAll('tr[data-delivery-id]')].map((r) => Number(r.dataset.deliveryId));")
+        .await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn deliveries_page_as_the_api_pages_them_and_a_removed_channel_cancels_its_messages() {
+    if !browser::available() {
+        return;
+    }
+    // No worker: every test message stays pending, so the list is as long as we make it.
+    let app = spawn_with(Options {
+        vars: vec![
+            ("DANGKE_PUSH_EVERY", "off".to_string()),
+            ("DANGKE_ACCESS_TOKEN_TTL", "1d".to_string()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let w = app.world().await;
+    let api = &w.secretary_a;
+    let org = w.branch_a;
+
+    let b = Browser::start(&app).await;
+    b.login("13900000001", PASSWORD).await;
+    b.open(&format!("#/pushes/{org}")).await;
+    b.wait_text(".pushes-channels", "还没有推送渠道").await;
+
+    // A DingTalk robot needs its address and its SEC secret together.
+    b.click_text("button", "添加推送渠道").await;
+    b.wait("dialog select[name=kind]").await;
+    b.js(r#"
+        const k = document.querySelector('dialog select[name=kind]');
+        k.value = 'dingtalk_robot'; k.dispatchEvent(new Event('change', { bubbles: true }));
+    "#)
+        .await;
+    b.fill("dialog input[name=name]", "东山村钉钉群").await;
+    b.fill(
+        "dialog input[name=ding_address]",
+        &format!("https://oapi.dingtalk.com/robot/send?access_token={DING_TOKEN}"),
+    )
+    .await;
+    b.fill("dialog input[name=ding_secret]", DING_SECRET).await;
+    b.click("dialog button[type=submit]").await;
+    b.wait_text(".channel h3", "东山村钉钉群").await;
+    let ids = channel_ids(api, org).await;
+    assert_eq!(ids.len(), 1);
+    let ch_id = ids[0];
+    let ch = api.get(&format!("/v1/push-channels/{ch_id}")).await;
+    assert_eq!(ch.json()["kind"], "dingtalk_robot");
+    assert!(
+        !ch.text().contains(DING_TOKEN) && !ch.text().contains(&DING_SECRET[3..]),
+        "{}",
+        ch.text()
+    );
+    let card = format!("article.channel[data-channel-id='{ch_id}']");
+
+    // A monthly schedule, then taken off again, both through the page.
+    b.click(&format!("{card} button.add-schedule")).await;
+    b.wait_text("dialog .says", "每月 1 日 09:00").await;
+    b.click("dialog button[type=submit]").await;
+    b.wait_text(&format!("{card} .schedules li"), "发送上个月的学习简报")
+        .await;
+    let ch = api.get(&format!("/v1/push-channels/{ch_id}")).await.json();
+    assert_eq!(ch["schedules"][0]["frequency"], "monthly", "{ch}");
+    assert_eq!(ch["schedules"][0]["month_day"], 1, "{ch}");
+    assert_eq!(ch["schedules"][0]["time"], "09:00", "{ch}");
+    b.click(&format!("{card} .schedules li button")).await;
+    b.click("dialog button[type=submit]").await;
+    b.wait_text(&card, "还没有定时推送").await;
+    let ch = api.get(&format!("/v1/push-channels/{ch_id}")).await.json();
+    assert!(ch["schedules"].as_array().unwrap().is_empty(), "{ch}");
+
+    // 23 test messages: the page shows the API's first page of 20, then the rest by cursor.
+    for _ in 0..23 {
+        api.post(&format!("/v1/push-channels/{ch_id}/test"), json!({}))
+            .await
+            .expect(202);
+    }
+    let first = api
+        .get(&format!("/v1/orgs/{org}/deliveries?limit=20"))
+        .await
+        .json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = api
+        .get(&format!(
+            "/v1/orgs/{org}/deliveries?limit=20&cursor={cursor}"
+        ))
+        .await
+        .json();
+    let want: Vec<i64> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(want.len(), 23);
+    b.click_text("button", "刷新").await;
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = listed_ids(&b).await;
+        if got.len() == 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got, want[..20]);
+    b.click("button.more").await;
+    for _ in 0..100 {
+        got = listed_ids(&b).await;
+        if got.len() == 23 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got, want);
+    assert!(
+        b.js("return document.querySelector('button.more').hidden;")
+            .await
+            .as_bool()
+            .unwrap(),
+        "no more pages"
+    );
+
+    // Deleting the channel through the page cancels what it had not sent.
+    b.click(&format!("{card} button.delete")).await;
+    b.click("dialog button[type=submit]").await;
+    b.wait_text(".pushes-channels", "还没有推送渠道").await;
+    assert!(channel_ids(api, org).await.is_empty());
+    let after = deliveries(api, org).await;
+    assert!(
+        after.iter().all(|d| d["status"] == "cancelled"),
+        "{after:?}"
+    );
+    b.wait_text(&format!("tr[data-delivery-id='{}']", want[0]), "已取消")
+        .await;
+
+    assert!(
+        browser::undocumented_requests(&app).is_empty(),
+        "{:?}",
+        browser::undocumented_requests(&app)
     );
     b.close().await;
 }
