@@ -209,7 +209,7 @@ export function channelsSection(ctx, { tz, deliveries }) {
     if (!results.has(ch.id)) results.set(ch.id, h('p', { class: 'test-result', role: 'status', 'aria-live': 'polite' }));
     const result = results.get(ch.id);
     const titleId = `channel-${ch.id}-h`;
-    const test = h('button', { type: 'button', class: 'test' }, '发送测试消息');
+    const test = h('button', { type: 'button', class: 'test', 'aria-describedby': titleId }, '发送测试消息');
     test.addEventListener('click', () => sendTest(ch, test, result));
     const schedules = ch.schedules.length
       ? h('ul', { class: 'schedules' }, ch.schedules.map((s) => h('li', { dataset: { scheduleId: s.id } },
@@ -244,15 +244,15 @@ export function channelsSection(ctx, { tz, deliveries }) {
       h('div', { class: 'channel-actions' },
         test,
         h('button', {
-          type: 'button', class: 'add-schedule',
+          type: 'button', class: 'add-schedule', 'aria-describedby': titleId,
           onclick: async () => { if (await scheduleDialog(ch, tz)) { toast('已添加定时推送', 'success'); reload(); } },
         }, '添加定时推送'),
         h('button', {
-          type: 'button', class: 'edit',
+          type: 'button', class: 'edit', 'aria-describedby': titleId,
           onclick: async () => { if (await channelDialog(ctx, ch)) { toast('已保存', 'success'); reload(); } },
         }, '修改'),
         h('button', {
-          type: 'button', class: 'danger delete',
+          type: 'button', class: 'danger delete', 'aria-describedby': titleId,
           onclick: async (ev) => {
             if (!await confirmDialog('删除推送渠道', `删除“${ch.name}”？删除后不再往这里推送，还没发出的消息会取消。`, '删除')) return;
             const done = await busy(ev.currentTarget, () => api.del(`/v1/push-channels/${ch.id}`).then(() => true));
