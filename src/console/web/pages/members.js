@@ -51,7 +51,7 @@ export async function render(ctx) {
   const filterForm = h('form', { class: 'toolbar filters', role: 'search', 'aria-label': '查找党员' },
     field('搜索', qInput), field('所在组织', orgSel), field('类别', catSel), field('状态', statusSel), field('干部', cadreSel),
     h('button', { type: 'submit', class: 'primary' }, '查询'),
-    h('button', { type: 'button', onclick: () => { filterForm.reset(); qInput.value = ''; orgSel.value = org.id; load(); } }, '清除'));
+    h('button', { type: 'button', onclick: () => { qInput.value = ''; for (const s of [catSel, statusSel, cadreSel]) s.value = ''; orgSel.value = org.id; load(); } }, '清除'));
   filterForm.addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
   for (const s of [catSel, statusSel, cadreSel, orgSel]) s.addEventListener('change', () => load());
 

@@ -146,9 +146,9 @@ function reportView(report, dryRun, warning, orgName) {
   return h('div', {},
     h('h3', { tabindex: '-1' }, dryRun ? '检查结果（试导入，尚未写入）' : '导入结果（已写入）'),
     warning ? h('div', { class: 'error-box', role: 'alert' }, warning) : null,
-    h('div', { class: 'cards' },
-      figure('数据行', c.rows), figure('新增', c.created), figure('更新', c.updated),
-      figure('不变', c.unchanged), figure('拒绝', c.rejected)),
+    h('p', { class: 'counts' },
+      figure('数据行', c.rows), figure('新增', c.created, 'ok'), figure('更新', c.updated, 'warn'),
+      figure('不变', c.unchanged), figure('拒绝', c.rejected, 'bad')),
     h('p', { class: 'muted' },
       `文件编码：${report.encoding}；表头在第 ${report.header_line} 行；识别的列：${report.columns.map((x) => x.header).join('、') || '无'}`,
       report.ignored_columns.length ? `；忽略的列：${report.ignored_columns.join('、')}` : ''),
@@ -169,6 +169,6 @@ function reportView(report, dryRun, warning, orgName) {
     }));
 }
 
-function figure(label, value) {
-  return h('div', { class: 'figure' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, fmt.int(value)));
+function figure(label, value, kind) {
+  return h('span', { class: `count ${value ? kind || '' : ''}` }, `${label} `, h('strong', {}, fmt.int(value)));
 }
