@@ -399,6 +399,30 @@ async fn a_secretary_adds_edits_and_changes_a_member_through_the_page() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.json());
 
+    // A transfer from the party group to the branch itself: history is kept.
+    press(&b, "button[aria-label='转移 孙党员']").await;
+    choose(
+        &b,
+        "dialog[open] select[name=to_org_id]",
+        &w.branch_a.to_string(),
+    )
+    .await;
+    b.fill("dialog[open] input[name=reason]", "调整党小组")
+        .await;
+    b.click("dialog[open] button[type=submit]").await;
+    dialog_closed(&b).await;
+    b.wait_text(&row, "东山村党支部").await;
+    let d = w.secretary_a.get(&format!("/v1/members/{id}")).await.json();
+    assert_eq!(d["org_id"], w.branch_a, "{d}");
+    let history = d["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{d}");
+    assert!(
+        history
+            .iter()
+            .any(|x| x["org_id"] == w.group_a && !x["to_date"].is_null()),
+        "{d}"
+    );
+
     // Leaving ends the membership: the row goes, as from the API's list.
     press(&b, "button[aria-label='变更状态 孙党员']").await;
     choose(&b, "dialog[open] select[name=status]", "left").await;
