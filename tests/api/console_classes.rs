@@ -29,13 +29,6 @@ async fn set(b: &Browser, css: &str, value: &str) {
     .await;
 }
 
-/// Removes the toasts shown so far: they sit over the bottom right of the page (where the
-/// last rows' buttons can be) for several seconds.
-async fn clear_toasts(b: &Browser) {
-    b.js("document.querySelectorAll('#toasts .toast').forEach((t) => t.remove())")
-        .await;
-}
-
 /// Waits until no `<dialog>` is open (the form was accepted).
 async fn dialog_closed(b: &Browser) {
     for _ in 0..200 {
@@ -43,7 +36,6 @@ async fn dialog_closed(b: &Browser) {
             .await
             == json!(0)
         {
-            clear_toasts(b).await;
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -101,7 +93,6 @@ async fn a_secretary_builds_publishes_and_assigns_a_course_and_reads_its_funnel(
         .await
         .json();
     assert_eq!(c["status"], "draft");
-    clear_toasts(&b).await;
 
     // An article lesson: HTML with a live preview that never runs a script.
     b.click_text("main button", "添加课时").await;
@@ -244,7 +235,6 @@ async fn a_secretary_builds_publishes_and_assigns_a_course_and_reads_its_funnel(
     // Publish, then assign to branch A with a due date.
     b.click("main button[data-action=publish]").await;
     b.wait("main [data-status=published]").await;
-    clear_toasts(&b).await;
     let c = w
         .secretary_a
         .get(&format!("/v1/courses/{course}"))

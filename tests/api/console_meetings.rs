@@ -447,17 +447,6 @@ async fn a_secretary_decides_leave_proxies_corrects_and_writes_minutes_with_a_ph
         "重温入党誓词，学习党章。",
     )
     .await;
-    // (Toasts stack at the bottom right over the button: wait for them to go, as a person
-    // would.)
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while b
-        .js("return document.querySelectorAll('.toast').length")
-        .await
-        != json!(0)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "toasts stay");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     b.click_text("form.minutes button", "保存纪要").await;
     b.wait_text(".toast", "纪要已保存").await;
     let secretary = app.login_as("13900000001").await;

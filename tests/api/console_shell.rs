@@ -145,6 +145,14 @@ async fn a_secretary_logs_in_and_out_and_another_branch_is_not_found() {
     b.wait_text("main .not-found", "未找到").await;
     let r = w.secretary_a.get(&format!("/v1/orgs/{}", w.branch_b)).await;
     assert_eq!(r.status, 404);
+    // The township above her branch: she may read it as a member, but not manage it.
+    b.open(&format!("#/members/{}", w.township)).await;
+    b.wait_text("main .not-found", "未找到").await;
+    let r = w
+        .secretary_a
+        .get(&format!("/v1/orgs/{}/members", w.township))
+        .await;
+    assert_eq!(r.status, 404);
 
     // The access token expires: the next page refreshes once and carries on.
     let before = b

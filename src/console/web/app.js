@@ -174,6 +174,14 @@ async function route() {
     document.title = '未找到 · 党课管理后台';
     return;
   }
+  // A member may read her own branch's ancestors (GET /v1/orgs/{id}), but manages only
+  // the subtrees of her roles: anything above them is "not found", as their management
+  // routes answer.
+  if (!roots.some((r) => org.path.startsWith(r.path))) {
+    clear(main, notFound('该组织'));
+    document.title = '未找到 · 党课管理后台';
+    return;
+  }
   const ctx = {
     me, org, orgId, rest, query, root: main, signal: controller.signal, href,
     navigate: (...args) => { location.hash = href(...args); },
