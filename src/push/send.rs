@@ -203,7 +203,7 @@ impl Sender {
             .send()
             .await;
         match resp {
-            Err(e) => Answer::new(AttemptOutcome::Retry).error(transport_error(&e)),
+            Err(e) => Answer::new(AttemptOutcome::Retry).error(transport_error(e)),
             Ok(r) => {
                 let status = r.status();
                 let mut a = Answer::new(match status.as_u16() {
@@ -264,13 +264,23 @@ pub fn not_sent(reason: &str) -> Answer {
     Answer::new(AttemptOutcome::Failed).error(reason)
 }
 
-fn transport_error(e: &reqwest::Error) -> String {
+/// Why a request failed, without its URL: a robot's address carries its key
+/// (`…/send?key=…`, `…?access_token=…`), and delivery errors are shown to organizers.
+fn transport_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut why = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        why.push_str(": ");
+        why.push_str(&s.to_string());
+        source = s.source();
+    }
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
-        format!("cannot connect: {e}")
+        format!("cannot connect: {why}")
     } else {
-        e.to_string()
+        why
     }
 }
 
@@ -280,7 +290,7 @@ async fn robot_answer(
     classify: impl Fn(i64) -> AttemptOutcome,
 ) -> Answer {
     let r = match resp {
-        Err(e) => return Answer::new(AttemptOutcome::Retry).error(transport_error(&e)),
+        Err(e) => return Answer::new(AttemptOutcome::Retry).error(transport_error(e)),
         Ok(r) => r,
     };
     let status = r.status();

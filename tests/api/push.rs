@@ -733,3 +733,42 @@ async fn metrics_show_the_outbox_by_status_and_its_oldest_pending_age() {
         "{text}"
     );
 }
+
+/// A robot that cannot be reached: the delivery says why ("cannot connect"), but neither
+/// its error nor its attempts quote the robot's address, which carries the key.
+#[tokio::test]
+async fn a_delivery_error_never_shows_the_robot_key() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (app, _robots) = setup(
+        false,
+        vec![(
+            "DANGKE_WECOM_API_BASE",
+            format!("http://127.0.0.1:{closed}"),
+        )],
+    )
+    .await;
+    let w = app.world().await;
+    let r = w
+        .admin
+        .post(
+            &format!("/v1/orgs/{}/push-channels", w.township),
+            json!({"kind": "wecom_robot", "name": "企业微信群", "key": WECOM_KEY}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.json()["channel"]["id"].as_i64().unwrap();
+    w.admin
+        .post(&format!("/v1/push-channels/{id}/test"), json!({}))
+        .await
+        .expect(202);
+    pass(&app).await;
+    let all = deliveries(&app, &w.admin, w.township).await;
+    let text = serde_json::to_string(&all).unwrap();
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(!text.contains(WECOM_KEY), "the robot key is shown: {text}");
+    assert!(!text.contains("key="), "{text}");
+}
