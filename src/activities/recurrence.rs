@@ -26,6 +26,10 @@ pub struct Rule {
     pub tz: Tz,
     pub start_local: NaiveDateTime,
     rrule: Option<RRule<Unvalidated>>,
+    /// The rule as given (trimmed, without `RRULE:`, upper case): stored as it was
+    /// written, because the crate's own text drops an ordinal weekday (`BYDAY=1FR` would
+    /// come back as `BYDAY=FR`, every Friday).
+    text: Option<String>,
 }
 
 /// The UTC instant of a local wall time; the earlier one when it is ambiguous (the
@@ -50,10 +54,12 @@ impl Rule {
         rrule: Option<&str>,
     ) -> Result<Rule, RuleError> {
         let start = local_to_utc(tz, start_local).ok_or(RuleError::StartInGap)?;
+        let mut stored = None;
         let rrule = match rrule.map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(text) => {
                 let text = text.strip_prefix("RRULE:").unwrap_or(text);
+                stored = Some(text.to_ascii_uppercase());
                 if text.contains(['\n', '\r']) || text.to_ascii_uppercase().contains("DTSTART") {
                     return Err(RuleError::Invalid(
                         "give only the RRULE value; the start comes from start_local".into(),
@@ -79,6 +85,7 @@ impl Rule {
             tz,
             start_local,
             rrule,
+            text: stored,
         })
     }
 
@@ -87,9 +94,9 @@ impl Rule {
         self.rrule.is_some()
     }
 
-    /// The rule as stored (`FREQ=…`), normalized by the crate.
+    /// The rule as stored (`FREQ=…`): as given, in upper case.
     pub fn rrule_text(&self) -> Option<String> {
-        self.rrule.as_ref().map(|r| r.to_string())
+        self.text.clone()
     }
 
     /// The first start (DTSTART) in UTC.

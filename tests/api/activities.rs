@@ -622,3 +622,44 @@ async fn the_ics_feed_parses_back_and_a_revoked_token_gets_404() {
         .await
         .expect_problem(404, "not_found");
 }
+
+/// "The first Friday of every month" is stored as written (`BYDAY=1FR`), not as the
+/// crate's text `BYDAY=FR` (every Friday): the series keeps its meaning when its time is
+/// changed and the occurrences are made again from the stored rule.
+#[tokio::test]
+async fn an_ordinal_weekday_rule_keeps_its_meaning_once_stored() {
+    let app = spawn().await;
+    let w = app.world().await;
+    let a = schedule(
+        &w.committee_a,
+        w.branch_a,
+        json!({"kind": "party_lesson", "title": "月初党课", "start_local": "2027-01-01T15:00:00",
+               "end_local": "2027-01-01T16:30:00", "rrule": "FREQ=MONTHLY;BYDAY=1FR"}),
+    )
+    .await;
+    assert_eq!(a["rrule"], "FREQ=MONTHLY;BYDAY=1FR");
+    let id = a["id"].as_i64().unwrap();
+    let first_fridays = vec![(1, 1), (2, 5), (3, 5), (4, 2)];
+    let days = |list: Vec<Value>| -> Vec<(u32, u32)> {
+        list.iter()
+            .map(|o| (local(o).month(), local(o).day()))
+            .collect()
+    };
+    assert_eq!(
+        days(occurrences(&w.committee_a, id, "2027-01-01", "2027-04-30").await),
+        first_fridays
+    );
+    let r = w
+        .committee_a
+        .patch(
+            &format!("/v1/activities/{id}"),
+            json!({"start_local": "2027-01-01T15:30:00", "end_local": "2027-01-01T17:00:00"}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["rrule"], "FREQ=MONTHLY;BYDAY=1FR");
+    assert_eq!(
+        days(occurrences(&w.committee_a, id, "2027-01-01", "2027-04-30").await),
+        first_fridays
+    );
+}
