@@ -106,7 +106,10 @@ async fn a_secretary_logs_in_and_out_and_another_branch_is_not_found() {
         return;
     }
     let app = spawn_with(Options {
-        vars: vec![("DANGKE_ACCESS_TOKEN_TTL", "5m".to_string())],
+        vars: vec![
+            ("DANGKE_ACCESS_TOKEN_TTL", "5m".to_string()),
+            ("DANGKE_REFRESH_TOKEN_TTL", "1h".to_string()),
+        ],
         ..Options::default()
     })
     .await;
@@ -178,6 +181,13 @@ async fn a_secretary_logs_in_and_out_and_another_branch_is_not_found() {
         )
         .await;
     assert_eq!(r.status, 401, "{:?}", r.json());
+
+    // A session past its refresh token: the one refresh fails, and the login page says so.
+    b.login("13900000001", PASSWORD).await;
+    b.wait_text("nav.org-tree", "东山村党支部").await;
+    app.clock.advance(chrono::Duration::hours(2));
+    b.open(&format!("#/members/{}", w.branch_a)).await;
+    b.wait_text("form.login [role=alert]", "登录已过期").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     b.close().await;
 

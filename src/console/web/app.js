@@ -203,8 +203,9 @@ async function route() {
 window.addEventListener('hashchange', route);
 
 (async () => {
-  if (hasSession() && await refresh()) {
-    try { await start(); return; } catch (e) { showError(e); }
-  }
-  showLogin();
+  if (!hasSession()) { showLogin(); return; }
+  let renewed = false;
+  try { renewed = await refresh(); } catch (e) { showLogin('网络不可用，请检查网络后重新登录。'); return; }
+  if (!renewed) { showLogin('登录已过期，请重新登录。'); return; }
+  try { await start(); } catch (e) { showError(e); showLogin(); }
 })();
