@@ -101,6 +101,39 @@ pub fn mark_held(conn: &mut DbConnection, occurrence_id: i64, at: NaiveDateTime)
     Ok(())
 }
 
+/// Held means at least one attendee is recorded present, late or by proxy: marks the
+/// occurrence held from `at` when one is (and it was not yet), and not held when none is
+/// (a close with nobody there, or the only attendee corrected to absent).
+pub fn refresh_held(
+    conn: &mut DbConnection,
+    occurrence_id: i64,
+    at: NaiveDateTime,
+) -> ApiResult<()> {
+    let attended = [
+        AttendanceStatus::Present,
+        AttendanceStatus::Late,
+        AttendanceStatus::Proxy,
+    ]
+    .map(|s| s.as_str());
+    let any: bool = diesel::select(diesel::dsl::exists(
+        aa::table
+            .filter(aa::occurrence_id.eq(occurrence_id))
+            .filter(aa::status.eq_any(attended)),
+    ))
+    .get_result(conn)?;
+    if any {
+        return mark_held(conn, occurrence_id, at);
+    }
+    diesel::update(
+        ao::table
+            .find(occurrence_id)
+            .filter(ao::held_at.is_not_null()),
+    )
+    .set(ao::held_at.eq(None::<NaiveDateTime>))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Books the activity's credit for members who attended (no-op without credit).
 pub fn grant_credit(
     conn: &mut DbConnection,
@@ -246,7 +279,7 @@ pub fn correct(
         recorded_by: Some(by),
     };
     set(conn, ctx.occ.id, user_id, &record, stamp)?;
-    mark_held(conn, ctx.occ.id, stamp)?;
+    refresh_held(conn, ctx.occ.id, stamp)?;
     if ctx.occ.checkin() == CheckinState::Closed {
         if status.attended() {
             grant_credit(conn, ctx, &[user_id])?;

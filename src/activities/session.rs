@@ -200,7 +200,7 @@ pub fn close(
     } else {
         0
     };
-    attendance::mark_held(conn, ctx.occ.id, stamp)?;
+    attendance::refresh_held(conn, ctx.occ.id, stamp)?;
     attendance::record_change(conn, stamp, ctx.occ.id, &invited)?;
     // The occurrence itself changed too (its check-in closed): alerts listen for that.
     attendance::record_change(conn, stamp, ctx.occ.id, &[])?;
