@@ -55,6 +55,18 @@ impl Phone {
     }
 }
 
+/// A stored phone number as shown where the full number is not needed: `138****0001`
+/// (anything shorter than 8 characters entirely as `*`).
+pub fn mask(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::Phone;

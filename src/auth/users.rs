@@ -17,6 +17,22 @@ pub fn find_by_phone(conn: &mut DbConnection, phone: &Phone) -> ApiResult<Option
         .optional()?)
 }
 
+/// The phone numbers of `ids` (those that exist), read in chunks of 1,000.
+pub fn phones(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> ApiResult<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(i64, String)> = users::table
+            .filter(users::id.eq_any(chunk))
+            .select((users::id, users::phone))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> ApiResult<User> {
     users::table
         .find(id)

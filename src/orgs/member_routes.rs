@@ -155,8 +155,8 @@ pub async fn update_member(
                     "phone_changed",
                     &Target::new("user", user_id).in_org(home.id),
                     serde_json::json!({
-                        "from": mask_phone(&p.from),
-                        "to": mask_phone(&p.to),
+                        "from": crate::auth::phone::mask(&p.from),
+                        "to": crate::auth::phone::mask(&p.to),
                         "sessions_revoked": true,
                         "wechat_unbound": p.wechat_unbound,
                     }),
@@ -491,15 +491,4 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_org_roles)
         .service(grant_org_role)
         .service(revoke_org_role);
-}
-
-/// A phone number as the audit log shows it to its owner: 138****0001.
-fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 8 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
 }

@@ -38,8 +38,10 @@ impl FileFormat {
 }
 
 /// Column headers and widths of the member table.
-const MEMBER_COLUMNS: [(&str, f64); 22] = [
+const MEMBER_COLUMNS: [(&str, f64); 24] = [
     ("姓名", 10.0),
+    ("党员编号", 10.0),
+    ("手机号", 14.0),
     ("所在组织", 22.0),
     ("类别", 8.0),
     ("干部", 6.0),
@@ -93,26 +95,63 @@ fn yes(b: bool) -> &'static str {
     if b { "是" } else { "否" }
 }
 
-/// A cell value.
+/// A cell value: text, a count (an integer), credit hours (two decimals) or a rate (a
+/// percentage with one decimal).
 enum Cell {
     Text(String),
-    Number(f64),
+    Count(i64),
+    Hours(f64),
+    Rate(f64),
 }
 
 fn hours(centi: i64) -> Cell {
-    Cell::Number(centi as f64 / 100.0)
+    Cell::Hours(centi as f64 / 100.0)
 }
 
-fn member_cells(r: &MemberStatsRow) -> Vec<Cell> {
+/// How the member table shows phone numbers: masked (`138****0001`) unless asked for in
+/// full by someone allowed to administer the org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneColumn {
+    Masked,
+    Full,
+}
+
+/// What a member row needs beyond the statistics: the zone times are shown in, and the
+/// phone numbers by user id.
+pub struct MemberExtras {
+    pub tz: chrono_tz::Tz,
+    pub phones: std::collections::HashMap<i64, String>,
+    pub phone_column: PhoneColumn,
+}
+
+impl MemberExtras {
+    fn phone(&self, user_id: i64) -> String {
+        let Some(phone) = self.phones.get(&user_id) else {
+            return String::new();
+        };
+        match self.phone_column {
+            PhoneColumn::Full => phone.clone(),
+            PhoneColumn::Masked => crate::auth::phone::mask(phone),
+        }
+    }
+}
+
+fn member_cells(r: &MemberStatsRow, extras: &MemberExtras) -> Vec<Cell> {
     let a = &r.attendance;
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
         Cell::Text(
-            t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default(),
+            t.map(|t| {
+                t.with_timezone(&extras.tz)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default(),
         )
     };
     vec![
         Cell::Text(r.name.clone()),
+        Cell::Count(r.user_id),
+        Cell::Text(extras.phone(r.user_id)),
         Cell::Text(r.org_name.clone()),
         Cell::Text(category_zh(&r.category).into()),
         Cell::Text(yes(r.is_cadre).into()),
@@ -121,15 +160,15 @@ fn member_cells(r: &MemberStatsRow) -> Vec<Cell> {
         hours(r.quota_centi),
         hours(r.expected_centi),
         Cell::Text(pace_zh(r.pace).into()),
-        Cell::Number(r.required_done as f64),
-        Cell::Number(r.required_total as f64),
-        Cell::Number(a.present as f64),
-        Cell::Number(a.late as f64),
-        Cell::Number(a.proxy as f64),
-        Cell::Number(a.made_up as f64),
-        Cell::Number(a.absent as f64),
-        Cell::Number(a.leave as f64),
-        a.rate.map_or(Cell::Text(String::new()), Cell::Number),
+        Cell::Count(r.required_done),
+        Cell::Count(r.required_total),
+        Cell::Count(a.present),
+        Cell::Count(a.late),
+        Cell::Count(a.proxy),
+        Cell::Count(a.made_up),
+        Cell::Count(a.absent),
+        Cell::Count(a.leave),
+        a.rate.map_or(Cell::Text(String::new()), Cell::Rate),
         Cell::Text(yes(r.active).into()),
         time(r.last_active_at),
         time(r.last_org_life_at),
@@ -207,6 +246,8 @@ fn sheet(
 ) -> Result<(), XlsxError> {
     let header = Format::new().set_bold();
     let hours = Format::new().set_num_format("0.00");
+    let count = Format::new().set_num_format("0");
+    let rate = Format::new().set_num_format("0.0%");
     let ws: &mut Worksheet = book.add_worksheet();
     ws.set_name(name)?;
     for (i, (title, width)) in columns.iter().enumerate() {
@@ -219,7 +260,9 @@ fn sheet(
         for (c, cell) in cells.iter().enumerate() {
             match cell {
                 Cell::Text(s) => ws.write_string(row, c as u16, s)?,
-                Cell::Number(n) => ws.write_number_with_format(row, c as u16, *n, &hours)?,
+                Cell::Count(n) => ws.write_number_with_format(row, c as u16, *n as f64, &count)?,
+                Cell::Hours(n) => ws.write_number_with_format(row, c as u16, *n, &hours)?,
+                Cell::Rate(n) => ws.write_number_with_format(row, c as u16, *n, &rate)?,
             };
         }
     }
@@ -265,7 +308,9 @@ fn csv_bytes(columns: &[(&str, f64)], rows: &[Vec<Cell>]) -> ApiResult<Vec<u8>> 
         for cells in rows {
             w.write_record(cells.iter().map(|c| match c {
                 Cell::Text(s) => csv_text(s),
-                Cell::Number(n) => format!("{}", (n * 1000.0).round() / 1000.0),
+                Cell::Count(n) => n.to_string(),
+                Cell::Hours(n) => format!("{n:.2}"),
+                Cell::Rate(n) => format!("{:.1}%", n * 100.0),
             }))
             .map_err(fail)?;
         }
@@ -276,41 +321,47 @@ fn csv_bytes(columns: &[(&str, f64)], rows: &[Vec<Cell>]) -> ApiResult<Vec<u8>> 
 }
 
 /// The member table of the subtree `tree` as a file: the rows on one sheet, and in xlsx one
-/// more sheet per direct child org with rows when there are several children.
+/// more sheet per direct child org with rows, and one for the members attached to the org
+/// itself (`…（直属）`), when that splits the rows in more than one sheet.
 pub fn members_export(
     format: FileFormat,
     tree: &Subtree,
     rows: &[MemberStatsRow],
+    extras: &MemberExtras,
 ) -> ApiResult<Vec<u8>> {
     let children = tree.children();
-    let groups: Vec<(String, Vec<&MemberStatsRow>)> = if children.len() > 1 {
-        children
-            .iter()
-            .map(|child| {
-                let ids: HashSet<i64> = tree
-                    .orgs
-                    .iter()
-                    .filter(|o| o.path.starts_with(&child.path))
-                    .map(|o| o.id)
-                    .collect();
-                let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
-                (child.name.clone(), mine)
-            })
-            .filter(|(_, mine): &(String, Vec<&MemberStatsRow>)| !mine.is_empty())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    members_file(format, rows, &groups)
+    let mut groups: Vec<(String, Vec<&MemberStatsRow>)> = children
+        .iter()
+        .map(|child| {
+            let ids: HashSet<i64> = tree
+                .orgs
+                .iter()
+                .filter(|o| o.path.starts_with(&child.path))
+                .map(|o| o.id)
+                .collect();
+            let mine = rows.iter().filter(|r| ids.contains(&r.org_id)).collect();
+            (child.name.clone(), mine)
+        })
+        .collect();
+    groups.push((
+        format!("{}（直属）", tree.root.name),
+        rows.iter().filter(|r| r.org_id == tree.root.id).collect(),
+    ));
+    groups.retain(|(_, mine)| !mine.is_empty());
+    if groups.len() < 2 {
+        groups.clear();
+    }
+    members_file(format, rows, &groups, extras)
 }
 
-/// The member table as a file. `groups` are (child org name, rows) for one sheet each.
+/// The member table as a file. `groups` are (sheet name, rows) for one sheet each.
 fn members_file(
     format: FileFormat,
     rows: &[MemberStatsRow],
     groups: &[(String, Vec<&MemberStatsRow>)],
+    extras: &MemberExtras,
 ) -> ApiResult<Vec<u8>> {
-    let all: Vec<Vec<Cell>> = rows.iter().map(member_cells).collect();
+    let all: Vec<Vec<Cell>> = rows.iter().map(|r| member_cells(r, extras)).collect();
     match format {
         FileFormat::Csv => csv_bytes(&MEMBER_COLUMNS, &all),
         FileFormat::Xlsx => {
@@ -324,7 +375,8 @@ fn members_file(
             )
             .map_err(xlsx_err)?;
             for (name, members) in groups {
-                let cells: Vec<Vec<Cell>> = members.iter().map(|r| member_cells(r)).collect();
+                let cells: Vec<Vec<Cell>> =
+                    members.iter().map(|r| member_cells(r, extras)).collect();
                 sheet(
                     &mut book,
                     &sheet_name(name, &mut used),
@@ -358,6 +410,21 @@ pub fn compliance_file(format: FileFormat, grid: &Compliance) -> ApiResult<Vec<u
 }
 
 /// Parses `format` (default `xlsx`).
+/// Parses `phone` (`masked` by default, or `full`).
+pub fn parse_phone_column(s: Option<&str>) -> ApiResult<PhoneColumn> {
+    match s.unwrap_or("masked") {
+        "masked" => Ok(PhoneColumn::Masked),
+        "full" => Ok(PhoneColumn::Full),
+        _ => Err(
+            ApiError::new(ErrorCode::InvalidQuery).with_field(FieldError::new(
+                "phone",
+                "invalid_value",
+                Text::new("phone 应为 masked 或 full", "phone must be masked or full"),
+            )),
+        ),
+    }
+}
+
 pub fn parse_format(s: Option<&str>) -> ApiResult<FileFormat> {
     match s.unwrap_or("xlsx") {
         "xlsx" => Ok(FileFormat::Xlsx),

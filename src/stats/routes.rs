@@ -412,6 +412,15 @@ pub struct ExportQuery {
     pub format: Option<String>,
 }
 
+/// How the member table shows phone numbers.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PhoneQuery {
+    /// `masked` (default: `138****0001`) or `full`. `full` needs a role that administers
+    /// the org (secretary, deputy secretary, admin): 403 for other organizers.
+    pub phone: Option<String>,
+}
+
 fn attachment(format: FileFormat, stem: &str, body: Vec<u8>) -> HttpResponse {
     let name = format!("{stem}.{}", format.extension());
     HttpResponse::Ok()
@@ -423,9 +432,11 @@ fn attachment(format: FileFormat, stem: &str, body: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
-/// The member table as `.xlsx` (one more sheet per child org when there are several) or
-/// `.csv`: every row of the filter, in the sort order.
-#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery, ExportQuery), responses(
+/// The member table as `.xlsx` (one more sheet per child org, and one for the members
+/// attached to the org itself, when that splits the rows) or `.csv`: every row of the
+/// filter, in the sort order, with the member id and phone (masked unless `phone=full`),
+/// counts as integers, hours with two decimals, times in the org's zone.
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery, ExportQuery, PhoneQuery), responses(
     (status = 200, description = "the file: xlsx, or csv with `format=csv`", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
     (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
 ))]
@@ -436,11 +447,20 @@ pub async fn export_member_stats(
     id: web::Path<i64>,
     q: web::Query<MembersQuery>,
     f: web::Query<ExportQuery>,
+    p: web::Query<PhoneQuery>,
 ) -> ApiResult<HttpResponse> {
     let (id, q) = (id.into_inner(), q.into_inner());
     let format = export::parse_format(f.format.as_deref())?;
+    let phone_column = export::parse_phone_column(p.phone.as_deref())?;
     let opts = q.options()?;
     let org = operated_org(&state, caller.user_id, id).await?;
+    if phone_column == export::PhoneColumn::Full {
+        let user_id = caller.user_id;
+        state
+            .db
+            .read(move |c| authorize(c, user_id, id, Right::Administer).map(|_| ()))
+            .await?;
+    }
     let now = state.clock.now_naive();
     super::apply::catch_up(&state.db, &state.changes).await?;
     let db = state.db.caught_up_replica().await;
@@ -449,9 +469,19 @@ pub async fn export_member_stats(
         .await?
         .items;
     let label = period.label;
-    let body = tokio::task::spawn_blocking(move || export::members_export(format, &tree, &rows))
-        .await
-        .map_err(ApiError::internal)??;
+    let ids: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
+    let phones = db
+        .read(move |c| crate::auth::users::phones(c, &ids))
+        .await?;
+    let extras = export::MemberExtras {
+        tz: tree.tz,
+        phones,
+        phone_column,
+    };
+    let body =
+        tokio::task::spawn_blocking(move || export::members_export(format, &tree, &rows, &extras))
+            .await
+            .map_err(ApiError::internal)??;
     Ok(attachment(format, &format!("members-{id}-{label}"), body))
 }
 
