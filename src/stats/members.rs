@@ -580,13 +580,19 @@ fn people_of(conn: &mut DbConnection, users: &[i64]) -> ApiResult<HashMap<i64, P
     Ok(out)
 }
 
-/// Attendance of `users` in the months the period touches.
+/// Attendance of `users` at occurrences that started in the period (by the local day of
+/// their start in the activity's zone, as the roll-ups count it): from the per-month
+/// roll-ups when the period is whole months, else from the records themselves.
 fn attendance_of(
     conn: &mut DbConnection,
     users: &[i64],
     period: &Period,
 ) -> ApiResult<HashMap<i64, MemberAttendance>> {
     let (first, last) = period.months();
+    let whole = (first..=last).all(|m| period.whole_months_mask() & (1 << (m - 1)) != 0);
+    if !whole {
+        return attendance_by_day(conn, users, period);
+    }
     let mut out: HashMap<i64, MemberAttendance> = HashMap::new();
     for chunk in users.chunks(1000) {
         use diesel::dsl::sum;
@@ -624,6 +630,59 @@ fn attendance_of(
             a.made_up += made_up.unwrap_or(0);
             a.absent += absent.unwrap_or(0);
             a.leave += leave.unwrap_or(0);
+        }
+    }
+    for a in out.values_mut() {
+        let records = a.present + a.late + a.proxy + a.made_up + a.absent;
+        a.rate = rate(a.present + a.late + a.proxy, records);
+    }
+    Ok(out)
+}
+
+/// [`attendance_of`] for a period that is not whole months: each record of a
+/// non-cancelled occurrence whose local start day is inside the period.
+fn attendance_by_day(
+    conn: &mut DbConnection,
+    users: &[i64],
+    period: &Period,
+) -> ApiResult<HashMap<i64, MemberAttendance>> {
+    use crate::activities::model::AttendanceStatus;
+    use crate::db::schema::{activities, activity_attendance as aa, activity_occurrences as ao};
+    // Every zone is within a day of UTC: a day either side finds every candidate.
+    let margin = chrono::Duration::days(1);
+    let lo = period.from.and_time(chrono::NaiveTime::MIN) - margin;
+    let hi = period.to.and_time(chrono::NaiveTime::MIN) + margin * 2;
+    let mut out: HashMap<i64, MemberAttendance> = HashMap::new();
+    for chunk in users.chunks(1000) {
+        let rows: Vec<(i64, String, NaiveDateTime, String)> = aa::table
+            .inner_join(ao::table.inner_join(activities::table))
+            .filter(aa::user_id.eq_any(chunk))
+            .filter(ao::status.ne("cancelled"))
+            .filter(ao::starts_at.ge(lo))
+            .filter(ao::starts_at.lt(hi))
+            .select((
+                aa::user_id,
+                aa::status,
+                ao::starts_at,
+                activities::time_zone,
+            ))
+            .load(conn)?;
+        for (user, status, starts_at, tz) in rows {
+            let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+            let day = starts_at.and_utc().with_timezone(&tz).date_naive();
+            if day < period.from || day > period.to {
+                continue;
+            }
+            let a = out.entry(user).or_default();
+            match AttendanceStatus::parse(&status) {
+                Some(AttendanceStatus::Present) => a.present += 1,
+                Some(AttendanceStatus::Late) => a.late += 1,
+                Some(AttendanceStatus::Proxy) => a.proxy += 1,
+                Some(AttendanceStatus::MadeUp) => a.made_up += 1,
+                Some(AttendanceStatus::Absent) => a.absent += 1,
+                Some(AttendanceStatus::Leave) => a.leave += 1,
+                None => {}
+            }
         }
     }
     for a in out.values_mut() {

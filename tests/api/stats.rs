@@ -1092,3 +1092,87 @@ async fn children_sorted_by_name_follow_pinyin() {
         "{tree}"
     );
 }
+
+/// Issue 22: the member table honours `from`/`to` to the day, as the org summary does: a
+/// meeting of 27 November is in a range that holds that day and in no range that does not,
+/// and the exports follow the table.
+#[tokio::test]
+async fn member_attendance_honours_day_ranges() {
+    let d = the_day().await;
+    let w = &d.w;
+    let row_of = |page: &Value, user: i64| -> Value {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["user_id"] == user)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let members = |range: &'static str| {
+        let c = w.organizer_b.clone();
+        let path = format!("/v1/orgs/{}/stats/members?{range}&limit=200", w.branch_b);
+        async move {
+            let r = c.get(&path).await;
+            r.expect(200);
+            r.json()
+        }
+    };
+    // b1 checked in at the theme party day of 27 November.
+    let before = members("from=2026-11-01&to=2026-11-26").await;
+    assert_eq!(
+        row_of(&before, d.b1)["attendance"]["present"],
+        0,
+        "{before}"
+    );
+    let on = members("from=2026-11-27&to=2026-11-27").await;
+    assert_eq!(row_of(&on, d.b1)["attendance"]["present"], 1, "{on}");
+    let month = members("period=2026-11").await;
+    assert_eq!(row_of(&month, d.b1)["attendance"]["present"], 1, "{month}");
+    // The summary of each range agrees with the rows.
+    for (range, page) in [
+        ("from=2026-11-01&to=2026-11-26", &before),
+        ("from=2026-11-27&to=2026-11-27", &on),
+    ] {
+        let s = w
+            .organizer_b
+            .get(&format!("/v1/orgs/{}/stats?{range}", w.branch_b))
+            .await
+            .json();
+        let summary: i64 = s["attendance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["present"].as_i64().unwrap())
+            .sum();
+        let rows: i64 = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["attendance"]["present"].as_i64().unwrap())
+            .sum();
+        assert_eq!(summary, rows, "{range}: {s}");
+    }
+    // The export of a range that misses the day has no attendance for b1 either.
+    let csv = w
+        .organizer_b
+        .get(&format!(
+            "/v1/orgs/{}/stats/members/export?from=2026-11-01&to=2026-11-26&format=csv",
+            w.branch_b
+        ))
+        .await;
+    csv.expect(200);
+    let body = String::from_utf8(csv.body[3..].to_vec()).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(body.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let (id_col, present_col) = (
+        header.iter().position(|h| h == "党员编号").unwrap(),
+        header.iter().position(|h| h == "出席").unwrap(),
+    );
+    let b1 = reader
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| r[id_col] == d.b1.to_string())
+        .unwrap();
+    assert_eq!(&b1[present_col], "0");
+}
