@@ -383,5 +383,6 @@ pub fn list(conn: &mut DbConnection, ctx: &OccurrenceCtx) -> ApiResult<Attendanc
         checkin: ctx.occ.checkin(),
         counts,
         items,
+        guests: super::guests::list(conn, ctx.occ.id)?,
     })
 }

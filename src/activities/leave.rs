@@ -1,5 +1,6 @@
 //! Leave: an invited member asks before the start, with a reason; an organizer approves
-//! or rejects it until check-in closes; the member reads the outcome. Approved leave is
+//! or rejects it until check-in closes — and a request still pending then, afterwards
+//! (audited like every decision); the member reads the outcome. Approved leave is
 //! recorded as `leave` (neither attended nor absent); a member who comes after all and
 //! checks in is present.
 
@@ -112,7 +113,8 @@ pub fn ask(
     Ok((LeaveView::from_row(&find(conn, id)?)?, true))
 }
 
-/// Approves or rejects a request (until check-in closes). Returns the updated request.
+/// Approves or rejects a request: any request until check-in closes, a pending one after
+/// (see [`decide_after_close`]). Returns the updated request.
 pub fn decide(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -129,8 +131,9 @@ pub fn decide(
     if ctx.occ.is_cancelled() {
         return Err(ApiError::new(ErrorCode::OccurrenceCancelled));
     }
-    if ctx.occ.checkin() == CheckinState::Closed {
-        return Err(ApiError::new(ErrorCode::AttendanceFinal));
+    let closed = ctx.occ.checkin() == CheckinState::Closed;
+    if closed {
+        return decide_after_close(conn, now, ctx, leave, by, approve, note.as_deref());
     }
     let stamp = now.naive_utc();
     let status = if approve {
@@ -170,6 +173,61 @@ pub fn decide(
         .execute(conn)?;
     }
     attendance::record_change(conn, now.naive_utc(), ctx.occ.id, &[leave.user_id])?;
+    LeaveView::from_row(&find(conn, leave.id)?)
+}
+
+/// Decides a request still pending when check-in closed (close recorded the member absent,
+/// or made up, or they came after all). Approving turns `absent` into `leave` — an absent
+/// member had no activity credit, so nothing is taken back — and leaves any other record
+/// as it is; rejecting keeps the record. A request decided already stays decided (409
+/// `attendance_final`): after close, changes go through corrections.
+fn decide_after_close(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    ctx: &OccurrenceCtx,
+    leave: &LeaveRow,
+    by: i64,
+    approve: bool,
+    note: Option<&str>,
+) -> ApiResult<LeaveView> {
+    if leave.status != LeaveStatus::Pending.as_str() {
+        return Err(ApiError::new(ErrorCode::AttendanceFinal));
+    }
+    let stamp = now.naive_utc();
+    let status = if approve {
+        LeaveStatus::Approved
+    } else {
+        LeaveStatus::Rejected
+    };
+    let n = diesel::update(
+        al::table
+            .find(leave.id)
+            .filter(al::status.eq(LeaveStatus::Pending.as_str())),
+    )
+    .set((
+        al::status.eq(status.as_str()),
+        al::decided_by.eq(by),
+        al::decided_at.eq(stamp),
+        al::decision_note.eq(note),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(ApiError::new(ErrorCode::AttendanceFinal));
+    }
+    let absent = attendance::find(conn, ctx.occ.id, leave.user_id)?
+        .is_some_and(|r| r.status == AttendanceStatus::Absent.as_str());
+    if approve && absent {
+        let record = Record {
+            status: AttendanceStatus::Leave,
+            source: AttendanceSource::Leave,
+            checked_in_at: None,
+            distance_m: None,
+            reason: Some(&leave.reason),
+            recorded_by: Some(by),
+        };
+        attendance::set(conn, ctx.occ.id, leave.user_id, &record, stamp)?;
+    }
+    attendance::record_change(conn, stamp, ctx.occ.id, &[leave.user_id])?;
     LeaveView::from_row(&find(conn, leave.id)?)
 }
 

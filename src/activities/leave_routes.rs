@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::access;
 use super::leave;
-use super::model::{LeaveDecisionRequest, LeaveRequest, LeaveView};
+use super::model::{CheckinState, LeaveDecisionRequest, LeaveRequest, LeaveView};
 use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
@@ -71,10 +71,12 @@ pub async fn list_leaves(
     Ok(web::Json(list))
 }
 
-/// Approve or reject a leave request (until check-in closes). Audited.
+/// Approve or reject a leave request: any request until check-in closes; one still pending
+/// at close, afterwards too (approving turns the member's `absent` into `leave`, rejecting
+/// keeps it). Audited, with whether it came after close.
 #[utoipa::path(tag = "activities", security(("bearer" = [])), params(("id" = i64, Path)), request_body = LeaveDecisionRequest, responses(
     (status = 200, body = LeaveView), (status = 403, body = Problem), (status = 404, body = Problem),
-    (status = 409, body = Problem, description = "attendance_final / occurrence_cancelled"), (status = 422, body = Problem),
+    (status = 409, body = Problem, description = "attendance_final (decided already, and check-in closed) / occurrence_cancelled"), (status = 422, body = Problem),
 ))]
 #[post("/leaves/{id}/decision")]
 pub async fn decide_leave(
@@ -90,6 +92,7 @@ pub async fn decide_leave(
         .write(move |c| {
             let row = leave::find(c, id)?;
             let ctx = access::occurrence(c, caller.user_id, row.occurrence_id, Right::Operate)?;
+            let after_close = ctx.occ.checkin() == CheckinState::Closed;
             let view = leave::decide(c, now, &ctx, &row, caller.user_id, req.approve, req.note.as_deref())?;
             audit::record(
                 c,
@@ -97,7 +100,7 @@ pub async fn decide_leave(
                 &caller.actor(),
                 if req.approve { "leave_approved" } else { "leave_rejected" },
                 &Target::new("leave", id).in_org(ctx.org.id),
-                serde_json::json!({"occurrence_id": row.occurrence_id, "user_id": row.user_id, "note": req.note}),
+                serde_json::json!({"occurrence_id": row.occurrence_id, "user_id": row.user_id, "note": req.note, "after_close": after_close}),
             )?;
             Ok((view, row.occurrence_id))
         })

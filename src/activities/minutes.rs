@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::access::OccurrenceCtx;
-use super::model::{MinutesRequest, MinutesView};
+use super::model::{MinutesPhoto, MinutesRequest, MinutesView};
 use crate::db::DbConnection;
 use crate::db::schema::activity_minutes as am;
 use crate::error::{ApiError, ApiResult, ErrorCode, Text};
@@ -54,9 +54,31 @@ pub fn view(conn: &mut DbConnection, occurrence_id: i64) -> ApiResult<Option<Min
     Ok(row.map(|(text, photos, by, at)| MinutesView {
         text,
         photo_media_ids: serde_json::from_str(&photos).unwrap_or_default(),
+        photos: Vec::new(),
         recorded_by: Some(by),
         recorded_at: Some(at.and_utc()),
     }))
+}
+
+/// Gives the minutes' photos signed URLs issued at `now` — only for a reader who was
+/// invited or organizes the meeting; for anyone else the minutes keep ids only.
+pub fn sign_photos(
+    minutes: &mut MinutesView,
+    media: &crate::media::MediaState,
+    now: DateTime<Utc>,
+) {
+    minutes.photos = minutes
+        .photo_media_ids
+        .iter()
+        .map(|id| {
+            let (url, expires_at) = media.sign(*id, now);
+            MinutesPhoto {
+                media_id: *id,
+                url,
+                expires_at,
+            }
+        })
+        .collect();
 }
 
 /// Which of these occurrences have minutes.

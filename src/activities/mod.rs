@@ -9,7 +9,7 @@
 //! and subscribe to an iCalendar feed ([`views`], [`calendar`], [`ics`]); they check in
 //! with a rotating code ([`checkin_code`], [`session`], [`checkin`]) and ask for leave
 //! ([`leave`]); organizers record proxy attendance, correct records, write minutes
-//! ([`attendance`], [`minutes`]). An absence is made up by completing the linked course
+//! and record guests ([`attendance`], [`minutes`], [`guests`]). An absence is made up by completing the linked course
 //! ([`makeup`], called by progress sync).
 //!
 //! It does not own statistics (compliance, rates) nor media uploads.
@@ -22,6 +22,8 @@ pub mod checkin_code;
 pub mod checkin_routes;
 pub mod demo;
 pub mod exceptions;
+pub mod guest_routes;
+pub mod guests;
 pub mod ics;
 pub mod invitees;
 pub mod kind;

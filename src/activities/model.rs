@@ -383,8 +383,20 @@ pub struct MyActivities {
 pub struct MinutesView {
     pub text: String,
     pub photo_media_ids: Vec<i64>,
+    /// The photos with short-lived signed URLs, in `photo_media_ids` order: for the
+    /// meeting's invitees and organizers; empty for anyone else who may read the occurrence.
+    pub photos: Vec<MinutesPhoto>,
     pub recorded_by: Option<i64>,
     pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// A minutes photo an invitee may open: a signed URL (`/v1/media/{id}/content?exp=&sig=`)
+/// that needs no `Authorization` header.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MinutesPhoto {
+    pub media_id: i64,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// `PUT /v1/occurrences/{id}/minutes`
@@ -422,6 +434,8 @@ pub struct OccurrenceDetail {
     pub location: Option<Location>,
     pub credit_centi: i32,
     pub minutes: Option<MinutesView>,
+    /// Guests (not invitees) recorded by an organizer; never counted as members.
+    pub guests: Vec<super::guests::GuestView>,
     pub my: MyAttendance,
     /// The caller organizes it (may open check-in, record attendance, …).
     pub can_manage: bool,
@@ -522,6 +536,8 @@ pub struct AttendanceList {
     pub checkin: CheckinState,
     pub counts: AttendanceCounts,
     pub items: Vec<AttendanceItem>,
+    /// Guests (not invitees), recorded by an organizer; never in `counts`.
+    pub guests: Vec<super::guests::GuestView>,
 }
 
 /// `POST /v1/occurrences/{id}/leave`

@@ -17,8 +17,9 @@ use crate::http::ApiJson;
 use crate::orgs::access::Right;
 use crate::state::AppState;
 
-/// An occurrence: time and place, agenda, minutes, my invitation, status and leave; for
-/// organizers also the attendance counts.
+/// An occurrence: time and place, agenda, minutes (with signed photo URLs for invitees and
+/// organizers), guests, my invitation, status and leave; for organizers also the attendance
+/// counts.
 #[utoipa::path(tag = "activities", security(("bearer" = [])), params(("id" = i64, Path)), responses(
     (status = 200, body = OccurrenceDetail), (status = 304, description = "unchanged (If-None-Match)"), (status = 404, body = Problem),
 ))]
@@ -30,13 +31,18 @@ pub async fn get_occurrence(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let detail = state
+    let mut detail = state
         .db
         .read(move |c| {
             let ctx = access::occurrence(c, caller.user_id, id, Right::View)?;
             views::detail(c, &ctx, caller.user_id)
         })
         .await?;
+    if (detail.my.invited || detail.can_manage)
+        && let Some(m) = detail.minutes.as_mut()
+    {
+        minutes::sign_photos(m, &state.media, state.clock.now());
+    }
     crate::http::etag::json(&req, &detail)
 }
 
@@ -122,7 +128,7 @@ pub async fn put_minutes(
     let (id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
     let uses = state.media_uses;
-    let view = state
+    let mut view = state
         .db
         .write(move |c| {
             let ctx = access::occurrence(c, caller.user_id, id, Right::Operate)?;
@@ -143,5 +149,6 @@ pub async fn put_minutes(
             Ok(saved)
         })
         .await?;
+    minutes::sign_photos(&mut view, &state.media, now);
     Ok(web::Json(view))
 }

@@ -2,7 +2,8 @@
 //! serve).
 
 use super::{
-    checkin_routes, leave_routes, live_routes, me_routes, occurrence_routes, schedule_routes,
+    checkin_routes, guest_routes, leave_routes, live_routes, me_routes, occurrence_routes,
+    schedule_routes,
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -16,6 +17,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(occurrence_routes::move_occurrence)
         .service(occurrence_routes::cancel_occurrence)
         .service(occurrence_routes::put_minutes)
+        .service(guest_routes::add_guest)
+        .service(guest_routes::remove_guest)
         .service(checkin_routes::open_checkin)
         .service(checkin_routes::close_checkin)
         .service(checkin_routes::get_checkin_code)

@@ -268,6 +268,7 @@ pub fn detail(
         location: d.location,
         credit_centi: ctx.activity.credit_centi,
         minutes,
+        guests: super::guests::list(conn, ctx.occ.id)?,
         my: my_attendance(invited || row.is_some(), row.as_ref(), my_leave.as_ref())?,
         can_manage: ctx.manage,
         counts,

@@ -44,6 +44,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    activity_guests (id) {
+        id -> BigInt,
+        occurrence_id -> BigInt,
+        name -> Text,
+        org_id -> Nullable<BigInt>,
+        org_name -> Nullable<Text>,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     activity_leaves (id) {
         id -> BigInt,
         occurrence_id -> BigInt,
@@ -662,6 +674,7 @@ diesel::joinable!(activity_attendance -> activity_occurrences (occurrence_id));
 diesel::joinable!(activity_attendance -> users (user_id));
 diesel::joinable!(activity_invitees -> activity_occurrences (occurrence_id));
 diesel::joinable!(activity_invitees -> users (user_id));
+diesel::joinable!(activity_guests -> activity_occurrences (occurrence_id));
 diesel::joinable!(activity_leaves -> activity_occurrences (occurrence_id));
 diesel::joinable!(activity_leaves -> users (user_id));
 diesel::joinable!(activity_minutes -> activity_occurrences (occurrence_id));
@@ -709,6 +722,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     activity_attendance,
     activity_invitees,
+    activity_guests,
     activity_leaves,
     activity_minutes,
     activity_occurrences,

@@ -392,6 +392,25 @@ async fn every_organizer_write_is_in_the_audit_log() {
         )
         .await
     );
+    let guest = walk!(
+        "post",
+        "/v1/occurrences/{id}/guests",
+        "guest_added",
+        sec.post(
+            &format!("/v1/occurrences/{occ}/guests"),
+            json!({"name": "张镇长", "org_id": w.township})
+        )
+        .await
+    )["id"]
+        .as_i64()
+        .unwrap();
+    walk!(
+        "delete",
+        "/v1/occurrences/{id}/guests/{guest_id}",
+        "guest_removed",
+        sec.delete(&format!("/v1/occurrences/{occ}/guests/{guest}"))
+            .await
+    );
     walk!(
         "post",
         "/v1/occurrences/{id}/checkin/close",

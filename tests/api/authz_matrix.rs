@@ -142,6 +142,12 @@ fn matrix() -> Vec<Entry> {
         e("post", "/v1/occurrences/{id}/move", STUDY_ONLY),
         e("post", "/v1/occurrences/{id}/cancel", STUDY_ONLY),
         e("put", "/v1/occurrences/{id}/minutes", STUDY_ONLY),
+        e("post", "/v1/occurrences/{id}/guests", STUDY_ONLY),
+        e(
+            "delete",
+            "/v1/occurrences/{id}/guests/{guest_id}",
+            STUDY_ONLY,
+        ),
         e("post", "/v1/occurrences/{id}/checkin/open", STUDY_ONLY),
         e("post", "/v1/occurrences/{id}/checkin/close", STUDY_ONLY),
         e("get", "/v1/occurrences/{id}/checkin/code", STUDY_ONLY),
@@ -259,6 +265,7 @@ fn body_for(method: &str, pattern: &str, w: &World, t: &Targets) -> Option<Value
             json!({"start_local": "2027-03-03T09:00:00", "end_local": "2027-03-03T10:00:00"})
         }
         ("put", "/v1/occurrences/{id}/minutes") => json!({"text": "纪要", "photo_media_ids": []}),
+        ("post", "/v1/occurrences/{id}/guests") => json!({"name": "张镇长", "org_name": "柳林镇"}),
         ("post", "/v1/occurrences/{id}/checkin/open")
         | ("post", "/v1/occurrences/{id}/checkin/close")
         | ("post", "/v1/me/calendar-token") => json!({}),
@@ -414,6 +421,7 @@ fn concrete(pattern: &str, w: &World, t: &Targets) -> String {
         .replace("{org_id}", &w.branch_a.to_string())
         .replace("{user_id}", &w.committee_a_id.to_string())
         .replace("{role}", "committee_member")
+        .replace("{guest_id}", "1")
 }
 
 async fn call(client: &Client, entry: &Entry, w: &World, t: &Targets) -> Resp {

@@ -117,6 +117,7 @@ fn query_every_schema_table(conn: &mut dangke::db::DbConnection) -> BTreeSet<Str
         activities,
         activity_attendance,
         activity_invitees,
+        activity_guests,
         activity_leaves,
         activity_minutes,
         activity_occurrences,
