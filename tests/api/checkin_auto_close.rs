@@ -343,3 +343,64 @@ fn the_auto_close_setting_parses() {
         assert_eq!(e, Some("DANGKE_CHECKIN_AUTO_CLOSE"), "{bad:?}");
     }
 }
+
+/// The alert rows written for the occurrence's coming close: their parts.
+async fn closing_alerts(app: &TestApp, occ: i64) -> Vec<String> {
+    app.app_state
+        .db
+        .read(move |c| {
+            use dangke::db::schema::push_deliveries::dsl as d;
+            use diesel::prelude::*;
+            Ok(d::push_deliveries
+                .filter(d::dedup_key.like(format!("alert:closing:{occ}:%")))
+                .select(d::parts)
+                .load(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// Half an hour before the automatic close, an org's channels that take alerts learn that
+/// check-in will close and who has no record yet — once; nothing once it is closed.
+#[tokio::test]
+async fn organizers_are_reminded_half_an_hour_before_the_automatic_close() {
+    let app = spawn_with(Options {
+        vars: vars(&[("DANGKE_PUSH_EVERY", "off")]),
+        ..Options::default()
+    })
+    .await;
+    let w = app.world().await;
+    w.secretary_a
+        .post(
+            &format!("/v1/orgs/{}/push-channels", w.branch_a),
+            json!({"kind": "wecom_robot", "name": "东山村支部群",
+                   "key": "5b2f3c1e-aaaa-4bc4-97a0-0ec2autoclose", "alerts": true}),
+        )
+        .await
+        .expect(201);
+    let (occ, _) = checked_in_before_the_start(&app, &w).await;
+    let remind = || dangke::push::alerts::checkin_closing_soon(&app.app_state);
+    // Closes at 13:30 (end 11:30 + 2 h).
+    app.clock.set(sh(2026, 11, 27, 12, 59));
+    assert_eq!(remind().await.unwrap(), 0);
+    app.clock.set(sh(2026, 11, 27, 13, 0));
+    assert_eq!(remind().await.unwrap(), 1);
+    app.clock.set(sh(2026, 11, 27, 13, 10));
+    assert_eq!(remind().await.unwrap(), 0, "once");
+    let alerts = closing_alerts(&app, occ).await;
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0].contains("签到将于 13:30 自动结束"),
+        "{}",
+        alerts[0]
+    );
+    assert!(
+        alerts[0].contains("李书记"),
+        "the secretary did not check in: {}",
+        alerts[0]
+    );
+    assert!(!alerts[0].contains("王党员"), "{}", alerts[0]);
+    app.clock.set(sh(2026, 11, 27, 13, 30));
+    assert_eq!(close_pass(&app).await, 1);
+    assert_eq!(remind().await.unwrap(), 0, "closed: nothing to remind of");
+}
