@@ -370,6 +370,7 @@ impl Application {
         let every = state.config.changes_every;
         changes::runner::in_background(state.db.clone(), every, LISTENERS, state.changes.clone());
         activities::start::in_background(state.db.clone(), state.clock.clone(), every);
+        activities::auto_close::in_background(state.clone(), every);
         housekeeping::in_background(state.clone(), state.config.housekeeping_every);
         push::worker::in_background(state.clone());
         activities::live::in_background(state.clone());

@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod attendance;
+pub mod auto_close;
 pub mod calendar;
 pub mod checkin;
 pub mod checkin_code;

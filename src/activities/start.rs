@@ -1,8 +1,14 @@
 //! Occurrences count from their start even if nobody touches them: a background task
 //! freezes the invitee list of every occurrence whose start has passed (the same freeze the
 //! first check-in, proxy or close after the start does), which records "occurrence
-//! started" in the change queue, so a meeting nobody recorded is counted — with everyone
-//! absent — from its start.
+//! started" in the change queue, so a meeting is counted from its start though nobody
+//! touches it: in attendance (its invitees, and whoever was recorded, also before the start)
+//! and, once someone was recorded there, as held in compliance.
+//!
+//! Before check-in closes, an invitee without a record is not absent yet (she may still
+//! come late, or be recorded by proxy): statistics count her as invited, neither present nor
+//! absent. The close makes her absent (or made up) — the organizer's, or the automatic one
+//! at end + `DANGKE_CHECKIN_AUTO_CLOSE` ([`super::auto_close`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -77,6 +77,7 @@ pub const VARS: &[&str] = &[
     "DANGKE_CHECKIN_CODE_STEP",
     "DANGKE_CHECKIN_LATE_GRACE",
     "DANGKE_CHECKIN_RATE",
+    "DANGKE_CHECKIN_AUTO_CLOSE",
     "DANGKE_CHANGES_EVERY",
     "DANGKE_MAKEUP_WINDOW",
     "DANGKE_CORS_ORIGINS",
@@ -236,6 +237,9 @@ pub struct Config {
     pub checkin_late_grace: Duration,
     /// Check-in attempts per member (wrong codes included).
     pub checkin_rate: RateSpec,
+    /// How long after its end an open check-in is closed by the background runner (as an
+    /// organizer's close would, audited as closed by the system); `None` (`off`): never.
+    pub checkin_auto_close: Option<Duration>,
     /// Default time after an occurrence in which completing its linked course makes an
     /// absence `made_up` (each activity keeps its own copy, in whole days).
     pub makeup_window: Duration,
@@ -508,6 +512,10 @@ impl Config {
             checkin_code_step: dur("DANGKE_CHECKIN_CODE_STEP", 30)?,
             checkin_late_grace: dur("DANGKE_CHECKIN_LATE_GRACE", 10 * 60)?,
             checkin_rate: rate("DANGKE_CHECKIN_RATE", "10/5m")?,
+            checkin_auto_close: match get("DANGKE_CHECKIN_AUTO_CLOSE") {
+                Some("off") => None,
+                _ => Some(dur("DANGKE_CHECKIN_AUTO_CLOSE", 2 * 3600)?),
+            },
             makeup_window: dur("DANGKE_MAKEUP_WINDOW", 30 * 86400)?,
             changes_every: match get("DANGKE_CHANGES_EVERY") {
                 Some("0" | "off") => Duration::ZERO,

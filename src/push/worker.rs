@@ -81,6 +81,7 @@ pub async fn run_once(state: &web::Data<AppState>) -> ApiResult<Pass> {
     if scan_due(state).await {
         pass.reminders_written = super::reminders::enqueue_due(state).await?;
         pass.alerts_written += super::alerts::meetings_tomorrow(state).await?;
+        pass.alerts_written += super::alerts::checkin_closing_soon(state).await?;
         pass.alerts_written += super::missed_slots::enqueue_due(state).await?;
     }
     let now = state.clock.now_naive();

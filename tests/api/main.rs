@@ -13,6 +13,7 @@ mod auth;
 mod authz_matrix;
 mod changes;
 mod chart;
+mod checkin_auto_close;
 mod classes_walk;
 mod console_classes;
 mod console_dashboard;
