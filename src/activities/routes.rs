@@ -16,6 +16,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(occurrence_routes::move_occurrence)
         .service(occurrence_routes::cancel_occurrence)
         .service(occurrence_routes::put_minutes)
+        .service(occurrence_routes::get_meeting_record)
         .service(checkin_routes::open_checkin)
         .service(checkin_routes::close_checkin)
         .service(checkin_routes::get_checkin_code)

@@ -35,6 +35,7 @@ mod kv;
 mod live_board;
 mod me_snapshot;
 mod media;
+mod meeting_record;
 mod meeting_records;
 mod ops;
 mod org_totals;
