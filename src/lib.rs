@@ -231,8 +231,10 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
         slots_at_risk: find_slots_at_risk,
         instruments: push::metrics::Instruments::new(metrics.registry())?,
     };
+    let (font_path, font) = load_chart_font(&config).await?.unzip();
     let chart = state::ChartParts {
-        font: load_chart_font(&config).await?,
+        font,
+        font_path,
         url_key: stats::chart_url::url_key(secret.as_bytes())?,
     };
     let changes = changes::runner::Instruments::new(metrics.registry())?;
@@ -257,7 +259,9 @@ pub async fn build_state(config: Config, deps: Deps) -> anyhow::Result<AppState>
 /// Loads the digest chart's font once (`DANGKE_CHART_FONT`, or the first well-known CJK font
 /// found). An explicitly configured font that cannot be used stops start-up; none found is
 /// one warning, and digests then go without a chart.
-async fn load_chart_font(config: &Config) -> anyhow::Result<Option<ab_glyph::FontArc>> {
+async fn load_chart_font(
+    config: &Config,
+) -> anyhow::Result<Option<(std::path::PathBuf, ab_glyph::FontArc)>> {
     let candidates = config.chart.candidates();
     if candidates.is_empty() {
         tracing::info!("DANGKE_CHART_FONT=off: charts are skipped, text digests still go");
@@ -272,7 +276,7 @@ async fn load_chart_font(config: &Config) -> anyhow::Result<Option<ab_glyph::Fon
     match loaded {
         Some((path, font)) => {
             tracing::info!(font = %path.display(), "chart font loaded");
-            Ok(Some(font))
+            Ok(Some((path, font)))
         }
         None => {
             let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();

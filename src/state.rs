@@ -44,6 +44,8 @@ pub struct ChartParts {
     /// The font charts are drawn with, loaded once; `None`: no font was found or
     /// `DANGKE_CHART_FONT=off`, so no chart is drawn and digests go as text only.
     pub font: Option<ab_glyph::FontArc>,
+    /// The file that font came from: the per-meeting record's PDF embeds it (a subset).
+    pub font_path: Option<std::path::PathBuf>,
     /// The key of chart URLs only (derived from the JWT secret under its own label).
     pub url_key: crate::http::url_key::UrlKey,
 }

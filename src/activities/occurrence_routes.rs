@@ -1,6 +1,11 @@
-//! HTTP routes of one occurrence: read it, move or cancel it alone, write its minutes.
+//! HTTP routes of one occurrence: read it, move or cancel it alone, write its minutes,
+//! download its record (the 三会一课 file).
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::access;
 use super::exceptions;
@@ -10,9 +15,10 @@ use super::model::{
     OccurrenceView,
 };
 use super::views;
+use super::{record, record_pdf, record_xlsx};
 use crate::audit::{self, Target};
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem, Text};
 use crate::http::ApiJson;
 use crate::orgs::access::Right;
 use crate::state::AppState;
@@ -151,4 +157,118 @@ pub async fn put_minutes(
         .await?;
     minutes::sign_photos(&mut view, &state.media, now);
     Ok(web::Json(view))
+}
+
+/// The format of a meeting record.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordQuery {
+    /// `xlsx` (default) or `pdf`.
+    pub format: Option<String>,
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The meeting's record, the sheet a branch files as its 三会一课 record: title, kind, time
+/// and place (in the org's zone), agenda, attendance with status and who recorded it, leave
+/// with reasons and decisions, proxies with reasons, counts, minutes and their photos.
+/// Organizers only (as the attendance list). `format=pdf` needs a CJK font on the server.
+#[utoipa::path(tag = "activities", security(("bearer" = [])), params(("id" = i64, Path), RecordQuery), responses(
+    (status = 200, description = "the record: xlsx, or pdf with `format=pdf`", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("application/pdf"))),
+    (status = 400, body = Problem, description = "invalid_query: format is neither xlsx nor pdf"),
+    (status = 403, body = Problem),
+    (status = 404, body = Problem, description = "not_found, or record_pdf_unavailable: the server has no font with Chinese glyphs"),
+    (status = 503, body = Problem, description = "a minutes photo could not be read from the media store"),
+))]
+#[get("/occurrences/{id}/record")]
+pub async fn get_meeting_record(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    q: web::Query<RecordQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let pdf = match q.format.as_deref().unwrap_or("xlsx") {
+        "xlsx" => false,
+        "pdf" => true,
+        _ => {
+            return Err(
+                ApiError::new(ErrorCode::InvalidQuery).with_field(FieldError::new(
+                    "format",
+                    "invalid_value",
+                    Text::new("格式应为 xlsx 或 pdf", "format must be xlsx or pdf"),
+                )),
+            );
+        }
+    };
+    let mut rec = state
+        .db
+        .read(move |c| {
+            let ctx = access::occurrence(c, caller.user_id, id, Right::Operate)?;
+            record::gather(c, &ctx)
+        })
+        .await?;
+    let font_path = if pdf {
+        let path = state.chart.font_path.clone();
+        Some(path.ok_or_else(|| ApiError::new(ErrorCode::RecordPdfUnavailable))?)
+    } else {
+        None
+    };
+    for photo in &mut rec.photos {
+        photo.bytes = read_object(&state, &photo.media.storage_key).await?;
+    }
+    let name = format!("{}{}会议记录", rec.starts_local.format("%Y%m%d"), rec.title);
+    let body = tokio::task::spawn_blocking(move || match font_path {
+        Some(path) => {
+            let font = record_pdf::load_font(&path)
+                .ok_or_else(|| ApiError::new(ErrorCode::RecordPdfUnavailable))?;
+            record_pdf::render(&rec, &font)
+        }
+        None => record_xlsx::render(&rec),
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let (content_type, ext) = if pdf {
+        ("application/pdf", "pdf")
+    } else {
+        (XLSX, "xlsx")
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"meeting-record-{id}.{ext}\"; filename*=UTF-8''{}.{ext}",
+                percent(&name)
+            ),
+        ))
+        .body(body))
+}
+
+/// The whole object `key` of the media store.
+async fn read_object(state: &AppState, key: &str) -> ApiResult<Vec<u8>> {
+    let unavailable = crate::media::storage::unavailable;
+    let mut read = state
+        .media
+        .store
+        .read(key, None)
+        .await
+        .map_err(unavailable)?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = read.stream.next().await {
+        bytes.extend_from_slice(&chunk.map_err(|e| unavailable(e.into()))?);
+    }
+    Ok(bytes)
+}
+
+/// RFC 5987 percent-encoding of a file name (UTF-8; unreserved characters kept).
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(occurrence_routes::put_minutes)
         .service(guest_routes::add_guest)
         .service(guest_routes::remove_guest)
+        .service(occurrence_routes::get_meeting_record)
         .service(checkin_routes::open_checkin)
         .service(checkin_routes::close_checkin)
         .service(checkin_routes::get_checkin_code)

@@ -202,6 +202,9 @@ error_codes! {
     LeaveTooLate = (409, "leave_too_late", "活动已开始，不能再请假", "The activity has started; leave can no longer be asked"),
     /// Check-in is closed: attendance changes only through an audited correction.
     AttendanceFinal = (409, "attendance_final", "签到已结束，考勤只能通过更正修改", "Check-in is closed; attendance changes only through a correction"),
+    /// No PDF of a meeting record can be made: the server has no font with Chinese glyphs
+    /// (`DANGKE_CHART_FONT`); the `.xlsx` still can.
+    RecordPdfUnavailable = (404, "record_pdf_unavailable", "服务器未安装中文字体，无法生成 PDF 会议记录（可导出 xlsx）", "No PDF record: the server has no font with Chinese glyphs (xlsx still works)"),
     // --- statistics -----------------------------------------------------------------------
     /// No digest chart can be drawn: the server has no font with Chinese glyphs
     /// (`DANGKE_CHART_FONT`); the text digest still goes.

@@ -155,6 +155,7 @@ fn matrix() -> Vec<Entry> {
         e("post", "/v1/occurrences/{id}/checkin", (404, 409, 401)),
         e("post", "/v1/occurrences/{id}/proxy", STUDY_ONLY),
         e("get", "/v1/occurrences/{id}/attendance", STUDY_ONLY),
+        e("get", "/v1/occurrences/{id}/record", STUDY_ONLY),
         // The live board is refused before any stream starts.
         e("get", "/v1/occurrences/{id}/live", STUDY_ONLY),
         e(

@@ -37,6 +37,7 @@ mod live_board;
 mod me_snapshot;
 mod media;
 mod meeting_minutes;
+mod meeting_record;
 mod meeting_records;
 mod ops;
 mod org_totals;
