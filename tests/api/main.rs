@@ -14,6 +14,7 @@ mod authz_matrix;
 mod changes;
 mod chart;
 mod classes_walk;
+mod compliance_applies;
 mod console_classes;
 mod console_dashboard;
 mod console_meetings;
