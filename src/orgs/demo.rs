@@ -12,7 +12,7 @@ mod plan;
 
 use std::fmt;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 pub use plan::{Engagement, Plan, PlannedMembership, PlannedOrg, PlannedPerson, Rng, hash, plan};
@@ -216,6 +216,17 @@ fn insert(
     let admin_id = admin_id
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the demo plan has no county admin")))?;
     small_branch_settings(conn, now, plan, admin_id, &created)?;
+    // The year's history starts on 1 January: the county adopted dangke then, not on the
+    // day the demo was seeded (compliance asks for nothing before the adoption date).
+    let year = now
+        .and_utc()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .year();
+    let adopted = PatchSettingsRequest {
+        adoption_date: Some(NaiveDate::from_ymd_opt(year, 1, 1)),
+        ..Default::default()
+    };
+    settings::patch(conn, now, county, admin_id, &adopted)?;
     let org_paces = plan
         .orgs
         .iter()
@@ -276,11 +287,7 @@ fn small_branch_settings(
             .flat_map(|p| &p.roles)
             .filter(|(role, at)| *at == i && COMMITTEE.contains(role))
             .count();
-        let mut req = PatchSettingsRequest {
-            time_zone: None,
-            quotas: Default::default(),
-            frequencies: Default::default(),
-        };
+        let mut req = PatchSettingsRequest::default();
         if groups == 0 {
             req.frequencies.insert(
                 ActivityKind::PartyGroupMeeting.as_str().to_string(),

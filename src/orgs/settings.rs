@@ -1,11 +1,15 @@
 //! Per-org settings, inherited down the tree: time zone, yearly quotas per category, and the
 //! required frequency of each activity kind. An org stores only what it overrides; the
 //! effective value is the nearest ancestor's, else the default, and every value says
-//! where it comes from.
+//! where it comes from. Two settings say what compliance asks of a branch (`stats::compliance`):
+//! the adoption date (nothing is required before it; default: the day the org was created
+//! in dangke, in its zone) and the committee threshold (a branch with at least that many
+//! full members has a branch committee and holds committee meetings; default 7, the branch
+//! work rules).
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -29,6 +33,10 @@ pub fn default_quota_centi(category: &str) -> i64 {
         _ => 0,
     }
 }
+
+/// Default committee threshold: a branch with 7 or more full members sets up a branch
+/// committee (the branch work rules); below it the members' meeting does its work.
+pub const DEFAULT_COMMITTEE_MIN_MEMBERS: i64 = 7;
 
 /// Where an effective value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -61,6 +69,13 @@ pub struct OrgSettingsView {
     pub quotas: HashMap<String, Effective<i64>>,
     /// Required frequency per activity kind.
     pub frequencies: HashMap<String, Effective<Frequency>>,
+    /// The day the org started using dangke: compliance asks for nothing in a slot that
+    /// ends before it. Default (`source: default`): the day the org was created in dangke,
+    /// in its zone.
+    pub adoption_date: Effective<NaiveDate>,
+    /// A branch with at least this many full members has a committee and is asked for
+    /// branch committee meetings (default 7, the branch work rules).
+    pub committee_min_members: Effective<i64>,
 }
 
 /// `PATCH /v1/orgs/{id}/settings`: present keys set an override, `null` removes it (the
@@ -78,6 +93,12 @@ pub struct PatchSettingsRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub frequencies: HashMap<String, Option<Frequency>>,
+    /// `YYYY-MM-DD`, or `null` (inherited again, else the creation date).
+    #[serde(default, deserialize_with = "crate::http::patch::double_option")]
+    pub adoption_date: Option<Option<NaiveDate>>,
+    /// 1–1000 full members, or `null`.
+    #[serde(default, deserialize_with = "crate::http::patch::double_option")]
+    pub committee_min_members: Option<Option<i64>>,
 }
 
 pub fn key_time_zone() -> String {
@@ -88,6 +109,17 @@ pub fn key_quota(cat: &str) -> String {
 }
 pub fn key_frequency(kind: ActivityKind) -> String {
     format!("frequency.{}", kind.as_str())
+}
+pub fn key_adoption_date() -> String {
+    "adoption_date".into()
+}
+pub fn key_committee_min_members() -> String {
+    "committee_min_members".into()
+}
+
+/// The day `org` was created in dangke, in `tz`: the default adoption date.
+pub fn created_on(org: &Org, tz: chrono_tz::Tz) -> NaiveDate {
+    org.created_at.and_utc().with_timezone(&tz).date_naive()
 }
 
 /// The stored overrides of `org` and its ancestors: key -> (depth-ordered) [(org_id, value)].
@@ -174,11 +206,28 @@ pub fn effective(conn: &mut DbConnection, org: &Org) -> ApiResult<OrgSettingsVie
             (k.as_str().to_string(), e)
         })
         .collect();
+    let tz: chrono_tz::Tz = time_zone.value.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let adoption_date = resolve(
+        org,
+        &map,
+        &key_adoption_date(),
+        |s| s.parse().ok(),
+        created_on(org, tz),
+    );
+    let committee_min_members = resolve(
+        org,
+        &map,
+        &key_committee_min_members(),
+        |s| s.parse().ok(),
+        DEFAULT_COMMITTEE_MIN_MEMBERS,
+    );
     Ok(OrgSettingsView {
         org_id: org.id,
         time_zone,
         quotas,
         frequencies,
+        adoption_date,
+        committee_min_members,
     })
 }
 
@@ -244,6 +293,22 @@ fn validate(req: &PatchSettingsRequest) -> ApiResult<Vec<(String, Option<String>
                 "unknown_field",
                 Text::new("未知的活动类型", "Unknown activity kind"),
             )),
+        }
+    }
+    if let Some(date) = req.adoption_date {
+        changes.push((key_adoption_date(), date.map(|d| d.to_string())));
+    }
+    if let Some(min) = req.committee_min_members {
+        match min {
+            Some(v) if !(1..=1000).contains(&v) => errors.push(FieldError::new(
+                "committee_min_members",
+                "out_of_range",
+                Text::new(
+                    "设立支委会的正式党员人数应在 1 到 1000 之间",
+                    "The committee threshold must be 1-1000 full members",
+                ),
+            )),
+            other => changes.push((key_committee_min_members(), other.map(|v| v.to_string()))),
         }
     }
     if !errors.is_empty() {

@@ -1,7 +1,22 @@
 //! Meeting-frequency compliance: for every branch in the subtree and every activity kind
 //! with a required frequency there, each month, quarter or year slot of the year is
 //! `held` (an occurrence of the kind at the branch or below it had attendance recorded),
-//! `missing` (the slot is over without one) or `upcoming`. Rows with missing slots first.
+//! `missing` (the slot is over without one), `upcoming`, or `not_applicable` with a reason:
+//! the grid asks only what a branch can do.
+//!
+//! - `no_party_groups`: party group meetings are asked only of a branch with party groups
+//!   (child orgs of kind `party_group`; a party group meeting is scheduled on one).
+//! - `no_committee`: branch committee meetings only of a branch with a committee, that is
+//!   with at least the org setting `committee_min_members` (default 7) full members, active
+//!   or migrant, at the branch or in its party groups, counted today.
+//! - `before_adoption`: nothing in a slot that ends before the branch's adoption date (org
+//!   setting `adoption_date`, default: the day the branch was created in dangke). A slot
+//!   the adoption date falls in applies: the branch had part of it to hold the meeting.
+//!
+//! A slot that was held is `held` whatever the rules say (what happened is shown); the
+//! reasons replace only `missing` and `upcoming`, and are not counted in either. A row whose
+//! kind does not apply to the branch at all carries the reason on the row too.
+//! Rows with missing slots first.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,9 +30,11 @@ use super::period::start_of;
 use crate::activities::kind::{ActivityKind, Frequency};
 use crate::activities::model::OccurrenceStatus;
 use crate::db::DbConnection;
-use crate::db::schema::{activities, activity_occurrences as ao, orgs, stats_occurrences as so};
+use crate::db::schema::{
+    activities, activity_occurrences as ao, memberships, orgs, stats_occurrences as so,
+};
 use crate::error::ApiResult;
-use crate::orgs::model::{Org, OrgKind, subtree_range};
+use crate::orgs::model::{Category, MemberStatus, Org, OrgKind, subtree_range};
 
 /// Where a slot stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -26,6 +43,21 @@ pub enum SlotStatus {
     Held,
     Missing,
     Upcoming,
+    /// Not asked of this branch; `reason` says why.
+    NotApplicable,
+}
+
+/// Why a slot (or a whole row) does not apply to a branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotApplicableReason {
+    /// A party group meeting, and the branch has no party groups.
+    NoPartyGroups,
+    /// A branch committee meeting, and the branch has fewer full members than the
+    /// `committee_min_members` setting (default 7): it has no committee.
+    NoCommittee,
+    /// The slot ends before the branch's adoption date (`adoption_date` setting).
+    BeforeAdoption,
 }
 
 /// One month, quarter or year.
@@ -34,6 +66,9 @@ pub struct Slot {
     /// `2026-03`, `2026-Q1` or `2026`.
     pub slot: String,
     pub status: SlotStatus,
+    /// Only with `not_applicable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<NotApplicableReason>,
 }
 
 /// One branch and kind.
@@ -46,6 +81,13 @@ pub struct ComplianceRow {
     pub held: i64,
     pub missing: i64,
     pub upcoming: i64,
+    /// Slots not asked of the branch (not in `missing` or `upcoming`).
+    #[serde(default)]
+    pub not_applicable: i64,
+    /// Set when the kind does not apply to the branch at all (`no_party_groups`,
+    /// `no_committee`), or every slot of the year is before its adoption date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<NotApplicableReason>,
     pub slots: Vec<Slot>,
 }
 
@@ -137,14 +179,17 @@ pub fn grid(conn: &mut DbConnection, tree: &Subtree, year: i32) -> ApiResult<Com
             months.insert((b, kind, day.month()));
         }
     }
+    let facts = Facts::load(conn, tree, &by_id)?;
     let mut rows = Vec::new();
     for branch in tree.orgs.iter().filter(|o| is_branch(o)) {
+        let adopted = tree.adoption_date(branch);
         for kind in ActivityKind::ALL {
             let frequency = tree.frequency(branch, *kind);
             let slots = slots(year, frequency);
             if slots.is_empty() {
                 continue;
             }
+            let kind_reason = facts.kind_reason(tree, branch, *kind);
             let mut row = ComplianceRow {
                 org_id: branch.id,
                 org_name: branch.name.clone(),
@@ -153,14 +198,21 @@ pub fn grid(conn: &mut DbConnection, tree: &Subtree, year: i32) -> ApiResult<Com
                 held: 0,
                 missing: 0,
                 upcoming: 0,
+                not_applicable: 0,
+                reason: kind_reason,
                 slots: Vec::with_capacity(slots.len()),
             };
             for (label, a, b) in slots {
                 let held = (a.month()..=b.month())
                     .any(|m| months.contains(&(branch.id, kind.as_str().to_string(), m)));
+                let reason =
+                    kind_reason.or((b < adopted).then_some(NotApplicableReason::BeforeAdoption));
                 let status = if held {
                     row.held += 1;
                     SlotStatus::Held
+                } else if reason.is_some() {
+                    row.not_applicable += 1;
+                    SlotStatus::NotApplicable
                 } else if b < tree.today {
                     row.missing += 1;
                     SlotStatus::Missing
@@ -171,7 +223,11 @@ pub fn grid(conn: &mut DbConnection, tree: &Subtree, year: i32) -> ApiResult<Com
                 row.slots.push(Slot {
                     slot: label,
                     status,
+                    reason: reason.filter(|_| status == SlotStatus::NotApplicable),
                 });
+            }
+            if row.reason.is_none() && row.slots.iter().all(|s| s.reason.is_some()) {
+                row.reason = Some(NotApplicableReason::BeforeAdoption);
             }
             rows.push(row);
         }
@@ -183,6 +239,71 @@ pub fn grid(conn: &mut DbConnection, tree: &Subtree, year: i32) -> ApiResult<Com
         year,
         rows,
     })
+}
+
+/// What the grid needs to know of each branch: whether it has party groups, and how many
+/// full members it has.
+struct Facts {
+    with_groups: HashSet<i64>,
+    full_members: HashMap<i64, i64>,
+}
+
+impl Facts {
+    fn load(
+        conn: &mut DbConnection,
+        tree: &Subtree,
+        by_id: &HashMap<i64, &Org>,
+    ) -> ApiResult<Facts> {
+        let with_groups = tree
+            .orgs
+            .iter()
+            .filter(|o| OrgKind::parse(&o.kind) == Some(OrgKind::PartyGroup))
+            .filter_map(|o| o.parent_id)
+            .collect();
+        let (lo, hi) = subtree_range(&tree.root.path);
+        let members: Vec<i64> = memberships::table
+            .inner_join(orgs::table)
+            .filter(orgs::path.ge(&lo))
+            .filter(orgs::path.lt(&hi))
+            .filter(memberships::category.eq(Category::Full.as_str()))
+            .filter(memberships::status.eq_any([
+                MemberStatus::Active.as_str(),
+                MemberStatus::Migrant.as_str(),
+            ]))
+            .select(memberships::org_id)
+            .load(conn)?;
+        let mut full_members: HashMap<i64, i64> = HashMap::new();
+        for org_id in members {
+            if let Some(b) = branch_of(by_id, org_id) {
+                *full_members.entry(b).or_default() += 1;
+            }
+        }
+        Ok(Facts {
+            with_groups,
+            full_members,
+        })
+    }
+
+    /// Why `kind` does not apply to `branch` at all, if it does not.
+    fn kind_reason(
+        &self,
+        tree: &Subtree,
+        branch: &Org,
+        kind: ActivityKind,
+    ) -> Option<NotApplicableReason> {
+        match kind {
+            ActivityKind::PartyGroupMeeting if !self.with_groups.contains(&branch.id) => {
+                Some(NotApplicableReason::NoPartyGroups)
+            }
+            ActivityKind::BranchCommitteeMeeting
+                if self.full_members.get(&branch.id).copied().unwrap_or(0)
+                    < tree.committee_min_members(branch) =>
+            {
+                Some(NotApplicableReason::NoCommittee)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// How many days before its slot ends a required meeting not yet held is "about to be

@@ -18,7 +18,8 @@ use crate::db::schema::{course_assignments, org_settings, orgs};
 use crate::error::ApiResult;
 use crate::orgs::model::{Org, subtree_range};
 use crate::orgs::settings::{
-    QUOTA_KEYS, default_quota_centi, key_frequency, key_quota, key_time_zone,
+    DEFAULT_COMMITTEE_MIN_MEMBERS, QUOTA_KEYS, created_on, default_quota_centi, key_adoption_date,
+    key_committee_min_members, key_frequency, key_quota, key_time_zone,
 };
 use crate::progress::study::expected_by;
 
@@ -192,6 +193,21 @@ impl Subtree {
         self.resolve(org, &key_frequency(kind))
             .and_then(|v| Frequency::parse(&v))
             .unwrap_or_else(|| kind.default_frequency())
+    }
+
+    /// The day `org` started using dangke: the adoption date set on it or an ancestor,
+    /// else the day it was created in dangke (in its zone).
+    pub fn adoption_date(&self, org: &Org) -> NaiveDate {
+        self.resolve(org, &key_adoption_date())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| created_on(org, self.zone_of(org)))
+    }
+
+    /// How many full members a branch of `org` needs to have a committee.
+    pub fn committee_min_members(&self, org: &Org) -> i64 {
+        self.resolve(org, &key_committee_min_members())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_COMMITTEE_MIN_MEMBERS)
     }
 
     /// The yearly quota of a member of `org_id` with this category and cadre flag.

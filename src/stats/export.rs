@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use std::collections::HashSet;
 
-use super::compliance::{Compliance, SlotStatus};
+use super::compliance::{Compliance, NotApplicableReason, SlotStatus};
 use super::context::Subtree;
 use super::members::{MemberStatsRow, Pace};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Text};
@@ -220,6 +220,12 @@ fn compliance_rows(c: &Compliance) -> Vec<Vec<Cell>> {
                         SlotStatus::Held => "已开展",
                         SlotStatus::Missing => "缺失",
                         SlotStatus::Upcoming => "待开展",
+                        SlotStatus::NotApplicable => match slot.reason {
+                            Some(NotApplicableReason::NoPartyGroups) => "不适用（无党小组）",
+                            Some(NotApplicableReason::NoCommittee) => "不适用（未设支委会）",
+                            Some(NotApplicableReason::BeforeAdoption) => "不适用（启用前）",
+                            None => "不适用",
+                        },
                     }
                     .into(),
                 ),

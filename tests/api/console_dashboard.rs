@@ -176,6 +176,14 @@ async fn a_township_secretary_sees_the_apis_figures_charts_and_exports() {
     app.grant(&w.admin, w.township, id, "secretary").await;
     let sec = app.login_as("13900000020").await;
     let t = w.township;
+    // The township adopted dangke at the start of the year (by default: the day its orgs
+    // were created), so its grid has missing slots.
+    sec.patch(
+        &format!("/v1/orgs/{t}/settings"),
+        serde_json::json!({"adoption_date": "2026-01-01"}),
+    )
+    .await
+    .expect(200);
 
     let b = Browser::start_sized(app, 1366, 1300).await;
     b.login("13900000020", PASSWORD).await;

@@ -298,6 +298,7 @@ fn spec_enums_are_the_wire_values() {
         dangke::orgs::import::model::RowOutcome,
         dangke::orgs::model::Sector,
         dangke::stats::compliance::SlotStatus,
+        dangke::stats::compliance::NotApplicableReason,
         dangke::push::model::AttemptOutcome,
         dangke::push::model::ChannelKind,
         dangke::push::model::DeliveryStatus,

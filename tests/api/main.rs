@@ -15,6 +15,7 @@ mod changes;
 mod chart;
 mod checkin_auto_close;
 mod classes_walk;
+mod compliance_applies;
 mod console_classes;
 mod console_dashboard;
 mod console_meetings;

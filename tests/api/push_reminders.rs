@@ -423,6 +423,15 @@ async fn organizers_learn_which_required_meetings_are_about_to_be_missed() {
     let (app, _wx, robots) = setup().await;
     app.clock.set(sh(2026, 11, 20, 10, 0));
     let w = app.world().await;
+    // The world's branches are small: a committee from one full member, so that
+    // committee meetings are asked of them.
+    w.admin
+        .patch(
+            &format!("/v1/orgs/{}/settings", w.township),
+            json!({"committee_min_members": 1}),
+        )
+        .await
+        .expect(200);
     let r = w
         .admin
         .post(

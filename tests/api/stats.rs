@@ -343,6 +343,15 @@ async fn figures_are_exact_at_every_level() {
 async fn compliance_and_the_course_funnel() {
     let d = the_day().await;
     let w = &d.w;
+    // The township adopted dangke at the start of the year (by default: the day its orgs
+    // were created, and nothing before it would be asked).
+    w.admin
+        .patch(
+            &format!("/v1/orgs/{}/settings", w.township),
+            json!({"adoption_date": "2026-01-01"}),
+        )
+        .await
+        .expect(200);
     let r = w
         .admin
         .get(&format!("/v1/orgs/{}/compliance?year=2026", w.township))

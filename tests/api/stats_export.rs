@@ -201,6 +201,14 @@ async fn ten_thousand_members_export_to_xlsx_and_parse_back() {
     assert_eq!(lines.count(), behind);
 
     // The compliance grid exports the same way.
+    // (Adopted at the start of the year: by default nothing before the orgs' creation.)
+    w.admin
+        .patch(
+            &format!("/v1/orgs/{}/settings", w.township),
+            serde_json::json!({"adoption_date": "2026-01-01"}),
+        )
+        .await
+        .expect(200);
     let g = w
         .admin
         .get(&format!(

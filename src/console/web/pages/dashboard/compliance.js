@@ -1,18 +1,19 @@
 // The meeting-frequency compliance grid (`/v1/orgs/{id}/compliance`): one row per branch
 // and required meeting kind, one cell per slot (month, quarter or year) held / missing /
-// upcoming, rows with missing slots first (the API's order); with the six-month
+// upcoming / not applicable (with the reason), rows with missing slots first (the API's order); with the six-month
 // organizational-life warning the statistics report.
 
 import { api } from '../../api.js';
 import { h, clear, errorBox, names, nameOf } from '../../ui.js';
-import { int, slotName, slotStatusName, frequencyName } from './format.js';
+import { int, slotName, slotStatusName, slotReasonName, frequencyName } from './format.js';
 
 const MONTHS = Array.from({ length: 12 }, (_, i) => `${i + 1}月`);
 
 function slotCell(s, span) {
   const label = slotStatusName[s.status] || s.status;
+  const why = s.reason ? `（${slotReasonName[s.reason] || s.reason}）` : '';
   return h('td', { colspan: span > 1 ? span : null, class: `slot ${s.status}`, dataset: { slot: s.slot, status: s.status } },
-    h('span', { class: `badge ${s.status}`, title: `${slotName(s.slot)}：${label}` },
+    h('span', { class: `badge ${s.status}`, title: `${slotName(s.slot)}：${label}${why}` },
       span > 1 ? `${slotName(s.slot)} ${label}` : label));
 }
 

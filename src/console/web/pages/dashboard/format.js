@@ -42,5 +42,7 @@ export function slotName(slot) {
 }
 
 export const paceName = { met: '已达标', on_track: '进度正常', behind: '进度落后' };
-export const slotStatusName = { held: '已开', missing: '缺失', upcoming: '未到期' };
+export const slotStatusName = { held: '已开', missing: '缺失', upcoming: '未到期', not_applicable: '不适用' };
+// Why a slot is not asked of a branch (`reason` of a `not_applicable` slot).
+export const slotReasonName = { no_party_groups: '无党小组', no_committee: '未设支委会', before_adoption: '启用前' };
 export const frequencyName = { monthly: '每月', quarterly: '每季度', yearly: '每年', none: '不要求' };
