@@ -46,3 +46,19 @@ impl ActivityKind {
         self != ActivityKind::Other
     }
 }
+
+/// The Chinese name of an activity kind (as stored), for files and messages.
+pub fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "theme_party_day" => "主题党日",
+        "branch_committee_meeting" => "支委会",
+        "party_group_meeting" => "党小组会",
+        "branch_general_meeting" => "党员大会",
+        "party_lesson" => "党课",
+        "org_life_meeting" => "组织生活会",
+        "democratic_appraisal" => "民主评议党员",
+        "mini_party_class" => "微党课",
+        "member_activity_day" => "党员活动日",
+        _ => "其他",
+    }
+}

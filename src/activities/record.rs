@@ -200,7 +200,7 @@ pub fn gather(conn: &mut DbConnection, ctx: &OccurrenceCtx) -> ApiResult<Meeting
     };
     Ok(MeetingRecord {
         title: ctx.activity.title.clone(),
-        kind: crate::stats::export::kind_zh(&ctx.activity.kind).to_string(),
+        kind: super::kind::kind_zh(&ctx.activity.kind).to_string(),
         org_name: ctx.org.name.clone(),
         starts_local: local(ctx.occ.starts_at),
         ends_local: local(ctx.occ.ends_at),
