@@ -155,15 +155,7 @@ pub fn decide(
         .and_then(|r| AttendanceStatus::parse(&r.status))
         .is_some_and(|s| s.attended());
     if approve && !attended {
-        let record = Record {
-            status: AttendanceStatus::Leave,
-            source: AttendanceSource::Leave,
-            checked_in_at: None,
-            distance_m: None,
-            reason: Some(&leave.reason),
-            recorded_by: Some(by),
-        };
-        attendance::set(conn, ctx.occ.id, leave.user_id, &record, stamp)?;
+        record_leave(conn, ctx.occ.id, leave, by, stamp)?;
     } else if !approve {
         diesel::delete(
             aa::table
@@ -217,15 +209,7 @@ fn decide_after_close(
     let absent = attendance::find(conn, ctx.occ.id, leave.user_id)?
         .is_some_and(|r| r.status == AttendanceStatus::Absent.as_str());
     if approve && absent {
-        let record = Record {
-            status: AttendanceStatus::Leave,
-            source: AttendanceSource::Leave,
-            checked_in_at: None,
-            distance_m: None,
-            reason: Some(&leave.reason),
-            recorded_by: Some(by),
-        };
-        attendance::set(conn, ctx.occ.id, leave.user_id, &record, stamp)?;
+        record_leave(conn, ctx.occ.id, leave, by, stamp)?;
     }
     attendance::record_change(conn, stamp, ctx.occ.id, &[leave.user_id])?;
     LeaveView::from_row(&find(conn, leave.id)?)
@@ -241,4 +225,23 @@ pub fn list(conn: &mut DbConnection, occurrence_id: i64) -> ApiResult<Vec<LeaveV
         .iter()
         .map(LeaveView::from_row)
         .collect()
+}
+
+/// Records an approved leave as the member's attendance, with its reason.
+fn record_leave(
+    conn: &mut DbConnection,
+    occurrence_id: i64,
+    leave: &LeaveRow,
+    by: i64,
+    stamp: chrono::NaiveDateTime,
+) -> ApiResult<()> {
+    let record = Record {
+        status: AttendanceStatus::Leave,
+        source: AttendanceSource::Leave,
+        checked_in_at: None,
+        distance_m: None,
+        reason: Some(&leave.reason),
+        recorded_by: Some(by),
+    };
+    attendance::set(conn, occurrence_id, leave.user_id, &record, stamp)
 }
