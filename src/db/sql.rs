@@ -222,19 +222,36 @@ diesel::define_sql_function! {
     fn coalesce_timestamp(a: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, b: diesel::sql_types::Timestamp) -> diesel::sql_types::Timestamp;
 }
 
-/// The primary's current WAL position (PostgreSQL), for [`replayed`]; `None` on SQLite.
+/// A WAL position on the primary (PostgreSQL) at or after every commit made before this
+/// call, that a replica will reach without further activity, for [`replayed`]; `None` on
+/// SQLite.
 ///
-/// The *insert* position: every record inserted so far, our own commits included. The
-/// write position (`pg_current_wal_lsn()`) can be behind a commit that is still in the WAL
-/// buffers — with `synchronous_commit = off` the commit has returned by then — and a
-/// replica that reached it would still miss the commit (seen in the read-replica test).
+/// A marker transaction writes one WAL record (a transactional logical-decoding message,
+/// prefix `dangke.replica_marker`, which any role may emit at `wal_level = replica`) and
+/// commits with `synchronous_commit = on`, which flushes the WAL up to its commit: so every
+/// earlier commit is flushed too, also one made with `synchronous_commit = off` whose record
+/// was still in the WAL buffers. (A transaction that writes no record commits
+/// asynchronously whatever the setting: `txid_current()` alone does not flush.) The position is then the flush position: flushed WAL is what the
+/// primary streams. Neither the write position (it can be short of an async commit) nor
+/// the insert position (it can hold records after the last commit — page pruning by a
+/// read writes some — that the WAL writer leaves unflushed on a quiet server until more
+/// comes, so a replica never reaches it) would do; both were seen failing in the
+/// read-replica test.
 pub fn wal_position(conn: &mut DbConnection) -> QueryResult<Option<String>> {
     match conn {
-        DbConnection::Pg(c) => diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
-            "pg_current_wal_insert_lsn()::text",
-        ))
-        .get_result::<String>(c)
-        .map(Some),
+        DbConnection::Pg(c) => {
+            c.transaction(|c| {
+                c.batch_execute(
+                    "SET LOCAL synchronous_commit = on; \
+                     SELECT pg_logical_emit_message(true, 'dangke.replica_marker', '')",
+                )
+            })?;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "pg_current_wal_flush_lsn()::text",
+            ))
+            .get_result::<String>(c)
+            .map(Some)
+        }
         DbConnection::Sqlite(_) => Ok(None),
     }
 }
