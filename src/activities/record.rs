@@ -1,7 +1,8 @@
 //! The per-meeting record a branch files as its 三会一课 record
 //! (`GET /v1/occurrences/{id}/record`): what the meeting was (title, kind, time and place in
 //! the org's zone, agenda), who was there and who recorded it, leave with reasons and
-//! decisions, proxies with reasons, the counts, the minutes and their photos. This file
+//! decisions, proxies with reasons, the guests (列席, not counted), the counts, the minutes
+//! and their photos. This file
 //! gathers it; [`super::record_xlsx`] and [`super::record_pdf`] render it.
 
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use diesel::prelude::*;
 
 use super::access::OccurrenceCtx;
 use super::attendance;
+use super::guests;
 use super::minutes;
 use super::model::{AttendanceCounts, AttendanceSource, AttendanceStatus, LeaveRow, LeaveStatus};
 use crate::db::DbConnection;
@@ -36,6 +38,8 @@ pub struct MeetingRecord {
     pub counts: AttendanceCounts,
     pub attendance: Vec<AttendanceLine>,
     pub leaves: Vec<LeaveLine>,
+    /// Guests (列席人员): recorded by name and org, never among the counts.
+    pub guests: Vec<GuestLine>,
     pub minutes: Option<MinutesLine>,
     /// The minutes photos, in the minutes' order (bytes filled in by the handler).
     pub photos: Vec<Photo>,
@@ -64,6 +68,16 @@ pub struct LeaveLine {
     pub decided_by: String,
     pub decided_local: Option<NaiveDateTime>,
     pub note: String,
+}
+
+/// One guest.
+#[derive(Debug, Clone)]
+pub struct GuestLine {
+    pub name: String,
+    /// The guest's org (a tree org's name or the free text given).
+    pub org: String,
+    pub recorded_by: String,
+    pub recorded_local: NaiveDateTime,
 }
 
 /// The minutes' text and who wrote them.
@@ -138,10 +152,12 @@ pub fn gather(conn: &mut DbConnection, ctx: &OccurrenceCtx) -> ApiResult<Meeting
         .select(LeaveRow::as_select())
         .load(conn)?;
     let minutes = minutes::view(conn, ctx.occ.id)?;
+    let guests = guests::list(conn, ctx.occ.id)?;
     let mut ids: Vec<i64> = recorders.values().flatten().copied().collect();
     ids.extend(leaves.iter().map(|l| l.user_id));
     ids.extend(leaves.iter().filter_map(|l| l.decided_by));
     ids.extend(minutes.as_ref().and_then(|m| m.recorded_by));
+    ids.extend(guests.iter().map(|g| g.recorded_by));
     let names: HashMap<i64, String> = users::table
         .filter(users::id.eq_any(&ids))
         .select((users::id, users::name))
@@ -177,6 +193,15 @@ pub fn gather(conn: &mut DbConnection, ctx: &OccurrenceCtx) -> ApiResult<Meeting
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
+    let guests = guests
+        .into_iter()
+        .map(|g| GuestLine {
+            recorded_by: name(Some(g.recorded_by)).unwrap_or_default(),
+            recorded_local: local_utc(g.recorded_at),
+            name: g.name,
+            org: g.org_name.unwrap_or_default(),
+        })
+        .collect();
     let photo_ids = minutes
         .as_ref()
         .map(|m| m.photo_media_ids.clone())
@@ -211,6 +236,7 @@ pub fn gather(conn: &mut DbConnection, ctx: &OccurrenceCtx) -> ApiResult<Meeting
         counts: list.counts,
         attendance,
         leaves,
+        guests,
         minutes: minutes.map(|m| MinutesLine {
             text: m.text,
             recorded_by: name(m.recorded_by).unwrap_or_default(),

@@ -280,6 +280,18 @@ fn layout(r: &MeetingRecord, images: &[Option<Image>]) -> Vec<Vec<Op>> {
             p.field("", &format!("审批意见：{}", l.note));
         }
     }
+    p.heading("列席人员");
+    if r.guests.is_empty() {
+        p.field("", "（无）");
+    }
+    for g in &r.guests {
+        let org = if g.org.is_empty() {
+            "—"
+        } else {
+            g.org.as_str()
+        };
+        p.field(&g.name, &format!("{org}（{} 记录）", g.recorded_by));
+    }
     p.heading("会议纪要");
     match &r.minutes {
         Some(m) => {

@@ -1,5 +1,5 @@
 //! The per-meeting record as `.xlsx`: one sheet 会议记录, label cells in column A with
-//! their values beside them, then the attendance, leave and minutes tables, each under a
+//! their values beside them, then the attendance, leave, guest and minutes tables, each under a
 //! heading row, and the minutes photos embedded below (PNG, JPEG, GIF and BMP; a WebP photo
 //! is named instead, since Excel cannot embed it).
 
@@ -57,6 +57,7 @@ fn build(r: &MeetingRecord) -> Result<Vec<u8>, XlsxError> {
     row += 1;
     row = attendance(sheet, r, row, &bold)?;
     row = leaves(sheet, r, row, &bold)?;
+    row = guests(sheet, r, row, &bold)?;
     sheet.write_string_with_format(row, 0, "会议纪要", &bold)?;
     row += 1;
     match &r.minutes {
@@ -130,6 +131,28 @@ fn leaves(
         sheet.write_string(row, 3, &l.decided_by)?;
         sheet.write_string(row, 4, &l.reason)?;
         sheet.write_string(row, 5, &l.note)?;
+        row += 1;
+    }
+    Ok(row + 1)
+}
+
+fn guests(
+    sheet: &mut Worksheet,
+    r: &MeetingRecord,
+    mut row: u32,
+    bold: &Format,
+) -> Result<u32, XlsxError> {
+    sheet.write_string_with_format(row, 0, "列席人员", bold)?;
+    row += 1;
+    for (col, h) in ["姓名", "单位", "记录人", "记录时间"].iter().enumerate() {
+        sheet.write_string_with_format(row, col as u16, *h, bold)?;
+    }
+    row += 1;
+    for g in &r.guests {
+        sheet.write_string(row, 0, &g.name)?;
+        sheet.write_string(row, 1, &g.org)?;
+        sheet.write_string(row, 2, &g.recorded_by)?;
+        sheet.write_string(row, 3, record::stamp(Some(g.recorded_local)))?;
         row += 1;
     }
     Ok(row + 1)

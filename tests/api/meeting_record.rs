@@ -119,6 +119,17 @@ async fn the_meeting(app: &TestApp, w: &crate::helpers::world::World) -> (i64, i
     )
     .await
     .expect(200);
+    // Guests (列席): a township cadre from the tree, a county official by org name.
+    let guests = format!("/v1/occurrences/{occ}/guests");
+    sec.post(&guests, json!({"name": "赵镇长", "org_id": w.township}))
+        .await
+        .expect(201);
+    sec.post(
+        &guests,
+        json!({"name": "钱干事", "org_name": "县农业农村局"}),
+    )
+    .await
+    .expect(201);
     sec.post(&format!("/v1/occurrences/{occ}/checkin/close"), json!({}))
         .await
         .expect(200);
@@ -304,6 +315,22 @@ async fn the_record_of_a_theme_party_day_holds_every_field_the_api_knows() {
         leaves[0]["decision_note"].as_str().unwrap()
     );
 
+    // Guests: as the attendance list names them, with their org and who recorded them;
+    // not among the invitees or the counts.
+    let guest_lines = table(&rows, "列席人员");
+    let guests = list["guests"].as_array().unwrap();
+    assert_eq!(guest_lines.len(), 2, "{guest_lines:?}");
+    assert_eq!(guest_lines.len(), guests.len());
+    for (line, g) in guest_lines.iter().zip(guests) {
+        assert_eq!(line[0], g["name"].as_str().unwrap());
+        assert_eq!(line[1], g["org_name"].as_str().unwrap());
+        assert_eq!(line[2], secretary);
+        assert_eq!(line[3], shanghai(&g["recorded_at"]));
+    }
+    assert_eq!(guest_lines[1][1], "县农业农村局");
+    assert!(lines.iter().all(|l| l[0] != "赵镇长" && l[0] != "钱干事"));
+    assert_eq!(field(&rows, "应到"), items.len().to_string());
+
     // Minutes: the text and who wrote it when; the photo embedded.
     let minutes = &detail["minutes"];
     assert_eq!(field(&rows, "纪要"), minutes["text"].as_str().unwrap());
@@ -372,6 +399,10 @@ async fn the_pdf_record_shows_the_title_and_every_name_in_an_embedded_chinese_fo
         "2026-11-27",
         "在县医院陪护住院的母亲",
         "年老不会用手机",
+        "列席人员",
+        "赵镇长",
+        "钱干事",
+        "县农业农村局",
     ] {
         let want: String = want.split_whitespace().collect();
         assert!(
