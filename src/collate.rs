@@ -20,6 +20,24 @@ pub fn name_key(name: &str) -> Vec<(String, char)> {
         .collect()
 }
 
+/// [`name_key`] as a string whose byte order is the key's order, for SQL `ORDER BY` and
+/// keyset pagination: each `(syllable, character)` as the syllable's UTF-8 bytes in hex, a
+/// `00` terminator (no byte of a syllable is zero, so a shorter syllable sorts first), and
+/// the character's code point in six hex digits. The parts are prefix-free, so comparing
+/// the concatenation compares the sequences. Lowercase hex digits only: every database
+/// collation orders them as bytes.
+pub fn sort_key(name: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (syllable, c) in name_key(name) {
+        for b in syllable.bytes() {
+            let _ = write!(out, "{b:02x}");
+        }
+        let _ = write!(out, "00{:06x}", u32::from(c));
+    }
+    out
+}
+
 /// Orders two names by [`name_key`].
 pub fn cmp_names(a: &str, b: &str) -> Ordering {
     name_key(a).cmp(&name_key(b))
@@ -56,6 +74,43 @@ mod tests {
                 "张伟",
                 "赵磊"
             ]
+        );
+    }
+
+    #[test]
+    fn the_sort_key_orders_as_the_comparison_does() {
+        let names = [
+            "张伟",
+            "王芳",
+            "李娜",
+            "安然",
+            "赵磊",
+            "陈静",
+            "王伟",
+            "王",
+            "王芳芳",
+            "李",
+            "利",
+            "Li",
+            "li",
+            "lia",
+            "8号",
+            "",
+            "𠀀",
+            "王 芳",
+            "Zhang Wei",
+            "吕",
+            "律",
+        ];
+        for a in names {
+            for b in names {
+                assert_eq!(sort_key(a).cmp(&sort_key(b)), cmp_names(a, b), "{a} vs {b}");
+            }
+        }
+        assert!(
+            sort_key("王芳")
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         );
     }
 

@@ -140,6 +140,10 @@ pub fn open_database(config: &Config) -> anyhow::Result<Db> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
     }
+    let keyed = auth::users::fill_name_keys(&mut conn)?;
+    if keyed > 0 {
+        tracing::info!(users = keyed, "name sort keys filled");
+    }
     Ok(db)
 }
 

@@ -32,6 +32,8 @@ pub const USER_DISABLED: &str = "disabled";
 pub struct NewUser<'a> {
     pub phone: &'a str,
     pub name: &'a str,
+    /// [`crate::collate::sort_key`] of the name.
+    pub name_key: &'a str,
     pub password_hash: Option<&'a str>,
     pub wechat_openid: Option<&'a str>,
     pub wechat_unionid: Option<&'a str>,

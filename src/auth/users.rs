@@ -58,6 +58,7 @@ pub fn create(
         .values(NewUser {
             phone: phone.as_str(),
             name,
+            name_key: &crate::collate::sort_key(name),
             password_hash,
             wechat_openid: None,
             wechat_unionid: None,
@@ -68,6 +69,34 @@ pub fn create(
         .returning(users::id)
         .get_result(conn)?;
     find(conn, id)
+}
+
+/// Fills the name sort key ([`crate::collate::sort_key`]) of users that have none — those
+/// created before the key existed — in batches; returns how many. Run at start, after the
+/// migrations; every write of a name writes its key from then on.
+pub fn fill_name_keys(conn: &mut DbConnection) -> QueryResult<usize> {
+    let mut filled = 0;
+    loop {
+        let batch: Vec<(i64, String)> = users::table
+            .filter(users::name_key.eq(""))
+            .filter(users::name.ne(""))
+            .order(users::id.asc())
+            .select((users::id, users::name))
+            .limit(1000)
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(filled);
+        }
+        conn.transaction(|c| {
+            for (id, name) in &batch {
+                diesel::update(users::table.find(id))
+                    .set(users::name_key.eq(crate::collate::sort_key(name)))
+                    .execute(c)?;
+            }
+            QueryResult::Ok(())
+        })?;
+        filled += batch.len();
+    }
 }
 
 /// Checks a display name: 1–64 characters after trimming.

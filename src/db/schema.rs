@@ -665,6 +665,7 @@ diesel::table! {
         updated_at -> Timestamp,
         gender -> Nullable<Text>,
         birth_date -> Nullable<Date>,
+        name_key -> Text,
     }
 }
 

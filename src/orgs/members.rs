@@ -391,7 +391,10 @@ pub fn update(
         let name = users::check_name(name, "name")?;
         if name != user.name {
             diesel::update(users_t::table.find(user_id))
-                .set(users_t::name.eq(&name))
+                .set((
+                    users_t::name.eq(&name),
+                    users_t::name_key.eq(crate::collate::sort_key(&name)),
+                ))
                 .execute(conn)?;
             changed.push("name");
         }

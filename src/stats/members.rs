@@ -38,7 +38,8 @@ pub struct MembersQuery {
     pub to: Option<chrono::NaiveDate>,
     /// `behind` (below the even pace), `inactive` (not active in the period) or `all` (default).
     pub filter: Option<String>,
-    /// `credit` (default, lowest first), `-credit` or `name`.
+    /// `credit` (default, lowest first), `-credit` or `name` (Chinese names by pinyin, then
+    /// by character: 安 陈 李 王 张; see `src/collate.rs`).
     pub sort: Option<String>,
     /// Rows per page (1–1000, default 50).
     pub limit: Option<i64>,
@@ -102,8 +103,9 @@ struct KeyRow {
     user_id: i64,
     #[diesel(sql_type = BigInt)]
     org_id: i64,
+    /// [`crate::collate::sort_key`] of the name.
     #[diesel(sql_type = Text)]
-    name: String,
+    name_key: String,
 }
 
 /// The position after the last row: the sort value and the user id.
@@ -325,7 +327,7 @@ fn page_by_name(
     let limit = if all { keys.len() as i64 } else { opts.limit };
     let page = Page::from_rows(keys, limit, |r| Cursor {
         c: None,
-        n: Some(r.name.clone()),
+        n: Some(r.name_key.clone()),
         u: r.user_id,
     });
     let by_id: HashMap<i64, &Figures> = figures.iter().map(|f| (f.user_id, f)).collect();
@@ -354,7 +356,7 @@ fn keys_by_name(
     let expected = tree.expected_sql("s", period.year());
     let mut sql = Sql::default();
     sql.push(
-        "SELECT s.user_id AS user_id, s.org_id AS org_id, u.name AS name \
+        "SELECT s.user_id AS user_id, s.org_id AS org_id, u.name_key AS name_key \
          FROM stats_members s JOIN users u ON u.id = s.user_id",
     );
     if opts.filter == Filter::Inactive {
@@ -375,16 +377,17 @@ fn keys_by_name(
         let Some(n) = &c.n else {
             return Err(cursor_mismatch());
         };
-        // Keyset: past the last row's name, or at it with a higher user id.
-        sql.push(" AND (u.name > ")
+        // Keyset: past the last row's name key, or at it with a higher user id.
+        sql.push(" AND (u.name_key > ")
             .bind(Bind::Text(n.clone()))
-            .push(" OR (u.name = ")
+            .push(" OR (u.name_key = ")
             .bind(Bind::Text(n.clone()))
             .push(" AND s.user_id > ")
             .bind(Bind::BigInt(c.u))
             .push("))");
     }
-    sql.push(" ORDER BY u.name ASC, s.user_id ASC");
+    // Pinyin order (`collate::sort_key`, hex: byte order in every collation).
+    sql.push(" ORDER BY u.name_key ASC, s.user_id ASC");
     if !all {
         sql.push(&format!(" LIMIT {}", opts.limit + 1));
     }

@@ -1185,3 +1185,109 @@ async fn member_attendance_honours_day_ranges() {
         .unwrap();
     assert_eq!(&b1[present_col], "0");
 }
+
+/// Issue 22: the member table sorted by name follows pinyin in SQL (keyset pages of two
+/// walk the same order), not code point (王 before 安 before 李), and the export follows
+/// it; users written before the sort key existed get theirs at the next start.
+#[tokio::test]
+async fn members_sorted_by_name_follow_pinyin_across_pages() {
+    use dangke::db::schema::users;
+    use diesel::prelude::*;
+
+    let app = spawn().await;
+    let w = app.world().await;
+    let org = app
+        .create_org(&w.admin, w.township, "拼音排序测试支部", "branch")
+        .await;
+    // Code point order would be 安 李 王 王 张 赵 陈; pinyin is an chen li wang wang zhang zhao.
+    let names = ["王伟", "赵磊", "安然", "张伟", "陈静", "王芳", "李娜"];
+    let mut ids = std::collections::HashMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let id = app
+            .add_member(&w.admin, org, &format!("1370000{:04}", i + 1), name)
+            .await;
+        ids.insert(id, *name);
+    }
+    let want = ["安然", "陈静", "李娜", "王芳", "王伟", "张伟", "赵磊"];
+    let base = format!("/v1/orgs/{org}/stats/members?period=2026-11");
+    let walk = |admin: Client| {
+        let base = base.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut url = format!("{base}&sort=name&limit=2");
+            loop {
+                let page = admin.get(&url).await;
+                page.expect(200);
+                let page = page.json();
+                seen.extend(
+                    page["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["name"].as_str().unwrap().to_string()),
+                );
+                match page["next_cursor"].as_str() {
+                    Some(c) => url = format!("{base}&sort=name&limit=2&cursor={c}"),
+                    None => break,
+                }
+            }
+            seen
+        }
+    };
+    assert_eq!(walk(w.admin.clone()).await, want);
+
+    // The export lists the rows in the same order.
+    let csv = w
+        .admin
+        .get(&format!(
+            "/v1/orgs/{org}/stats/members/export?period=2026-11&format=csv&sort=name"
+        ))
+        .await;
+    csv.expect(200);
+    let body = String::from_utf8(csv.body[3..].to_vec()).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(body.as_bytes());
+    let name_col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "姓名")
+        .unwrap();
+    let exported: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[name_col].to_string())
+        .collect();
+    assert_eq!(exported, want);
+
+    // A rename moves the member: 赵磊 → 艾磊 (ai) comes first.
+    let zhao = *ids.iter().find(|(_, n)| **n == "赵磊").unwrap().0;
+    w.admin
+        .patch(&format!("/v1/members/{zhao}"), json!({"name": "艾磊"}))
+        .await
+        .expect(200);
+    let renamed = ["艾磊", "安然", "陈静", "李娜", "王芳", "王伟", "张伟"];
+    assert_eq!(walk(w.admin.clone()).await, renamed);
+
+    // Users from before the key existed (no key) get it when the server next starts.
+    let cleared = app
+        .app_state
+        .db
+        .write(|c| {
+            Ok(diesel::update(users::table)
+                .set(users::name_key.eq(""))
+                .execute(c)?)
+        })
+        .await
+        .unwrap();
+    assert!(cleared >= names.len());
+    let restarted = crate::helpers::spawn_with(crate::helpers::Options {
+        vars: vec![("DANGKE_ACCESS_TOKEN_TTL", "800d".to_string())],
+        share_db: Some(app.db.clone()),
+        clock: Some(app.clock.clone()),
+        ..Default::default()
+    })
+    .await;
+    let admin = restarted
+        .client()
+        .with_token(w.admin.access_token.as_deref().unwrap());
+    assert_eq!(walk(admin).await, renamed);
+}

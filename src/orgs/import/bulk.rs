@@ -40,6 +40,7 @@ pub fn insert_users(
                 (
                     users::phone.eq(r.phone),
                     users::name.eq(r.name),
+                    users::name_key.eq(crate::collate::sort_key(r.name)),
                     users::gender.eq(r.gender),
                     users::birth_date.eq(r.birth_date),
                     users::status.eq(USER_ACTIVE),
