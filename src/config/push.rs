@@ -44,6 +44,9 @@ pub struct PushConfig {
     /// Subscription-message template of the "behind on study hours this month" reminder
     /// (`DANGKE_WECHAT_TEMPLATE_STUDY`; unset: no such reminders).
     pub study_template: Option<String>,
+    /// Subscription-message template of the "check-in closes by itself soon" reminder to
+    /// the meeting org's role holders (`DANGKE_WECHAT_TEMPLATE_CHECKIN`; unset: none).
+    pub checkin_template: Option<String>,
     /// Which version of the mini-program a reminder opens
     /// (`DANGKE_WECHAT_MINIPROGRAM_STATE`: `formal` (default), `trial` or `developer`).
     pub miniprogram_state: String,
@@ -138,6 +141,7 @@ impl PushConfig {
             per_minute,
             meeting_template: template("DANGKE_WECHAT_TEMPLATE_MEETING")?,
             study_template: template("DANGKE_WECHAT_TEMPLATE_STUDY")?,
+            checkin_template: template("DANGKE_WECHAT_TEMPLATE_CHECKIN")?,
             miniprogram_state: match get("DANGKE_WECHAT_MINIPROGRAM_STATE") {
                 None => "formal".to_string(),
                 Some(v @ ("formal" | "trial" | "developer")) => v.to_string(),

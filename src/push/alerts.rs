@@ -6,7 +6,7 @@
 //!   invitees (and a fifth of them) have neither asked for leave nor will get a WeChat
 //!   reminder, the organizers are told whom to phone.
 //!
-//! - **check-in closes soon**: [`CLOSING_LEAD_MINUTES`] before check-in that is still open
+//! - **check-in closes soon**: [`closing::LEAD_MINUTES`] before check-in that is still open
 //!   is closed automatically (`DANGKE_CHECKIN_AUTO_CLOSE` after the end), the organizers
 //!   are told who has no record yet, so they can record late arrivals or proxies first.
 //!
@@ -22,16 +22,15 @@ use chrono::{NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
+use super::closing;
 use super::model::{Channel, ChannelKind, Part, Purpose};
 use super::outbox::{self, NewDelivery, Target};
 use super::tomorrow::{self, Tomorrow};
 use crate::activities::access::{OccurrenceCtx, find_activity, find_occurrence};
-use crate::activities::model::{CheckinState, Occurrence};
+use crate::activities::model::CheckinState;
 use crate::changes::{self, CHUNK, Change, Consumer};
 use crate::db::DbConnection;
-use crate::db::schema::{
-    activity_leaves, activity_occurrences as ao, push_channels as pc, push_deliveries as pd, users,
-};
+use crate::db::schema::{activity_leaves, push_channels as pc, push_deliveries as pd, users};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -235,19 +234,13 @@ fn checkin_closed(
     )
 }
 
-/// How long before the automatic close of check-in its organizers are reminded (at most
-/// the whole delay after the end).
-pub const CLOSING_LEAD_MINUTES: i64 = 30;
-
-/// Check-in still open whose automatic close comes within [`CLOSING_LEAD_MINUTES`]: the
+/// Check-in still open whose automatic close comes within [`closing::LEAD_MINUTES`]: the
 /// organizers' alert channels learn when it closes and who has no record yet. Nothing when
 /// auto-close is off. Returns the alerts written.
 pub async fn checkin_closing_soon(state: &web::Data<AppState>) -> ApiResult<usize> {
-    let Some(after) = state.config.checkin_auto_close else {
+    let Some(after) = closing::delay(state) else {
         return Ok(0);
     };
-    let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
-    let lead = chrono::Duration::minutes(CLOSING_LEAD_MINUTES).min(after);
     let now = state.clock.now_naive();
     let give_up = state.config.push.give_up_after;
     state
@@ -257,30 +250,15 @@ pub async fn checkin_closing_soon(state: &web::Data<AppState>) -> ApiResult<usiz
             for ch in alert_channels(c, None)? {
                 by_org.entry(ch.org_id).or_default().push(ch);
             }
-            // Closing at `ends_at + after`, within (now, now + lead].
-            let (Some(lo), Some(hi)) = (
-                now.checked_sub_signed(after),
-                now.checked_sub_signed(after - lead),
-            ) else {
-                return Ok(0);
-            };
             if by_org.is_empty() {
                 return Ok(0);
             }
             let orgs: Vec<i64> = by_org.keys().copied().collect();
-            let due: Vec<Occurrence> = ao::table
-                .filter(ao::checkin_state.eq(CheckinState::Open.as_str()))
-                .filter(ao::status.ne("cancelled"))
-                .filter(ao::org_id.eq_any(&orgs))
-                .filter(ao::ends_at.gt(lo))
-                .filter(ao::ends_at.le(hi))
-                .select(Occurrence::as_select())
-                .load(c)?;
             let mut written = 0;
-            for occ in due {
+            for occ in closing::due(c, now, after, Some(&orgs))? {
                 let channels = by_org.get(&occ.org_id).map_or(&[][..], Vec::as_slice);
-                let closes = occ.ends_at + after;
-                written += closing_soon(c, now, give_up, channels, occ, closes)?;
+                let soon = closing::snapshot(c, occ, after)?;
+                written += closing_soon(c, now, give_up, channels, &soon)?;
             }
             Ok(written)
         })
@@ -292,40 +270,23 @@ fn closing_soon(
     now: NaiveDateTime,
     give_up: Duration,
     channels: &[Channel],
-    occ: Occurrence,
-    closes: NaiveDateTime,
+    soon: &closing::Closing,
 ) -> ApiResult<usize> {
-    let activity = find_activity(conn, occ.activity_id)?;
-    let org = crate::orgs::tree::find(conn, occ.org_id)?;
-    let tz = tomorrow::zone_of(&activity);
-    let start = tz
-        .from_utc_datetime(&occ.starts_at)
-        .format("%Y-%m-%d %H:%M");
-    let at = tz.from_utc_datetime(&closes).format("%H:%M");
-    let ctx = OccurrenceCtx {
-        occ,
-        activity,
-        org,
-        manage: true,
-    };
-    let list = crate::activities::attendance::list(conn, &ctx)?;
-    let k = &list.counts;
-    let attended = k.present + k.late + k.proxy;
-    let unrecorded: Vec<String> = list
-        .items
-        .iter()
-        .filter(|i| i.status.is_none())
-        .map(|i| i.name.clone())
-        .collect();
-    let title = format!("{} 签到将于 {at} 自动结束", ctx.activity.title);
-    let mut md = format!(
-        "**{title}**\n> 组织：{}\n> 时间：{start}\n> 应到 {}，已到 {attended}，尚无记录 <font color=\"warning\">{}</font>\n\n结束后尚无记录的党员记为缺席；迟到或代签请在此之前登记。\n",
-        ctx.org.name,
-        k.invited,
-        unrecorded.len(),
+    let (ctx, k) = (&soon.ctx, &soon.counts);
+    let title = format!(
+        "{} 签到将于 {} 自动结束",
+        ctx.activity.title, soon.closes_local
     );
-    if !unrecorded.is_empty() {
-        md.push_str(&format!("\n尚无记录：{}\n", names_line(&unrecorded)));
+    let mut md = format!(
+        "**{title}**\n> 组织：{}\n> 时间：{}\n> 应到 {}，已到 {}，尚无记录 <font color=\"warning\">{}</font>\n\n结束后尚无记录的党员记为缺席；迟到或代签请在此之前登记。\n",
+        ctx.org.name,
+        soon.start_local,
+        k.invited,
+        soon.attended(),
+        soon.unrecorded.len(),
+    );
+    if !soon.unrecorded.is_empty() {
+        md.push_str(&format!("\n尚无记录：{}\n", names_line(&soon.unrecorded)));
     }
     let data = json!({
         "occurrence_id": ctx.occ.id,
@@ -333,9 +294,9 @@ fn closing_soon(
         "org_name": ctx.org.name,
         "title": ctx.activity.title,
         "starts_at": ctx.occ.starts_at.and_utc(),
-        "closes_at": closes.and_utc(),
+        "closes_at": soon.closes_at.and_utc(),
         "counts": k,
-        "unrecorded": unrecorded,
+        "unrecorded": soon.unrecorded,
     });
     write_all(
         conn,

@@ -24,13 +24,15 @@ pub fn template_of(cfg: &PushConfig, kind: ReminderKind) -> Option<&str> {
     match kind {
         ReminderKind::MeetingTomorrow => cfg.meeting_template.as_deref(),
         ReminderKind::StudyBehind => cfg.study_template.as_deref(),
+        ReminderKind::CheckinClosing => cfg.checkin_template.as_deref(),
     }
 }
 
 /// The kind of reminder a template is configured for.
 pub fn kind_of(cfg: &PushConfig, template_id: &str) -> Option<ReminderKind> {
-    [ReminderKind::MeetingTomorrow, ReminderKind::StudyBehind]
-        .into_iter()
+    ReminderKind::ALL
+        .iter()
+        .copied()
         .find(|k| template_of(cfg, *k) == Some(template_id))
 }
 
@@ -156,8 +158,9 @@ pub fn view(
         .filter(pg::user_id.eq(user_id))
         .select(Grant::as_select())
         .load(conn)?;
-    let items = [ReminderKind::MeetingTomorrow, ReminderKind::StudyBehind]
-        .into_iter()
+    let items = ReminderKind::ALL
+        .iter()
+        .copied()
         .filter_map(|kind| {
             let template = template_of(cfg, kind)?;
             Some(SubscriptionView {

@@ -13,9 +13,11 @@
 //! - [`alerts`]: event alerts to channels that opted in (check-in closed, from the change
 //!   queue; tomorrow's meeting with many invitees not answered); [`missed_slots`]: required
 //!   meetings about to be missed this month, quarter or year;
-//! - [`grants`], [`reminders`]: WeChat subscription reminders to members (meeting tomorrow,
-//!   behind on study), one per one-time grant, through the same outbox; [`tomorrow`]:
-//!   which meetings are tomorrow, for both;
+//! - [`grants`], [`reminders`]: WeChat subscription reminders (meeting tomorrow and behind
+//!   on study to members, check-in closing by itself soon to the meeting org's role
+//!   holders), one per one-time grant, through the same outbox; [`tomorrow`]: which
+//!   meetings are tomorrow, and [`closing`]: which check-ins close by themselves soon, for
+//!   both alerts and reminders;
 //! - [`worker`]: the background sender.
 //!
 //! A listener (the floor of `stats`): no feature names it. The digest's figures come from
@@ -26,6 +28,7 @@
 pub mod address;
 pub mod alerts;
 pub mod channels;
+pub mod closing;
 pub mod digests;
 pub mod grants;
 pub mod metrics;

@@ -326,10 +326,14 @@ pub struct DeliveryView {
 
 text_enum! {
     /// What a WeChat subscription reminder is about; each has its own template
-    /// (`DANGKE_WECHAT_TEMPLATE_MEETING`, `DANGKE_WECHAT_TEMPLATE_STUDY`).
+    /// (`DANGKE_WECHAT_TEMPLATE_MEETING`, `DANGKE_WECHAT_TEMPLATE_STUDY`,
+    /// `DANGKE_WECHAT_TEMPLATE_CHECKIN`): `meeting_tomorrow` and `study_behind` go to
+    /// members, `checkin_closing` (check-in closes by itself within 30 minutes) to the role
+    /// holders of the meeting's org.
     pub enum ReminderKind {
         MeetingTomorrow = "meeting_tomorrow",
         StudyBehind = "study_behind",
+        CheckinClosing = "checkin_closing",
     }
 }
 

@@ -1,10 +1,14 @@
-//! Reminders to members as WeChat subscription messages: "meeting tomorrow" (the evening
+//! Reminders as WeChat subscription messages: to members "meeting tomorrow" (the evening
 //! before, to every invitee not on approved leave) and "behind on study hours this month"
-//! (from the 20th, once a month, to members below an even pace). Only to members who gave a
-//! one-time grant for the template on the phone: writing the reminder spends one, in the
-//! same transaction, and a reminder without a grant is never written. Sent between 08:00
-//! and 21:00 in the meeting's (or the member's org's) zone; each at most once (keyed
-//! `remind:meeting:{occurrence}:{user}`, `remind:study:{YYYY-MM}:{user}`).
+//! (from the 20th, once a month, to members below an even pace); to organizers "check-in
+//! closes by itself soon" (within [`closing::LEAD_MINUTES`] of the automatic close, to
+//! the role holders of the meeting's own org, with how many have no record yet). Only to
+//! people who gave a one-time grant for the template on the phone: writing the reminder
+//! spends one, in the same transaction, and a reminder without a grant is never written.
+//! Members' reminders are sent between 08:00 and 21:00 in the meeting's (or the member's
+//! org's) zone; the closing reminder whenever it is due, since it cannot wait. Each at most
+//! once (keyed `remind:meeting:{occurrence}:{user}`, `remind:study:{YYYY-MM}:{user}`,
+//! `remind:closing:{occurrence}:{user}`).
 //!
 //! Written by the worker's scan (at most once every ten minutes, see
 //! [`super::worker`]), since it reads invitees and credit.
@@ -20,12 +24,12 @@ use serde_json::json;
 use super::model::{AttemptOutcome, Delivery, Part, Purpose};
 use super::outbox::{self, NewDelivery, Target};
 use super::send;
-use super::{grants, tomorrow};
+use super::{closing, grants, tomorrow};
 use crate::activities::model::LeaveStatus;
 use crate::auth::wechat::client::WechatClient;
 use crate::db::DbConnection;
-use crate::db::schema::activity_leaves;
 use crate::db::schema::push_deliveries as pd;
+use crate::db::schema::{activity_leaves, org_roles};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -54,7 +58,9 @@ fn hours(centi: i64) -> String {
 pub async fn enqueue_due(state: &web::Data<AppState>) -> ApiResult<usize> {
     let cfg = &state.config.push;
     if state.config.wechat.is_none()
-        || (cfg.meeting_template.is_none() && cfg.study_template.is_none())
+        || (cfg.meeting_template.is_none()
+            && cfg.study_template.is_none()
+            && cfg.checkin_template.is_none())
     {
         return Ok(0);
     }
@@ -64,6 +70,11 @@ pub async fn enqueue_due(state: &web::Data<AppState>) -> ApiResult<usize> {
     }
     if let Some(template) = cfg.study_template.clone() {
         written += study(state, template).await?;
+    }
+    if let Some(template) = cfg.checkin_template.clone()
+        && let Some(after) = closing::delay(state)
+    {
+        written += checkin_closing(state, template, after).await?;
     }
     Ok(written)
 }
@@ -240,6 +251,78 @@ async fn study(state: &web::Data<AppState>, template: String) -> ApiResult<usize
                 };
                 if write(c, now, give_up, &template, r)? {
                     written += 1;
+                }
+            }
+            Ok(written)
+        })
+        .await
+}
+
+/// The role holders of the meeting's own org (secretary, deputies, committee, organizers)
+/// whose check-in closes by itself soon: when, and how many have no record yet.
+async fn checkin_closing(
+    state: &web::Data<AppState>,
+    template: String,
+    after: chrono::Duration,
+) -> ApiResult<usize> {
+    let now = state.clock.now_naive();
+    let give_up = state.config.push.give_up_after;
+    state
+        .db
+        .write(move |c| {
+            let holders: BTreeSet<i64> = grants::holders(c, &template)?.into_iter().collect();
+            if holders.is_empty() {
+                return Ok(0);
+            }
+            let mut written = 0;
+            for occ in closing::due(c, now, after, None)? {
+                let organizers: BTreeSet<i64> = org_roles::table
+                    .filter(org_roles::org_id.eq(occ.org_id))
+                    .select(org_roles::user_id)
+                    .load::<i64>(c)?
+                    .into_iter()
+                    .filter(|u| holders.contains(u))
+                    .collect();
+                if organizers.is_empty() {
+                    continue;
+                }
+                let keys: Vec<String> = organizers
+                    .iter()
+                    .map(|u| format!("remind:closing:{}:{u}", occ.id))
+                    .collect();
+                let done = existing(c, &keys)?;
+                if keys.iter().all(|k| done.contains(k)) {
+                    continue;
+                }
+                let soon = closing::snapshot(c, occ, after)?;
+                let standing = format!(
+                    "已到{}人，尚无记录{}人",
+                    soon.attended(),
+                    soon.unrecorded.len()
+                );
+                let data = json!({
+                    "thing1": {"value": cut(&soon.ctx.activity.title, THING_MAX)},
+                    "time2": {"value": soon.closes_local_full},
+                    "thing3": {"value": cut(&standing, THING_MAX)},
+                });
+                for (user_id, key) in organizers.into_iter().zip(keys) {
+                    if done.contains(&key) {
+                        continue;
+                    }
+                    let r = Reminder {
+                        user_id,
+                        org_id: soon.ctx.org.id,
+                        key,
+                        part: Part::WechatSubscribe {
+                            user_id,
+                            template_id: template.clone(),
+                            page: format!("pages/activity/detail?id={}", soon.ctx.occ.id),
+                            data: data.clone(),
+                        },
+                    };
+                    if write(c, now, give_up, &template, r)? {
+                        written += 1;
+                    }
                 }
             }
             Ok(written)

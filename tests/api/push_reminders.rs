@@ -19,6 +19,7 @@ use dangke::clock::ManualClock;
 
 const MEETING: &str = "tmpl-meeting-3fA9";
 const STUDY: &str = "tmpl-study-77Qe";
+const CHECKIN: &str = "tmpl-checkin-Zk21";
 const WECOM_KEY: &str = "5b2f3c1e-aaaa-4bc4-97a0-0ec2reminder";
 
 async fn setup() -> (TestApp, WechatServer, PushReceivers) {
@@ -30,6 +31,7 @@ async fn setup() -> (TestApp, WechatServer, PushReceivers) {
     vars.extend([
         ("DANGKE_WECHAT_TEMPLATE_MEETING", MEETING.to_string()),
         ("DANGKE_WECHAT_TEMPLATE_STUDY", STUDY.to_string()),
+        ("DANGKE_WECHAT_TEMPLATE_CHECKIN", CHECKIN.to_string()),
         ("DANGKE_WECOM_API_BASE", robots.base()),
         ("DANGKE_PUSH_EVERY", "off".to_string()),
         ("DANGKE_PUSH_TIMEOUT", "3s".to_string()),
@@ -271,6 +273,78 @@ async fn a_member_behind_gets_one_study_reminder_a_month_from_the_20th() {
         ),
         1
     );
+}
+
+/// Issue 22: before check-in closes by itself (`DANGKE_CHECKIN_AUTO_CLOSE`, 2 h after the
+/// end), the meeting org's role holders who allowed it get one WeChat reminder with the
+/// close time and who has no record yet; members with the same grant get none.
+#[tokio::test]
+async fn organizers_are_reminded_on_wechat_before_check_in_closes_by_itself() {
+    let (app, wx, _robots) = setup().await;
+    app.clock.set(sh(2026, 11, 27, 9, 0));
+    let w = app.world().await;
+    bind_wechat(&app, &wx, "sec", "openid-sec", "13900000001").await;
+    bind_wechat(&app, &wx, "mem", "openid-mem", "13900000003").await;
+    for (client, openid) in [(&w.secretary_a, "openid-sec"), (&w.member_a, "openid-mem")] {
+        wx.grant(openid, CHECKIN, 1);
+        let v = grant(client, CHECKIN, 1).await;
+        assert_eq!(remaining(&v, "checkin_closing"), 1, "{v}");
+    }
+    let title = "十一月主题党日";
+    let occ = meeting(&w, title, "2026-11-30T09:00:00", "2026-11-30T11:00:00").await;
+    let sec = &w.secretary_a;
+    app.clock.set(sh(2026, 11, 30, 9, 0));
+    sec.post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
+        .await
+        .expect(200);
+    let code = sec
+        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
+        .await
+        .json()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.member_a
+        .post(
+            &format!("/v1/occurrences/{occ}/checkin"),
+            json!({"code": code}),
+        )
+        .await
+        .expect(200);
+
+    // Nobody closes it. Forty minutes before the automatic close (13:00): nothing yet.
+    app.clock.set(sh(2026, 11, 30, 12, 20));
+    assert_eq!(pass(&app).await.reminders_written, 0);
+    assert!(wx.sent().is_empty());
+    // Twenty minutes before: one reminder, to the secretary only.
+    app.clock.set(sh(2026, 11, 30, 12, 40));
+    let p = pass(&app).await;
+    assert_eq!(p.reminders_written, 1, "{p:?}");
+    let sent = wx.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let m = &sent[0];
+    assert_eq!(m["touser"], "openid-sec");
+    assert_eq!(m["template_id"], CHECKIN);
+    assert_eq!(m["data"]["thing1"]["value"], title);
+    assert_eq!(m["data"]["time2"]["value"], "2026-11-30 13:00");
+    // Invited: 李书记, 张委员, 王党员; 王党员 checked in.
+    assert_eq!(m["data"]["thing3"]["value"], "已到1人，尚无记录2人");
+    assert!(
+        m["page"].as_str().unwrap().ends_with(&format!("id={occ}")),
+        "{m}"
+    );
+    assert_eq!(wx.refused(), 0);
+    let after = sec.get("/v1/me/subscriptions").await.json();
+    assert_eq!(remaining(&after, "checkin_closing"), 0);
+    let member = w.member_a.get("/v1/me/subscriptions").await.json();
+    assert_eq!(remaining(&member, "checkin_closing"), 1, "not an organizer");
+
+    // Once only: the next pass writes nothing.
+    app.clock.set(sh(2026, 11, 30, 12, 55));
+    wx.grant("openid-sec", CHECKIN, 1);
+    grant(sec, CHECKIN, 1).await;
+    assert_eq!(pass(&app).await.reminders_written, 0);
+    assert_eq!(wx.sent().len(), 1);
 }
 
 async fn alert_channel(w: &World, alerts: bool) -> i64 {
