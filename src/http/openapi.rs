@@ -129,6 +129,10 @@ pub fn complete(doc: &mut serde_json::Value) {
             }
             let params = op.get("parameters").and_then(Value::as_array);
             let has_query = params.is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            let idempotent = params.is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["in"] == "header" && p["name"] == "Idempotency-Key")
+            });
             let secured = op
                 .get("security")
                 .and_then(Value::as_array)
@@ -195,6 +199,23 @@ pub fn complete(doc: &mut serde_json::Value) {
                     "400",
                     "invalid_query",
                     "a query parameter is missing or has the wrong form",
+                );
+            }
+            if idempotent {
+                add(
+                    "400",
+                    "invalid_header",
+                    "an Idempotency-Key that is not 1-255 visible ASCII characters",
+                );
+                add(
+                    "409",
+                    "idempotency_key_reused",
+                    "the Idempotency-Key was used for a different request",
+                );
+                add(
+                    "409",
+                    "idempotency_in_progress",
+                    "the same request is still in progress; retry shortly",
                 );
             }
             if secured {

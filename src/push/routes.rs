@@ -66,7 +66,7 @@ pub async fn list_channels(
 /// Adds a channel to an org: a WeCom robot (`key`), a DingTalk robot (`access_token`,
 /// `secret`) or a webhook (`url`, optional `secret`). Secrets are sealed and never shown
 /// again; a generated webhook secret is in this answer only.
-#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CreateChannelRequest, responses(
+#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = CreateChannelRequest, responses(
     (status = 201, body = ChannelCreated), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 409, body = Problem, description = "conflict: the org has the most channels allowed"),
     (status = 422, body = Problem, description = "validation_failed: a missing or stray credential, or a webhook URL that is not public HTTPS"),
@@ -336,7 +336,7 @@ pub async fn delete_schedule(
 
 /// Sends a test message through a channel now (the delivery is answered as written; watch
 /// it in the deliveries list).
-#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path)), responses(
+#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), responses(
     (status = 202, body = DeliveryView), (status = 403, body = Problem), (status = 404, body = Problem),
 ))]
 #[post("/push-channels/{id}/test")]

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Reports one-time grants the member gave on the phone for a reminder's template; each
 /// allows one message. Answers what is left of every reminder's grants.
-#[utoipa::path(tag = "push", security(("bearer" = [])), request_body = SubscriptionGrantRequest, responses(
+#[utoipa::path(tag = "push", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header)), request_body = SubscriptionGrantRequest, responses(
     (status = 200, body = SubscriptionsView),
     (status = 409, body = Problem, description = "wechat_not_bound: the account has no WeChat bound"),
     (status = 422, body = Problem, description = "unknown_template, or `accepted` outside 1–10"),

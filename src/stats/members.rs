@@ -47,6 +47,36 @@ pub struct MembersQuery {
     pub cursor: Option<String>,
 }
 
+/// The member table's export: its period, filter and order, every row (no pages).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembersExportQuery {
+    /// `2026-11`, `2026-Q4` or `2026` (default: this year).
+    pub period: Option<String>,
+    /// With `to`, instead of `period`: first day (in the org's zone).
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, in the same year as `from`.
+    pub to: Option<chrono::NaiveDate>,
+    /// `behind` (below the even pace), `inactive` (not active in the period) or `all` (default).
+    pub filter: Option<String>,
+    /// `credit` (default, lowest first), `-credit` or `name` (Chinese names by pinyin).
+    pub sort: Option<String>,
+}
+
+impl From<MembersExportQuery> for MembersQuery {
+    fn from(q: MembersExportQuery) -> MembersQuery {
+        MembersQuery {
+            period: q.period,
+            from: q.from,
+            to: q.to,
+            filter: q.filter,
+            sort: q.sort,
+            limit: None,
+            cursor: None,
+        }
+    }
+}
+
 /// Where a member stands against their quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -15,7 +15,7 @@ use super::compliance::{self, Compliance};
 use super::context::Subtree;
 use super::export::{self, FileFormat};
 use super::funnel::{self, CourseFunnel};
-use super::members::{self, MemberStatsRow, MembersQuery};
+use super::members::{self, MemberStatsRow, MembersExportQuery, MembersQuery};
 use super::period::Period;
 use super::summary::{self, OrgStats};
 use super::{chart_data, chart_url, report, report_render};
@@ -436,7 +436,7 @@ fn attachment(format: FileFormat, stem: &str, body: Vec<u8>) -> HttpResponse {
 /// attached to the org itself, when that splits the rows) or `.csv`: every row of the
 /// filter, in the sort order, with the member id and phone (masked unless `phone=full`),
 /// counts as integers, hours with two decimals, times in the org's zone.
-#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersQuery, ExportQuery, PhoneQuery), responses(
+#[utoipa::path(tag = "stats", security(("bearer" = [])), params(("id" = i64, Path), MembersExportQuery, ExportQuery, PhoneQuery), responses(
     (status = 200, description = "the file: xlsx, or csv with `format=csv`", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
     (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
 ))]
@@ -445,11 +445,11 @@ pub async fn export_member_stats(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    q: web::Query<MembersQuery>,
+    q: web::Query<MembersExportQuery>,
     f: web::Query<ExportQuery>,
     p: web::Query<PhoneQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (id, q) = (id.into_inner(), q.into_inner());
+    let (id, q) = (id.into_inner(), MembersQuery::from(q.into_inner()));
     let format = export::parse_format(f.format.as_deref())?;
     let phone_column = export::parse_phone_column(p.phone.as_deref())?;
     let opts = q.options()?;

@@ -241,6 +241,61 @@ fn checked_in_openapi_is_current() {
     }
 }
 
+/// Every handler that honours `Idempotency-Key` (takes the `IdempotencyKey` extractor)
+/// documents the header in its `#[utoipa::path]`, so a generated client can send it (and the
+/// generator adds the 400/409 answers the key brings). Read from the source of `src/`.
+#[test]
+fn every_route_that_honours_an_idempotency_key_documents_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut undocumented = Vec::new();
+    let mut seen = 0;
+    for file in crate::helpers::files_under(&root) {
+        if !file.ends_with(".rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(root.join(&file)).unwrap();
+        let mut last_path: Option<usize> = None;
+        let lines: Vec<&str> = src.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim_start().starts_with("#[utoipa::path(") {
+                last_path = Some(i);
+            }
+            let routed = i > 0
+                && ["#[get(", "#[post(", "#[put(", "#[patch(", "#[delete("]
+                    .iter()
+                    .any(|m| lines[i - 1].trim_start().starts_with(m));
+            if !routed || !line.trim_start().starts_with("pub async fn ") {
+                continue;
+            }
+            // The signature, to its body.
+            let signature: String = lines[i..]
+                .iter()
+                .take_while(|l| !l.trim_end().ends_with('{'))
+                .chain(lines[i..].iter().find(|l| l.trim_end().ends_with('{')))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !signature.contains(": IdempotencyKey") {
+                continue;
+            }
+            seen += 1;
+            let documented = last_path.is_some_and(|start| {
+                lines[start..i]
+                    .join(" ")
+                    .contains("(\"Idempotency-Key\" = Option<String>, Header)")
+            });
+            if !documented {
+                undocumented.push(format!("src/{file}:{}", i + 1));
+            }
+        }
+    }
+    assert!(seen >= 5, "the scan found only {seen} handlers");
+    assert!(
+        undocumented.is_empty(),
+        "handlers that honour Idempotency-Key without documenting it: {undocumented:#?}"
+    );
+}
+
 /// Every enum the spec publishes is what the wire carries: each listed value deserializes
 /// into the Rust type and serializes back to itself (so a spec that lists `OnlineClass`
 /// while the server sends `online_class` fails), and every enum schema is checked here.
