@@ -154,14 +154,7 @@ async fn a_check_in_in_one_village_leaves_another_townships_cached_summary_a_hit
         .post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
         .await
         .expect(200);
-    let code = w
-        .admin
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await
-        .json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = w.admin.checkin_code(occ).await;
 
     // Both townships' summaries cached.
     let town1_before = summary(&w.admin, w.township).await;

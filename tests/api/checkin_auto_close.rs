@@ -55,14 +55,7 @@ async fn checked_in_before_the_start(app: &TestApp, w: &World) -> (i64, Vec<i64>
         (&w.member_a, w.member_a_id),
         (&w.committee_a, w.committee_a_id),
     ] {
-        let code = w
-            .secretary_a
-            .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-            .await
-            .json()["code"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let code = w.secretary_a.checkin_code(occ).await;
         c.post(
             &format!("/v1/occurrences/{occ}/checkin"),
             json!({"code": code}),

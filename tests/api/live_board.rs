@@ -39,12 +39,7 @@ pub async fn meeting_soon(app: &TestApp, w: &crate::helpers::world::World) -> i6
 
 async fn code(app: &TestApp, w: &crate::helpers::world::World, occ: i64) -> String {
     let _ = app;
-    let r = w
-        .secretary_a
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await;
-    r.expect(200);
-    r.json()["code"].as_str().unwrap().to_string()
+    w.secretary_a.checkin_code(occ).await
 }
 
 fn token(c: &crate::helpers::Client) -> String {

@@ -73,13 +73,7 @@ async fn the_meeting(app: &TestApp, w: &crate::helpers::world::World) -> (i64, i
     sec.post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
         .await
         .expect(200);
-    let code = sec
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await
-        .json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = sec.checkin_code(occ).await;
     w.member_a
         .post(
             &format!("/v1/occurrences/{occ}/checkin"),

@@ -78,13 +78,7 @@ async fn a_meeting_is_held_while_someone_is_recorded_present_late_or_by_proxy() 
         .await
         .expect(200);
     assert!(!held(sec, occ).await, "opening check-in holds nothing");
-    let code = sec
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await
-        .json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = sec.checkin_code(occ).await;
     w.member_a
         .post(
             &format!("/v1/occurrences/{occ}/checkin"),

@@ -297,13 +297,7 @@ async fn organizers_are_reminded_on_wechat_before_check_in_closes_by_itself() {
     sec.post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
         .await
         .expect(200);
-    let code = sec
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await
-        .json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = sec.checkin_code(occ).await;
     w.member_a
         .post(
             &format!("/v1/occurrences/{occ}/checkin"),

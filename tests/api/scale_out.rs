@@ -115,11 +115,7 @@ async fn open_checkin(inst: &Instance, w: &World, occ: i64) -> String {
     sec.post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
         .await
         .expect(200);
-    let r = sec
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await;
-    r.expect(200);
-    r.json()["code"].as_str().unwrap().to_string()
+    sec.checkin_code(occ).await
 }
 
 /// The secretary's live board on `inst`, past its snapshot.

@@ -262,13 +262,7 @@ async fn check_in_cost(app: &TestApp, w: &World) -> Vec<u64> {
     sec.post(&format!("/v1/occurrences/{occ}/checkin/open"), json!({}))
         .await
         .expect(200);
-    let code = sec
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await
-        .json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = sec.checkin_code(occ).await;
     let mut out = Vec::new();
     let people: [&Client; 3] = [&w.member_a, &w.committee_a, sec];
     for c in people {

@@ -144,13 +144,7 @@ pub async fn the_day_with(extra: Vec<(&'static str, String)>) -> Day {
         .await
         .expect(200);
     app.clock.set(sh(2026, 11, 27, 10, 2));
-    let code = org
-        .get(&format!("/v1/occurrences/{occ}/checkin/code"))
-        .await
-        .json()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = org.checkin_code(occ).await;
     let r = c_b1
         .post(
             &format!("/v1/occurrences/{occ}/checkin"),

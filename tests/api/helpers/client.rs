@@ -145,6 +145,16 @@ impl Client {
             .expect(200);
     }
 
+    /// The current check-in code of occurrence `occ`, as its organizer reads it to show
+    /// (must answer 200).
+    pub async fn checkin_code(&self, occ: i64) -> String {
+        let r = self
+            .get(&format!("/v1/occurrences/{occ}/checkin/code"))
+            .await;
+        r.expect(200);
+        r.json()["code"].as_str().unwrap_or_default().to_string()
+    }
+
     pub async fn put(&self, path: &str, body: Value) -> Resp {
         self.send(self.request(Method::PUT, path).json(&body)).await
     }
