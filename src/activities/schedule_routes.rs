@@ -1,6 +1,7 @@
 //! HTTP routes of activities: schedule, list, read, edit and cancel a series, and list its
 //! occurrences.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -21,6 +22,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{activities, activity_occurrences as ao};
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
+use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
 use crate::http::pagination::{Page, PageParams};
 use crate::orgs::access::{Right, authorize};
 use crate::state::AppState;
@@ -44,23 +46,26 @@ fn detail(conn: &mut DbConnection, a: &Activity, now: DateTime<Utc>) -> ApiResul
 /// Schedule an activity on an org: a one-off, or a series with an RRULE (local start in
 /// the org's zone). Occurrences are created a year ahead. Committee meetings invite the
 /// committee role holders; party group meetings are scheduled on the group; other kinds
-/// invite the members of the org and the orgs below it.
-#[utoipa::path(tag = "activities", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CreateActivityRequest, responses(
+/// invite the members of the org and the orgs below it. Send an `Idempotency-Key`: a
+/// retry returns the same activity instead of scheduling it twice.
+#[utoipa::path(tag = "activities", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = CreateActivityRequest, responses(
     (status = 201, body = ActivityDetail), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
 ))]
 #[post("/orgs/{id}/activities")]
 pub async fn create_activity(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
+    key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<CreateActivityRequest>,
 ) -> ApiResult<HttpResponse> {
     let (org_id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
     let default_days = (state.config.makeup_window.as_secs() / 86_400) as i32;
-    let view = state
-        .db
-        .write(move |c| {
+    let db = state.db.clone();
+    idempotency::run(&state, &http, caller.user_id, key, move |scope| async move {
+        db.write(move |c| {
             let (org, _) = authorize(c, caller.user_id, org_id, Right::Operate)?;
             let fields = Fields::from_create(&req, default_days);
             let activity = schedule::create(c, now, &org, caller.user_id, &fields)?;
@@ -73,10 +78,12 @@ pub async fn create_activity(
                 serde_json::json!({"kind": activity.kind, "title": activity.title, "rrule": activity.rrule,
                                    "start_local": activity.dtstart_local, "time_zone": activity.time_zone}),
             )?;
-            detail(c, &activity, now)
+            let view = detail(c, &activity, now)?;
+            JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
         })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+        .await
+    })
+    .await
 }
 
 /// Activities scheduled on an org, newest first.

@@ -17,14 +17,17 @@ use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
 use crate::state::AppState;
 
 /// Add a lesson at the end of a draft course. The course credit is split over its lessons.
-#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CreateLessonRequest, responses(
+/// Send an `Idempotency-Key`: a retry returns the same lesson instead of adding another.
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = CreateLessonRequest, responses(
     (status = 201, body = LessonView), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 409, body = Problem, description = "course_locked"), (status = 422, body = Problem),
 ))]
 #[post("/courses/{id}/lessons")]
 pub async fn create_lesson(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
+    key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<CreateLessonRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -32,25 +35,33 @@ pub async fn create_lesson(
     let now = state.clock.now();
     let links = Links::new(&state, now);
     let uses = state.media_uses;
-    let view = state
-        .db
-        .write(move |c| {
-            let course = authoring::find(c, id)?;
-            catalog::require_manage(c, caller.user_id, &course)?;
-            let from_media = usable_media(c, caller.user_id, uses, "media_id", req.media_id)?;
-            let lesson = authoring::add_lesson(c, now.naive_utc(), &course, &req, from_media)?;
-            audit::record(
-                c,
-                now.naive_utc(),
-                &caller.actor(),
-                "lesson_created",
-                &Target::new("lesson", lesson.id).in_org(course.owner_org_id),
-                serde_json::json!({"course_id": id, "title": lesson.title}),
-            )?;
-            catalog::lesson_view(&lesson, false, &links, None, true)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let db = state.db.clone();
+    idempotency::run(
+        &state,
+        &http,
+        caller.user_id,
+        key,
+        move |scope| async move {
+            db.write(move |c| {
+                let course = authoring::find(c, id)?;
+                catalog::require_manage(c, caller.user_id, &course)?;
+                let from_media = usable_media(c, caller.user_id, uses, "media_id", req.media_id)?;
+                let lesson = authoring::add_lesson(c, now.naive_utc(), &course, &req, from_media)?;
+                audit::record(
+                    c,
+                    now.naive_utc(),
+                    &caller.actor(),
+                    "lesson_created",
+                    &Target::new("lesson", lesson.id).in_org(course.owner_org_id),
+                    serde_json::json!({"course_id": id, "title": lesson.title}),
+                )?;
+                let view = catalog::lesson_view(&lesson, false, &links, None, true)?;
+                JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
+            })
+            .await
+        },
+    )
+    .await
 }
 
 /// A lesson with its body and playable URL; members also get their state in it.

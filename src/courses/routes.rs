@@ -1,5 +1,6 @@
 //! HTTP routes of courses, assignments and my course list.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,42 +16,54 @@ use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
+use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
 use crate::http::pagination::{Page, PageParams};
 use crate::orgs::access::{Right, authorize};
 use crate::state::AppState;
 
-/// Create a course (draft) owned by an org in the caller's scope.
-#[utoipa::path(tag = "courses", security(("bearer" = [])), request_body = CreateCourseRequest, responses(
+/// Create a course (draft) owned by an org in the caller's scope. Send an
+/// `Idempotency-Key`: a retry returns the same course instead of a second one.
+#[utoipa::path(tag = "courses", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header)), request_body = CreateCourseRequest, responses(
     (status = 201, body = CourseView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
 ))]
 #[post("/courses")]
 pub async fn create_course(
     state: web::Data<AppState>,
+    http: HttpRequest,
     caller: Caller,
+    key: IdempotencyKey,
     body: ApiJson<CreateCourseRequest>,
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
     let now = state.clock.now();
     let links = Links::new(&state, now);
     let uses = state.media_uses;
-    let view = state
-        .db
-        .write(move |c| {
-            let (org, _) = authorize(c, caller.user_id, req.owner_org_id, Right::Operate)?;
-            super::usable_cover(c, caller.user_id, uses, req.cover_media_id)?;
-            let course = authoring::create(c, now.naive_utc(), caller.user_id, &req)?;
-            audit::record(
-                c,
-                now.naive_utc(),
-                &caller.actor(),
-                "course_created",
-                &Target::new("course", course.id).in_org(org.id),
-                serde_json::json!({"title": course.title}),
-            )?;
-            catalog::course_view(c, &course, &links, None)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let db = state.db.clone();
+    idempotency::run(
+        &state,
+        &http,
+        caller.user_id,
+        key,
+        move |scope| async move {
+            db.write(move |c| {
+                let (org, _) = authorize(c, caller.user_id, req.owner_org_id, Right::Operate)?;
+                super::usable_cover(c, caller.user_id, uses, req.cover_media_id)?;
+                let course = authoring::create(c, now.naive_utc(), caller.user_id, &req)?;
+                audit::record(
+                    c,
+                    now.naive_utc(),
+                    &caller.actor(),
+                    "course_created",
+                    &Target::new("course", course.id).in_org(org.id),
+                    serde_json::json!({"title": course.title}),
+                )?;
+                let view = catalog::course_view(c, &course, &links, None)?;
+                JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
+            })
+            .await
+        },
+    )
+    .await
 }
 
 /// A course: organizers who manage it see drafts; members see it when it is assigned to

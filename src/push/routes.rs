@@ -265,8 +265,9 @@ pub async fn delete_channel(
 }
 
 /// Adds a digest schedule to a channel: daily, weekly (a weekday) or monthly (a day), at a
-/// local time in the org's zone. The digest covers the period just ended.
-#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path)), request_body = CreateScheduleRequest, responses(
+/// local time in the org's zone. The digest covers the period just ended. Send an
+/// `Idempotency-Key`: a retry returns the same schedule instead of adding another.
+#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = CreateScheduleRequest, responses(
     (status = 201, body = ScheduleView), (status = 403, body = Problem), (status = 404, body = Problem),
     (status = 409, body = Problem, description = "conflict: the channel has the most schedules allowed"),
     (status = 422, body = Problem),
@@ -274,16 +275,18 @@ pub async fn delete_channel(
 #[post("/push-channels/{id}/schedules")]
 pub async fn create_schedule(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
+    key: IdempotencyKey,
     id: web::Path<i64>,
     body: ApiJson<CreateScheduleRequest>,
 ) -> ApiResult<HttpResponse> {
     let (id, body) = (id.into_inner(), body.into_inner());
     let now = state.clock.now_naive();
     let actor = caller.actor();
-    let view = state
-        .db
-        .write(move |c| {
+    let db = state.db.clone();
+    idempotency::run(&state, &req, caller.user_id, key, move |scope| async move {
+        db.write(move |c| {
             let ch = channels::find(c, id)?;
             authorize(c, caller.user_id, ch.org_id, Right::Operate)?;
             let s = channels::add_schedule(c, now, &ch, &body)?;
@@ -296,10 +299,11 @@ pub async fn create_schedule(
                 &Target::new("push_channel", ch.id).in_org(ch.org_id),
                 serde_json::json!({"schedule_id": s.id, "frequency": view.frequency, "weekday": view.weekday, "month_day": view.month_day, "time": view.time}),
             )?;
-            Ok(view)
+            JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
         })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+        .await
+    })
+    .await
 }
 
 /// Removes a digest schedule.

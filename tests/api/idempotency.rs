@@ -120,3 +120,102 @@ async fn in_flight_abandoned_and_expired_keys() {
     assert_eq!(r.json()["attempt_no"], 1);
     assert!(r.header("idempotent-replayed").is_none());
 }
+
+/// POSTs `body` to `path` with `Idempotency-Key: key`.
+async fn post_keyed(c: &Client, path: &str, key: &str, body: Value) -> crate::helpers::Resp {
+    c.send(
+        c.request(Method::POST, path)
+            .header("idempotency-key", key)
+            .json(&body),
+    )
+    .await
+}
+
+/// Sends a create twice with one key (as a phone does when the first answer is lost):
+/// both answers are the same 201, the second marked as a replay; the same key with another
+/// body is refused. Returns the created object.
+async fn created_once(c: &Client, path: &str, key: &str, body: Value) -> Value {
+    let first = post_keyed(c, path, key, body.clone()).await;
+    first.expect(201);
+    assert!(first.header("idempotent-replayed").is_none());
+    let again = post_keyed(c, path, key, body.clone()).await;
+    again.expect(201);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.json(), first.json(), "{path}");
+    let mut other = body;
+    other["title"] = json!("另一个");
+    post_keyed(c, path, key, other)
+        .await
+        .expect_problem(409, "idempotency_key_reused");
+    first.json()
+}
+
+/// The creates an organizer retries on a flaky network — a course, a lesson, a scheduled
+/// meeting, a digest schedule — make one object per key, not one per attempt.
+#[tokio::test]
+async fn retried_creates_make_one_object() {
+    let app = spawn().await;
+    let w = app.world().await;
+    let c = &w.secretary_a;
+    let count = |v: Value| v["items"].as_array().map(Vec::len).unwrap_or_default();
+
+    let course = created_once(
+        c,
+        "/v1/courses",
+        "course-1",
+        json!({"owner_org_id": w.branch_a, "kind": "mini_class", "title": "微党课", "credit_centi": 10}),
+    )
+    .await;
+    let courses = c
+        .get(&format!("/v1/orgs/{}/courses", w.branch_a))
+        .await
+        .json();
+    assert_eq!(count(courses), 1);
+
+    let course_id = course["id"].as_i64().unwrap();
+    created_once(
+        c,
+        &format!("/v1/courses/{course_id}/lessons"),
+        "lesson-1",
+        json!({"kind": "article", "title": "第一讲", "body": "<p>原文</p>"}),
+    )
+    .await;
+    let detail = c.get(&format!("/v1/courses/{course_id}")).await.json();
+    assert_eq!(
+        detail["lessons"].as_array().map(Vec::len),
+        Some(1),
+        "{detail}"
+    );
+
+    created_once(
+        c,
+        &format!("/v1/orgs/{}/activities", w.branch_a),
+        "meeting-1",
+        json!({"kind": "theme_party_day", "title": "十二月主题党日",
+               "start_local": "2026-12-20T09:00:00", "end_local": "2026-12-20T11:00:00"}),
+    )
+    .await;
+    let activities = c
+        .get(&format!("/v1/orgs/{}/activities", w.branch_a))
+        .await
+        .json();
+    assert_eq!(count(activities), 1);
+
+    let channel = c
+        .post(
+            &format!("/v1/orgs/{}/push-channels", w.branch_a),
+            json!({"kind": "wecom_robot", "name": "支部群", "key": "4a0c6f0e-1111-2222-3333-444455556666"}),
+        )
+        .await;
+    channel.expect(201);
+    let ch = channel.json()["channel"]["id"].as_i64().unwrap();
+    let path = format!("/v1/push-channels/{ch}/schedules");
+    let body = json!({"frequency": "weekly", "weekday": 1, "time": "08:00"});
+    let first = post_keyed(c, &path, "schedule-1", body.clone()).await;
+    first.expect(201);
+    let again = post_keyed(c, &path, "schedule-1", body).await;
+    again.expect(201);
+    assert_eq!(again.json(), first.json());
+    let schedules = c.get(&format!("/v1/push-channels/{ch}")).await.json()["schedules"].clone();
+    assert_eq!(schedules.as_array().map(Vec::len), Some(1), "{schedules}");
+}

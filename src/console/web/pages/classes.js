@@ -2,7 +2,7 @@
 // with its lessons, quizzes, assignments and funnel.
 
 import { api } from '../api.js';
-import { h, clear, field, select, table, dialog, formData, pageStyle } from '../ui.js';
+import { h, clear, field, select, table, dialog, formData, idempotencyKey, pageStyle } from '../ui.js';
 import { renderCourse } from './classes/course.js';
 import { courseKinds, statusBadge, credit, parseCredit, parseTags, orgNames } from './classes/common.js';
 
@@ -75,7 +75,7 @@ async function createCourse(ctx) {
         credit_centi: parseCredit(f.credit),
         summary: f.summary || '',
         tags: parseTags(f.tags),
-      });
+      }, { headers: { 'Idempotency-Key': idempotencyKey() } });
     },
   });
   if (course) ctx.navigate('classes', ctx.orgId, 'course', course.id);

@@ -3,7 +3,7 @@
 // live preview (the server sanitizes it).
 
 import { api } from '../../api.js';
-import { h, clear, field, select, dialog, toast, errorText } from '../../ui.js';
+import { h, clear, field, select, dialog, toast, errorText, idempotencyKey } from '../../ui.js';
 import { lessonKinds, duration, size, articleHtml, previewNodes } from './common.js';
 
 const ACCEPT = { video: 'video/mp4,video/*', audio: 'audio/*,.mp3,.m4a,.wav,.ogg', pdf: 'application/pdf,.pdf' };
@@ -167,7 +167,7 @@ export async function editLesson(course, lesson) {
       }
       if (isNew) {
         req.kind = kind;
-        return api.post(`/v1/courses/${course.id}/lessons`, req);
+        return api.post(`/v1/courses/${course.id}/lessons`, req, { headers: { 'Idempotency-Key': idempotencyKey() } });
       }
       return api.patch(`/v1/lessons/${full.id}`, req);
     },

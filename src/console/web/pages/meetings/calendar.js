@@ -2,7 +2,7 @@
 // scheduled on the org, and the dialog that schedules a new one.
 
 import { api } from '../../api.js';
-import { h, clear, field, select, table, dialog, busy, toast, fmt, names, nameOf } from '../../ui.js';
+import { h, clear, field, select, table, dialog, busy, toast, fmt, names, nameOf, idempotencyKey } from '../../ui.js';
 import { PATTERNS, WEEKDAYS, ORDINALS, toRrule, firstDay, describe, localTime, dayString } from './recurrence.js';
 
 const KINDS = ['theme_party_day', 'branch_general_meeting', 'branch_committee_meeting', 'party_group_meeting',
@@ -232,7 +232,7 @@ export function scheduleDialog(ctx) {
         if (lat.value === '' || lng.value === '') throw new Error('请填写签到位置的纬度和经度');
         req.location = { latitude: Number(lat.value), longitude: Number(lng.value), radius_m: Number(radius.value) };
       }
-      const created = await api.post(`/v1/orgs/${ctx.orgId}/activities`, req);
+      const created = await api.post(`/v1/orgs/${ctx.orgId}/activities`, req, { headers: { 'Idempotency-Key': idempotencyKey() } });
       toast(`已安排“${created.title}”`, 'success');
       return created;
     },

@@ -126,7 +126,7 @@ async function scheduleDialog(ch, tz) {
     says);
   return dialog('添加定时推送', body, {
     submitText: '添加',
-    onSubmit: () => api.post(`/v1/push-channels/${ch.id}/schedules`, request()),
+    onSubmit: () => api.post(`/v1/push-channels/${ch.id}/schedules`, request(), { headers: { 'Idempotency-Key': idempotencyKey() } }),
   });
 }
 
