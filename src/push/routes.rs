@@ -439,6 +439,29 @@ pub async fn list_deliveries(
     Ok(web::Json(list))
 }
 
+/// One delivery with its attempts and last error: what a client polls to follow a test
+/// message or a retry until it is no longer `pending`.
+#[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path)), responses(
+    (status = 200, body = DeliveryView), (status = 403, body = Problem), (status = 404, body = Problem),
+))]
+#[get("/deliveries/{id}")]
+pub async fn get_delivery(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<web::Json<DeliveryView>> {
+    let id = id.into_inner();
+    let mut view = state
+        .db
+        .read(move |c| {
+            let (d, ch) = outbox::find(c, id)?;
+            authorize(c, caller.user_id, d.org_id, Right::Operate)?;
+            outbox::views(c, vec![(d, ch)])
+        })
+        .await?;
+    view.pop().map(web::Json).ok_or_else(ApiError::not_found)
+}
+
 /// Sends a dead delivery again, from its first unsent message.
 #[utoipa::path(tag = "push", security(("bearer" = [])), params(("id" = i64, Path)), responses(
     (status = 200, body = DeliveryView), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -492,6 +515,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(delete_schedule)
         .service(test_channel)
         .service(list_deliveries)
+        .service(get_delivery)
         .service(retry_delivery)
         .service(super::subscription_routes::report_subscription)
         .service(super::subscription_routes::my_subscriptions);

@@ -191,6 +191,7 @@ fn matrix() -> Vec<Entry> {
         e("delete", "/v1/push-schedules/{id}", HIDDEN),
         e("post", "/v1/push-channels/{id}/test", HIDDEN),
         e("get", "/v1/orgs/{id}/deliveries", HIDDEN),
+        e("get", "/v1/deliveries/{id}", HIDDEN),
         e("post", "/v1/deliveries/{id}/retry", HIDDEN),
         // The funnel among the owner org's (branch A's) members by default.
         e("get", "/v1/courses/{id}/stats", HIDDEN),

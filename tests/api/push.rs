@@ -343,6 +343,20 @@ async fn a_receiver_failing_three_times_gets_the_message_once_on_the_fourth_atte
     assert_eq!(d["attempt_log"][0]["http_status"], 500);
     assert_eq!(robots.accepted(&hook()).len(), 1);
     assert_eq!(robots.calls(&hook()), 4);
+    // The one delivery, as a client following it reads it, is the list's row; an organizer
+    // of a branch does not see the township's delivery.
+    let id = d["id"].as_i64().unwrap();
+    let one = w.admin.get(&format!("/v1/deliveries/{id}")).await;
+    one.expect(200);
+    assert_eq!(&one.json(), d);
+    w.secretary_a
+        .get(&format!("/v1/deliveries/{id}"))
+        .await
+        .expect_problem(404, "not_found");
+    w.admin
+        .get(&format!("/v1/deliveries/{}", id + 1000))
+        .await
+        .expect_problem(404, "not_found");
 }
 
 #[tokio::test]

@@ -176,7 +176,7 @@ export function channelsSection(ctx, { tz, deliveries }) {
     deliveries.replace(queued);
     const show = (d) => showResult(result, d);
     show(queued);
-    const last = await watchDelivery(orgId, queued, {
+    const last = await watchDelivery(queued, {
       signal,
       onUpdate: (d) => deliveries.replace(d),
     }).catch(() => queued);

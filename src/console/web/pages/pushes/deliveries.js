@@ -14,22 +14,20 @@ function sleep(ms, signal) {
   });
 }
 
-// The delivery `id` of org `orgId` as the list shows it now (newest first, so a fresh one is
-// on the first page), or null.
-export async function findDelivery(orgId, id, signal) {
-  const page = await api.get(`/v1/orgs/${orgId}/deliveries`, { limit: 50 }, { signal });
-  return page.items.find((d) => d.id === id) || null;
+// The delivery `id` as it is now.
+function findDelivery(id, signal) {
+  return api.get(`/v1/deliveries/${id}`, undefined, { signal });
 }
 
 // Follows a delivery until it is no longer pending (or `ms` passed): onUpdate(view) after each
 // look. Resolves with the last view seen.
-export async function watchDelivery(orgId, view, { signal, onUpdate, ms = 30000 }) {
+export async function watchDelivery(view, { signal, onUpdate, ms = 30000 }) {
   const until = Date.now() + ms;
   let last = view;
   while (last.status === 'pending' && Date.now() < until && !signal.aborted) {
     await sleep(last.attempts ? 1500 : 700, signal);
     if (signal.aborted) break;
-    const d = await findDelivery(orgId, last.id, signal).catch(() => null);
+    const d = await findDelivery(last.id, signal).catch(() => null);
     if (d) { last = d; onUpdate(d); }
   }
   return last;
@@ -84,7 +82,7 @@ export function deliveriesSection(ctx) {
     if (!updated) return;
     toast('已重新排队发送', 'success');
     replace(updated);
-    const last = await watchDelivery(orgId, updated, { signal, onUpdate: replace }).catch(() => null);
+    const last = await watchDelivery(updated, { signal, onUpdate: replace }).catch(() => null);
     if (last && !signal.aborted) {
       toast(`第 ${last.id} 号消息：${deliveryWords(last)}`, last.status === 'dead' ? 'error' : 'info');
       onChanged();
