@@ -78,6 +78,49 @@ async fn a_recorded_mini_class_reaches_the_branch_and_plays_on_a_bad_connection(
     )
     .await
     .expect_problem(422, "validation_failed");
+    // A lesson's source is switched by PATCH: `null` clears the media, then the URL.
+    let l = s
+        .post(
+            &format!("/v1/courses/{draft}/lessons"),
+            json!({"kind": "audio", "title": "换源", "media_id": media_id}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let to_url = s
+        .patch(
+            &format!("/v1/lessons/{l}"),
+            json!({"media_id": null, "external_url": "https://cdn.example.com/b.mp3", "duration_s": 60}),
+        )
+        .await;
+    to_url.expect(200);
+    let v = to_url.json();
+    assert_eq!(
+        (&v["media_id"], &v["url"], &v["duration_s"]),
+        (
+            &json!(null),
+            &json!("https://cdn.example.com/b.mp3"),
+            &json!(60)
+        ),
+        "{v}"
+    );
+    s.patch(&format!("/v1/lessons/{l}"), json!({"external_url": null}))
+        .await
+        .expect_problem(422, "validation_failed");
+    let back = s
+        .patch(
+            &format!("/v1/lessons/{l}"),
+            json!({"media_id": media_id, "external_url": null}),
+        )
+        .await;
+    back.expect(200);
+    let v = back.json();
+    assert_eq!(
+        (&v["media_id"], &v["duration_s"]),
+        (&json!(media_id), &json!(180)),
+        "{v}"
+    );
 
     // The member sees it in todo; the sibling branch does not.
     let todo = w.member_a.get("/v1/me/courses?status=todo").await.json();
