@@ -65,12 +65,7 @@ fn value(s: &OrgStats, key: SortKey) -> Option<f64> {
         SortKey::MetRate => rate(s.credit.met, members),
         SortKey::ActiveRate => rate(s.active, members),
         SortKey::RequiredRate => s.required_courses.rate,
-        SortKey::AttendanceRate => {
-            let (num, den) = s.attendance.iter().fold((0, 0), |(n, d), k| {
-                (n + k.present + k.late + k.proxy, d + k.invited - k.leave)
-            });
-            rate(num, den)
-        }
+        SortKey::AttendanceRate => s.attendance_rate,
     }
 }
 

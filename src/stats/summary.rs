@@ -87,8 +87,22 @@ pub struct OrgStats {
     pub credit: CreditFigures,
     pub required_courses: RequiredFigures,
     pub attendance: Vec<KindAttendance>,
+    /// Over every kind: `(present + late + proxy) / (invited − leave)`, three decimals, as
+    /// each kind's `rate`; `null` when nobody was invited (what `sort=attendance_rate` of
+    /// the children ranks by).
+    #[serde(default)]
+    pub attendance_rate: Option<f64>,
     /// Members without organizational life in the six months up to today.
     pub no_org_life_6m: i64,
+}
+
+/// The attendance rate over every kind: attended (present, late, proxy) over those
+/// expected (invited less approved leave).
+pub fn attendance_rate(kinds: &[KindAttendance]) -> Option<f64> {
+    let (attended, expected) = kinds.iter().fold((0, 0), |(n, d), k| {
+        (n + k.present + k.late + k.proxy, d + k.invited - k.leave)
+    });
+    rate(attended, expected)
 }
 
 /// The roster of one group of members (keyed by org, category and cadre flag).
@@ -413,7 +427,7 @@ impl Acc {
     pub(super) fn finish(mut self, org: &Org, period: &Period) -> OrgStats {
         self.credit.year = period.year();
         self.required.rate = rate(self.required.done, self.required.total);
-        let attendance = self
+        let attendance: Vec<KindAttendance> = self
             .kinds
             .into_values()
             .map(|mut k| {
@@ -421,6 +435,7 @@ impl Acc {
                 k
             })
             .collect();
+        let attendance_rate = attendance_rate(&attendance);
         OrgStats {
             org_id: org.id,
             org_name: org.name.clone(),
@@ -431,6 +446,7 @@ impl Acc {
             credit: self.credit,
             required_courses: self.required,
             attendance,
+            attendance_rate,
             no_org_life_6m: self.no_org_life,
         }
     }
@@ -544,4 +560,47 @@ fn combine(tree: &Subtree, period: &Period, groups: Groups) -> (OrgStats, Vec<Or
         })
         .collect();
     (root.finish(&tree.root, period), rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(
+        kind: &str,
+        invited: i64,
+        present: i64,
+        late: i64,
+        proxy: i64,
+        leave: i64,
+    ) -> KindAttendance {
+        KindAttendance {
+            kind: kind.into(),
+            occurrences: 1,
+            invited,
+            present,
+            late,
+            proxy,
+            made_up: 0,
+            absent: invited - present - late - proxy - leave,
+            leave,
+            rate: None,
+        }
+    }
+
+    #[test]
+    fn the_attendance_rate_weighs_every_kind_by_who_was_expected() {
+        // 6 of the 8 expected at the theme party day (2 on leave), 4 of 5 at the committee
+        // meeting: 10 of 13, not the mean of 0.75 and 0.8.
+        let kinds = [
+            kind("theme_party_day", 10, 6, 0, 0, 2),
+            kind("branch_committee", 5, 3, 0, 1, 0),
+        ];
+        assert_eq!(attendance_rate(&kinds), Some(0.769));
+        assert_eq!(attendance_rate(&[]), None);
+        assert_eq!(
+            attendance_rate(&[kind("theme_party_day", 2, 0, 0, 0, 2)]),
+            None
+        );
+    }
 }

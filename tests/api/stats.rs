@@ -206,7 +206,7 @@ fn figures(s: &Value) -> Value {
     json!({
         "members": s["members"], "active": s["active"], "credit": s["credit"],
         "required": s["required_courses"], "attendance": s["attendance"],
-        "no_org_life_6m": s["no_org_life_6m"],
+        "attendance_rate": s["attendance_rate"], "no_org_life_6m": s["no_org_life_6m"],
     })
 }
 
@@ -225,6 +225,7 @@ fn branch_b_figures() -> Value {
         "required": {"done": 3, "total": 5, "rate": 0.6},
         "attendance": [{"kind": "theme_party_day", "occurrences": 1, "invited": 4, "present": 1, "late": 0,
                         "proxy": 1, "made_up": 1, "absent": 0, "leave": 1, "rate": 0.667}],
+        "attendance_rate": 0.667,
         // b2 (leave) and the transferred member.
         "no_org_life_6m": 2,
     })
@@ -237,6 +238,7 @@ fn branch_a_figures() -> Value {
         "credit": {"year": 2026, "earned_centi": 0, "quota_centi": 3 * 3200, "met": 0, "on_track": 0, "behind": 3},
         "required": {"done": 0, "total": 3, "rate": 0.0},
         "attendance": [],
+        "attendance_rate": null,
         "no_org_life_6m": 3,
     })
 }
@@ -249,6 +251,7 @@ fn township_figures() -> Value {
         "required": {"done": 3, "total": 8, "rate": 0.375},
         "attendance": [{"kind": "theme_party_day", "occurrences": 1, "invited": 4, "present": 1, "late": 0,
                         "proxy": 1, "made_up": 1, "absent": 0, "leave": 1, "rate": 0.667}],
+        "attendance_rate": 0.667,
         "no_org_life_6m": 5,
     })
 }
