@@ -9,7 +9,7 @@ use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
-use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::http::idempotency::{self, IdempotencyKey};
 use crate::orgs::access::Right;
 use crate::state::AppState;
 
@@ -34,27 +34,23 @@ pub async fn add_guest(
     let (id, body) = (id.into_inner(), body.into_inner());
     let user_id = caller.user_id;
     let now = state.clock.now();
-    let db = state.db.clone();
-    idempotency::run(&state, &req, user_id, key, move |scope| async move {
-        db.write(move |c| {
-            let ctx = access::occurrence(c, user_id, id, Right::Operate)?;
-            let (view, created) = guests::add(c, now, &ctx, user_id, &body)?;
-            let status = if created {
-                audit::record(
-                    c,
-                    now.naive_utc(),
-                    &caller.actor(),
-                    "guest_added",
-                    &Target::new("occurrence", id).in_org(ctx.org.id),
-                    serde_json::json!({"guest_id": view.id, "name": view.name, "org_id": view.org_id, "org_name": view.org_name}),
-                )?;
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            JsonReply::new(status, &view)?.completing(c, scope.as_ref())
-        })
-        .await
+    idempotency::write_once(&state, &req, user_id, key, move |c| {
+        let ctx = access::occurrence(c, user_id, id, Right::Operate)?;
+        let (view, created) = guests::add(c, now, &ctx, user_id, &body)?;
+        let status = if created {
+            audit::record(
+                c,
+                now.naive_utc(),
+                &caller.actor(),
+                "guest_added",
+                &Target::new("occurrence", id).in_org(ctx.org.id),
+                serde_json::json!({"guest_id": view.id, "name": view.name, "org_id": view.org_id, "org_name": view.org_name}),
+            )?;
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok((status, view))
     })
     .await
 }

@@ -10,7 +10,7 @@ use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
-use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::http::idempotency::{self, IdempotencyKey};
 use crate::orgs::access::Right;
 use crate::state::AppState;
 
@@ -33,19 +33,15 @@ pub async fn ask_leave(
     let (id, body) = (id.into_inner(), body.into_inner());
     let user_id = caller.user_id;
     let now = state.clock.now();
-    let db = state.db.clone();
-    idempotency::run(&state, &req, user_id, key, move |scope| async move {
-        db.write(move |c| {
-            let ctx = access::occurrence(c, user_id, id, Right::View)?;
-            let (view, created) = leave::ask(c, now, &ctx, user_id, &body.reason)?;
-            let status = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            JsonReply::new(status, &view)?.completing(c, scope.as_ref())
-        })
-        .await
+    idempotency::write_once(&state, &req, user_id, key, move |c| {
+        let ctx = access::occurrence(c, user_id, id, Right::View)?;
+        let (view, created) = leave::ask(c, now, &ctx, user_id, &body.reason)?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok((status, view))
     })
     .await
 }

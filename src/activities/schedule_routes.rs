@@ -22,7 +22,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{activities, activity_occurrences as ao};
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
-use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams};
 use crate::orgs::access::{Right, authorize};
 use crate::state::AppState;
@@ -63,25 +63,21 @@ pub async fn create_activity(
     let (org_id, req) = (id.into_inner(), body.into_inner());
     let now = state.clock.now();
     let default_days = (state.config.makeup_window.as_secs() / 86_400) as i32;
-    let db = state.db.clone();
-    idempotency::run(&state, &http, caller.user_id, key, move |scope| async move {
-        db.write(move |c| {
-            let (org, _) = authorize(c, caller.user_id, org_id, Right::Operate)?;
-            let fields = Fields::from_create(&req, default_days);
-            let activity = schedule::create(c, now, &org, caller.user_id, &fields)?;
-            audit::record(
-                c,
-                now.naive_utc(),
-                &caller.actor(),
-                "activity_scheduled",
-                &Target::new("activity", activity.id).in_org(org.id),
-                serde_json::json!({"kind": activity.kind, "title": activity.title, "rrule": activity.rrule,
-                                   "start_local": activity.dtstart_local, "time_zone": activity.time_zone}),
-            )?;
-            let view = detail(c, &activity, now)?;
-            JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
-        })
-        .await
+    idempotency::write_once(&state, &http, caller.user_id, key, move |c| {
+        let (org, _) = authorize(c, caller.user_id, org_id, Right::Operate)?;
+        let fields = Fields::from_create(&req, default_days);
+        let activity = schedule::create(c, now, &org, caller.user_id, &fields)?;
+        audit::record(
+            c,
+            now.naive_utc(),
+            &caller.actor(),
+            "activity_scheduled",
+            &Target::new("activity", activity.id).in_org(org.id),
+            serde_json::json!({"kind": activity.kind, "title": activity.title, "rrule": activity.rrule,
+                               "start_local": activity.dtstart_local, "time_zone": activity.time_zone}),
+        )?;
+        let view = detail(c, &activity, now)?;
+        Ok((StatusCode::CREATED, view))
     })
     .await
 }

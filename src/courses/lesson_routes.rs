@@ -13,7 +13,7 @@ use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::ApiJson;
-use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::http::idempotency::{self, IdempotencyKey};
 use crate::state::AppState;
 
 /// Add a lesson at the end of a draft course. The course credit is split over its lessons.
@@ -35,32 +35,22 @@ pub async fn create_lesson(
     let now = state.clock.now();
     let links = Links::new(&state, now);
     let uses = state.media_uses;
-    let db = state.db.clone();
-    idempotency::run(
-        &state,
-        &http,
-        caller.user_id,
-        key,
-        move |scope| async move {
-            db.write(move |c| {
-                let course = authoring::find(c, id)?;
-                catalog::require_manage(c, caller.user_id, &course)?;
-                let from_media = usable_media(c, caller.user_id, uses, "media_id", req.media_id)?;
-                let lesson = authoring::add_lesson(c, now.naive_utc(), &course, &req, from_media)?;
-                audit::record(
-                    c,
-                    now.naive_utc(),
-                    &caller.actor(),
-                    "lesson_created",
-                    &Target::new("lesson", lesson.id).in_org(course.owner_org_id),
-                    serde_json::json!({"course_id": id, "title": lesson.title}),
-                )?;
-                let view = catalog::lesson_view(&lesson, false, &links, None, true)?;
-                JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
-            })
-            .await
-        },
-    )
+    idempotency::write_once(&state, &http, caller.user_id, key, move |c| {
+        let course = authoring::find(c, id)?;
+        catalog::require_manage(c, caller.user_id, &course)?;
+        let from_media = usable_media(c, caller.user_id, uses, "media_id", req.media_id)?;
+        let lesson = authoring::add_lesson(c, now.naive_utc(), &course, &req, from_media)?;
+        audit::record(
+            c,
+            now.naive_utc(),
+            &caller.actor(),
+            "lesson_created",
+            &Target::new("lesson", lesson.id).in_org(course.owner_org_id),
+            serde_json::json!({"course_id": id, "title": lesson.title}),
+        )?;
+        let view = catalog::lesson_view(&lesson, false, &links, None, true)?;
+        Ok((StatusCode::CREATED, view))
+    })
     .await
 }
 
@@ -259,20 +249,15 @@ pub async fn submit_quiz_attempt(
     let (id, answers) = (id.into_inner(), body.into_inner().answers);
     let now = state.clock.now_naive();
     let user_id = caller.user_id;
-    let db = state.db.clone();
-    idempotency::run(&state, &req, user_id, key, move |scope| async move {
-        db.write(move |c| {
-            let (_, course, _) = catalog::lesson_access(c, user_id, id)?;
-            catalog::require_study(c, user_id, &course)?;
-            let mut result = quiz::submit(c, now, id, user_id, &answers)?;
-            if result.passed {
-                let done =
-                    crate::progress::sync::complete_after_quiz(c, now.and_utc(), user_id, id)?;
-                result = result.completing(done);
-            }
-            JsonReply::new(StatusCode::CREATED, &result)?.completing(c, scope.as_ref())
-        })
-        .await
+    idempotency::write_once(&state, &req, user_id, key, move |c| {
+        let (_, course, _) = catalog::lesson_access(c, user_id, id)?;
+        catalog::require_study(c, user_id, &course)?;
+        let mut result = quiz::submit(c, now, id, user_id, &answers)?;
+        if result.passed {
+            let done = crate::progress::sync::complete_after_quiz(c, now.and_utc(), user_id, id)?;
+            result = result.completing(done);
+        }
+        Ok((StatusCode::CREATED, result))
     })
     .await
 }
@@ -300,28 +285,24 @@ pub async fn grant_quiz_attempts(
     let now = state.clock.now_naive();
     let user_id = caller.user_id;
     let actor = caller.actor();
-    let db = state.db.clone();
-    idempotency::run(&state, &req, user_id, key, move |scope| async move {
-        db.write(move |c| {
-            let (_, course, home) = extra_attempts::authorize(c, user_id, body.user_id, id)?;
-            let view = extra_attempts::grant(c, now, user_id, id, &body)?;
-            audit::record(
-                c,
-                now,
-                &actor,
-                "quiz_attempts_granted",
-                &Target::new("user", body.user_id).in_org(home.id),
-                serde_json::json!({
-                    "lesson_id": id,
-                    "course_id": course.id,
-                    "attempts": body.attempts,
-                    "reason": body.reason.as_str().trim(),
-                    "attempts_left": view.attempts_left,
-                }),
-            )?;
-            JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
-        })
-        .await
+    idempotency::write_once(&state, &req, user_id, key, move |c| {
+        let (_, course, home) = extra_attempts::authorize(c, user_id, body.user_id, id)?;
+        let view = extra_attempts::grant(c, now, user_id, id, &body)?;
+        audit::record(
+            c,
+            now,
+            &actor,
+            "quiz_attempts_granted",
+            &Target::new("user", body.user_id).in_org(home.id),
+            serde_json::json!({
+                "lesson_id": id,
+                "course_id": course.id,
+                "attempts": body.attempts,
+                "reason": body.reason.as_str().trim(),
+                "attempts_left": view.attempts_left,
+            }),
+        )?;
+        Ok((StatusCode::CREATED, view))
     })
     .await
 }

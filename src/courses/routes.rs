@@ -16,7 +16,7 @@ use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
-use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams};
 use crate::orgs::access::{Right, authorize};
 use crate::state::AppState;
@@ -38,31 +38,21 @@ pub async fn create_course(
     let now = state.clock.now();
     let links = Links::new(&state, now);
     let uses = state.media_uses;
-    let db = state.db.clone();
-    idempotency::run(
-        &state,
-        &http,
-        caller.user_id,
-        key,
-        move |scope| async move {
-            db.write(move |c| {
-                let (org, _) = authorize(c, caller.user_id, req.owner_org_id, Right::Operate)?;
-                super::usable_cover(c, caller.user_id, uses, req.cover_media_id)?;
-                let course = authoring::create(c, now.naive_utc(), caller.user_id, &req)?;
-                audit::record(
-                    c,
-                    now.naive_utc(),
-                    &caller.actor(),
-                    "course_created",
-                    &Target::new("course", course.id).in_org(org.id),
-                    serde_json::json!({"title": course.title}),
-                )?;
-                let view = catalog::course_view(c, &course, &links, None)?;
-                JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
-            })
-            .await
-        },
-    )
+    idempotency::write_once(&state, &http, caller.user_id, key, move |c| {
+        let (org, _) = authorize(c, caller.user_id, req.owner_org_id, Right::Operate)?;
+        super::usable_cover(c, caller.user_id, uses, req.cover_media_id)?;
+        let course = authoring::create(c, now.naive_utc(), caller.user_id, &req)?;
+        audit::record(
+            c,
+            now.naive_utc(),
+            &caller.actor(),
+            "course_created",
+            &Target::new("course", course.id).in_org(org.id),
+            serde_json::json!({"title": course.title}),
+        )?;
+        let view = catalog::course_view(c, &course, &links, None)?;
+        Ok((StatusCode::CREATED, view))
+    })
     .await
 }
 

@@ -314,6 +314,31 @@ where
     result.map(JsonReply::into_response)
 }
 
+/// [`run`] for the common case: one write transaction makes the answer (its status and
+/// body) and saves it under the key, so a crash cannot separate the write from its saved
+/// answer.
+pub async fn write_once<T, F>(
+    state: &AppState,
+    req: &HttpRequest,
+    user_id: i64,
+    key: IdempotencyKey,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<(StatusCode, T)> + Send + 'static,
+    T: Serialize,
+{
+    let db = state.db.clone();
+    run(state, req, user_id, key, move |scope| async move {
+        db.write(move |c| {
+            let (status, body) = work(c)?;
+            JsonReply::new(status, body)?.completing(c, scope.as_ref())
+        })
+        .await
+    })
+    .await
+}
+
 /// Deletes expired keys; returns how many.
 pub fn purge_expired(conn: &mut DbConnection, now: NaiveDateTime) -> ApiResult<usize> {
     Ok(diesel::delete(ik::table.filter(ik::expires_at.le(now))).execute(conn)?)

@@ -377,6 +377,17 @@ pub fn views(
         .collect()
 }
 
+/// The view of one delivery with its attempts.
+pub fn view(
+    conn: &mut DbConnection,
+    delivery: Delivery,
+    channel: Option<Channel>,
+) -> ApiResult<DeliveryView> {
+    views(conn, vec![(delivery, channel)])?
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no view of delivery")))
+}
+
 /// A page of an org's deliveries, newest first, optionally of one status.
 pub fn list(
     conn: &mut DbConnection,

@@ -19,7 +19,7 @@ use crate::audit::{self, Target};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem, Text};
 use crate::http::ApiJson;
-use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::http::idempotency::{self, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams};
 use crate::orgs::access::{Right, authorize};
 use crate::state::AppState;
@@ -93,28 +93,22 @@ pub async fn create_channel(
     let user_id = caller.user_id;
     let actor = caller.actor();
     let st = state.clone();
-    idempotency::run(&state, &req, user_id, key, move |scope| async move {
-        st.clone()
-            .db
-            .write(move |c| {
-                authorize(c, user_id, org_id, Right::Operate)?;
-                let ch =
-                    channels::create(c, now, &st.push.secrets, org_id, user_id, &body, &creds)?;
-                audit::record(
-                    c,
-                    now,
-                    &actor,
-                    "push_channel_created",
-                    &Target::new("push_channel", ch.id).in_org(org_id),
-                    serde_json::json!({"kind": body.kind, "name": ch.name, "url": ch.url}),
-                )?;
-                let created = ChannelCreated {
-                    channel: channels::view(c, &ch)?,
-                    signing_secret: generated,
-                };
-                JsonReply::new(StatusCode::CREATED, &created)?.completing(c, scope.as_ref())
-            })
-            .await
+    idempotency::write_once(&state, &req, user_id, key, move |c| {
+        authorize(c, user_id, org_id, Right::Operate)?;
+        let ch = channels::create(c, now, &st.push.secrets, org_id, user_id, &body, &creds)?;
+        audit::record(
+            c,
+            now,
+            &actor,
+            "push_channel_created",
+            &Target::new("push_channel", ch.id).in_org(org_id),
+            serde_json::json!({"kind": body.kind, "name": ch.name, "url": ch.url}),
+        )?;
+        let created = ChannelCreated {
+            channel: channels::view(c, &ch)?,
+            signing_secret: generated,
+        };
+        Ok((StatusCode::CREATED, created))
     })
     .await
 }
@@ -284,24 +278,20 @@ pub async fn create_schedule(
     let (id, body) = (id.into_inner(), body.into_inner());
     let now = state.clock.now_naive();
     let actor = caller.actor();
-    let db = state.db.clone();
-    idempotency::run(&state, &req, caller.user_id, key, move |scope| async move {
-        db.write(move |c| {
-            let ch = channels::find(c, id)?;
-            authorize(c, caller.user_id, ch.org_id, Right::Operate)?;
-            let s = channels::add_schedule(c, now, &ch, &body)?;
-            let view = channels::schedule_view(&s)?;
-            audit::record(
-                c,
-                now,
-                &actor,
-                "push_schedule_created",
-                &Target::new("push_channel", ch.id).in_org(ch.org_id),
-                serde_json::json!({"schedule_id": s.id, "frequency": view.frequency, "weekday": view.weekday, "month_day": view.month_day, "time": view.time}),
-            )?;
-            JsonReply::new(StatusCode::CREATED, &view)?.completing(c, scope.as_ref())
-        })
-        .await
+    idempotency::write_once(&state, &req, caller.user_id, key, move |c| {
+        let ch = channels::find(c, id)?;
+        authorize(c, caller.user_id, ch.org_id, Right::Operate)?;
+        let s = channels::add_schedule(c, now, &ch, &body)?;
+        let view = channels::schedule_view(&s)?;
+        audit::record(
+            c,
+            now,
+            &actor,
+            "push_schedule_created",
+            &Target::new("push_channel", ch.id).in_org(ch.org_id),
+            serde_json::json!({"schedule_id": s.id, "frequency": view.frequency, "weekday": view.weekday, "month_day": view.month_day, "time": view.time}),
+        )?;
+        Ok((StatusCode::CREATED, view))
     })
     .await
 }
@@ -356,44 +346,39 @@ pub async fn test_channel(
     let user_id = caller.user_id;
     let actor = caller.actor();
     let give_up = state.config.push.give_up_after;
-    let db = state.db.clone();
-    let reply = idempotency::run(&state, &req, user_id, key, move |scope| async move {
-        db.write(move |c| {
-            let ch = channels::find(c, id)?;
-            let (org, _) = authorize(c, user_id, ch.org_id, Right::Operate)?;
-            let zone = crate::orgs::settings::time_zone(c, &org)?;
-            let kind = ChannelKind::from_db(&ch.kind)?;
-            let dedup_key = format!("test:{}", uuid::Uuid::new_v4().simple());
-            outbox::enqueue(
-                c,
-                now,
-                give_up,
-                NewDelivery {
-                    target: outbox::Target::Channel(ch.id),
-                    org_id: ch.org_id,
-                    purpose: Purpose::Test,
-                    dedup_key: dedup_key.clone(),
-                    parts: digests::test_parts(
-                        kind,
-                        &org.name,
-                        &ch.name,
-                        &digests::local_label(zone, now),
-                    ),
-                },
-            )?;
-            audit::record(
-                c,
-                now,
-                &actor,
-                "push_channel_tested",
-                &Target::new("push_channel", ch.id).in_org(ch.org_id),
-                serde_json::json!({}),
-            )?;
-            let (d, ch) = outbox::find_by_key(c, &dedup_key)?;
-            let view = outbox::views(c, vec![(d, ch)])?;
-            JsonReply::new(StatusCode::ACCEPTED, &view[0])?.completing(c, scope.as_ref())
-        })
-        .await
+    let reply = idempotency::write_once(&state, &req, user_id, key, move |c| {
+        let ch = channels::find(c, id)?;
+        let (org, _) = authorize(c, user_id, ch.org_id, Right::Operate)?;
+        let zone = crate::orgs::settings::time_zone(c, &org)?;
+        let kind = ChannelKind::from_db(&ch.kind)?;
+        let dedup_key = format!("test:{}", uuid::Uuid::new_v4().simple());
+        outbox::enqueue(
+            c,
+            now,
+            give_up,
+            NewDelivery {
+                target: outbox::Target::Channel(ch.id),
+                org_id: ch.org_id,
+                purpose: Purpose::Test,
+                dedup_key: dedup_key.clone(),
+                parts: digests::test_parts(
+                    kind,
+                    &org.name,
+                    &ch.name,
+                    &digests::local_label(zone, now),
+                ),
+            },
+        )?;
+        audit::record(
+            c,
+            now,
+            &actor,
+            "push_channel_tested",
+            &Target::new("push_channel", ch.id).in_org(ch.org_id),
+            serde_json::json!({}),
+        )?;
+        let (d, ch) = outbox::find_by_key(c, &dedup_key)?;
+        Ok((StatusCode::ACCEPTED, outbox::view(c, d, ch)?))
     })
     .await?;
     state.push.wake.notify_one();
@@ -451,15 +436,15 @@ pub async fn get_delivery(
     id: web::Path<i64>,
 ) -> ApiResult<web::Json<DeliveryView>> {
     let id = id.into_inner();
-    let mut view = state
+    let view = state
         .db
         .read(move |c| {
             let (d, ch) = outbox::find(c, id)?;
             authorize(c, caller.user_id, d.org_id, Right::Operate)?;
-            outbox::views(c, vec![(d, ch)])
+            outbox::view(c, d, ch)
         })
         .await?;
-    view.pop().map(web::Json).ok_or_else(ApiError::not_found)
+    Ok(web::Json(view))
 }
 
 /// Sends a dead delivery again, from its first unsent message.
@@ -477,7 +462,7 @@ pub async fn retry_delivery(
     let now = state.clock.now_naive();
     let actor = caller.actor();
     let give_up = state.config.push.give_up_after;
-    let mut view = state
+    let view = state
         .db
         .write(move |c| {
             let (d, ch) = outbox::find(c, id)?;
@@ -495,14 +480,12 @@ pub async fn retry_delivery(
                 &Target::new("push_delivery", d.id).in_org(d.org_id),
                 serde_json::json!({"channel_id": d.channel_id}),
             )?;
-            let row = outbox::find(c, id)?;
-            outbox::views(c, vec![row])
+            let (d, ch) = outbox::find(c, id)?;
+            outbox::view(c, d, ch)
         })
         .await?;
     state.push.wake.notify_one();
-    view.pop()
-        .map(web::Json)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("retried delivery vanished")))
+    Ok(web::Json(view))
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -10,7 +10,7 @@ use super::model::{SubscriptionGrantRequest, SubscriptionsView};
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::http::ApiJson;
-use crate::http::idempotency::{self, IdempotencyKey, JsonReply};
+use crate::http::idempotency::{self, IdempotencyKey};
 use crate::state::AppState;
 
 /// Reports one-time grants the member gave on the phone for a reminder's template; each
@@ -31,22 +31,18 @@ pub async fn report_subscription(
     let body = body.into_inner();
     let user_id = caller.user_id;
     let now = state.clock.now_naive();
-    let db = state.db.clone();
     let cfg = state.config.push.clone();
-    idempotency::run(&state, &req, user_id, key, move |scope| async move {
-        db.write(move |c| {
-            grants::add(
-                c,
-                &cfg,
-                now,
-                user_id,
-                body.template_id.as_str(),
-                body.accepted,
-            )?;
-            let view = grants::view(c, &cfg, user_id)?;
-            JsonReply::new(StatusCode::OK, &view)?.completing(c, scope.as_ref())
-        })
-        .await
+    idempotency::write_once(&state, &req, user_id, key, move |c| {
+        grants::add(
+            c,
+            &cfg,
+            now,
+            user_id,
+            body.template_id.as_str(),
+            body.accepted,
+        )?;
+        let view = grants::view(c, &cfg, user_id)?;
+        Ok((StatusCode::OK, view))
     })
     .await
 }

@@ -71,7 +71,7 @@ fn lines(r: &Report, dialect: Dialect) -> Vec<String> {
                 kind_zh(&a.kind),
                 a.occurrences,
                 a.invited,
-                a.present + a.late + a.proxy,
+                a.attended(),
                 percent(a.rate)
             ));
         }

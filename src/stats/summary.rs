@@ -96,12 +96,23 @@ pub struct OrgStats {
     pub no_org_life_6m: i64,
 }
 
-/// The attendance rate over every kind: attended (present, late, proxy) over those
-/// expected (invited less approved leave).
+impl KindAttendance {
+    /// Who came: present, late or recorded by proxy.
+    pub fn attended(&self) -> i64 {
+        self.present + self.late + self.proxy
+    }
+
+    /// Who was expected: the invited less approved leave.
+    pub fn expected(&self) -> i64 {
+        self.invited - self.leave
+    }
+}
+
+/// The attendance rate over every kind: attended over expected.
 pub fn attendance_rate(kinds: &[KindAttendance]) -> Option<f64> {
-    let (attended, expected) = kinds.iter().fold((0, 0), |(n, d), k| {
-        (n + k.present + k.late + k.proxy, d + k.invited - k.leave)
-    });
+    let (attended, expected) = kinds
+        .iter()
+        .fold((0, 0), |(n, d), k| (n + k.attended(), d + k.expected()));
     rate(attended, expected)
 }
 
@@ -431,7 +442,7 @@ impl Acc {
             .kinds
             .into_values()
             .map(|mut k| {
-                k.rate = rate(k.present + k.late + k.proxy, k.invited - k.leave);
+                k.rate = rate(k.attended(), k.expected());
                 k
             })
             .collect();
