@@ -60,6 +60,8 @@ pub struct ReplicaReads {
     pub lagging: std::sync::atomic::AtomicU64,
     /// The replica could not be reached: read the primary.
     pub unavailable: std::sync::atomic::AtomicU64,
+    /// Why the last read counted as `unavailable` could not use the replica (also logged).
+    pub last_unavailable: std::sync::Mutex<Option<String>>,
 }
 
 /// Options of [`Db::open`] beyond the URL and pool sizes.
@@ -176,47 +178,73 @@ impl Db {
         let writer = self.inner.writer.clone();
         let wait = self.inner.replica_wait;
         let outcome = run_blocking(move || {
-            let mut primary = writer.get_timeout(POOL_WAIT)?;
-            let Some(position) = sql::wal_position(&mut primary)? else {
-                return Ok(Some(false));
+            let started = std::time::Instant::now();
+            let unusable = |what: &str, e: &dyn std::fmt::Display| {
+                Ok(Err(format!("{what} after {:?}: {e}", started.elapsed())))
             };
-            drop(primary);
+            let position = match writer
+                .get_timeout(POOL_WAIT)
+                .map_err(ApiError::from)
+                .and_then(|mut primary| Ok(sql::wal_position(&mut primary)?))
+            {
+                Ok(Some(position)) => position,
+                Ok(None) => return Ok(Ok(false)),
+                Err(e) => return unusable("reading the primary's WAL position", &e),
+            };
             // A first connection may take longer than a replay wait of 100 ms.
             let connect = wait.max(Duration::from_secs(1));
-            let Ok(mut conn) = replica.get_timeout(connect) else {
-                return Ok(None);
+            let mut conn = match replica.get_timeout(connect) {
+                Ok(conn) => conn,
+                Err(e) => return unusable("connecting to the replica", &e),
             };
             let deadline = std::time::Instant::now() + wait;
             loop {
-                if sql::replayed(&mut conn, &position)? {
-                    return Ok(Some(true));
+                match sql::replayed(&mut conn, &position) {
+                    Ok(true) => return Ok(Ok(true)),
+                    Ok(false) => {}
+                    // A replica that is replaying may cancel a statement or close a
+                    // session in conflict with recovery: that is no reason to give up the
+                    // wait. Ask again on a checked connection until the deadline.
+                    Err(e) if std::time::Instant::now() < deadline => {
+                        tracing::debug!(error = %e, "asking the replica again");
+                        drop(conn);
+                        std::thread::sleep(Duration::from_millis(10));
+                        conn = match replica.get_timeout(connect) {
+                            Ok(conn) => conn,
+                            Err(e) => return unusable("reconnecting to the replica", &e),
+                        };
+                        continue;
+                    }
+                    Err(e) => return unusable("asking the replica its replay position", &e),
                 }
                 if std::time::Instant::now() >= deadline {
-                    return Ok(Some(false));
+                    return Ok(Ok(false));
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
         })
-        .await;
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
         use std::sync::atomic::Ordering::Relaxed;
         let counts = &self.inner.replica_reads;
         match outcome {
-            Ok(Some(true)) => {
+            Ok(true) => {
                 counts.replica.fetch_add(1, Relaxed);
                 Db {
                     inner: self.inner.clone(),
                     on_replica: true,
                 }
             }
-            Ok(Some(false)) => {
+            Ok(false) => {
                 counts.lagging.fetch_add(1, Relaxed);
                 self.clone()
             }
-            Ok(None) | Err(_) => {
-                if let Err(e) = &outcome {
-                    tracing::warn!(error = %e, "read replica unusable; reading the primary");
-                }
+            Err(reason) => {
+                tracing::warn!(%reason, "read replica unusable; reading the primary");
                 counts.unavailable.fetch_add(1, Relaxed);
+                if let Ok(mut last) = counts.last_unavailable.lock() {
+                    *last = Some(reason);
+                }
                 self.clone()
             }
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::Value;
 
 use crate::helpers::backend::{self, Backend};
@@ -66,6 +66,12 @@ fn replay_state(admin: &str) -> String {
         ),
         Err(e) => format!("cannot connect: {e}"),
     }
+}
+
+/// Why the last read of `app` that could not use the replica could not.
+fn unusable(app: &TestApp) -> String {
+    let r = app.app_state.db.replica_reads();
+    format!("{:?}", r.last_unavailable.lock().map(|l| l.clone()))
 }
 
 fn choices(app: &TestApp) -> (u64, u64, u64) {
@@ -135,8 +141,9 @@ async fn statistics_read_the_replica_once_caught_up_and_the_primary_while_it_lag
     let (on_replica, lagging, unavailable) = choices(&app);
     assert!(
         on_replica >= 1,
-        "no read went to the replica: {:?}, replay {}",
+        "no read went to the replica: {:?} ({}), replay {}",
         choices(&app),
+        unusable(&app),
         replay_state(&admin)
     );
     assert_eq!((lagging, unavailable), (0, 0));
@@ -167,8 +174,9 @@ async fn statistics_read_the_replica_once_caught_up_and_the_primary_while_it_lag
     let page = stats("after uncommitted WAL").await;
     assert!(
         choices(&app).0 > before,
-        "a read after uncommitted WAL did not go to the replica: {:?}, replay {}",
+        "a read after uncommitted WAL did not go to the replica: {:?} ({}), replay {}",
         choices(&app),
+        unusable(&app),
         replay_state(&admin)
     );
     assert!(listed(&page, fourth), "{page}");
@@ -185,8 +193,9 @@ async fn statistics_read_the_replica_once_caught_up_and_the_primary_while_it_lag
         let (on_replica, lagging, _) = choices(&impatient);
         assert!(
             lagging >= 1 && on_replica == 0,
-            "the lagging replica was read: {:?}",
-            choices(&impatient)
+            "the lagging replica was read: {:?} ({})",
+            choices(&impatient),
+            unusable(&impatient)
         );
         assert!(
             listed(&page, second),
@@ -202,11 +211,46 @@ async fn statistics_read_the_replica_once_caught_up_and_the_primary_while_it_lag
     let page = stats("after replay resumed").await;
     assert!(
         choices(&app).0 > before,
-        "reads did not return to the replica: (replica, lagging, unavailable) = {:?}, replay {}",
+        "reads did not return to the replica: (replica, lagging, unavailable) = {:?} ({}), replay {}",
         choices(&app),
+        unusable(&app),
         replay_state(&admin)
     );
     assert!(listed(&page, third), "{page}");
+    // The replica closes the session a read is waiting on (as it may in conflict with
+    // recovery): the read asks again on a new connection and still reads the replica once
+    // it has caught up, instead of giving up the wait.
+    let fifth = app
+        .add_member(&w.secretary_a, w.branch_a, "13766660005", "副本戊")
+        .await;
+    let (before, _, unavailable_before) = choices(&app);
+    let paused = Paused::pause(&admin);
+    let interrupt = async {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let mut c = PgConnection::establish(&admin).expect("connect to the replica");
+        let closed = diesel::sql_query(
+            // OFFSET 0 keeps the filter inside: this session is never terminated.
+            "SELECT pid FROM (SELECT pid FROM pg_stat_activity \
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() OFFSET 0) s \
+             WHERE pg_terminate_backend(pid)",
+        )
+        .execute(&mut c)
+        .unwrap();
+        drop(paused);
+        closed
+    };
+    let (page, closed) = tokio::join!(stats("after the replica closed the session"), interrupt);
+    assert!(closed >= 1, "no replica session was waiting");
+    let (after, _, unavailable_after) = choices(&app);
+    assert!(
+        after > before && unavailable_after == unavailable_before,
+        "a closed replica session made the read give up the replica: {:?} ({}), replay {}",
+        choices(&app),
+        unusable(&app),
+        replay_state(&admin)
+    );
+    assert!(listed(&page, fifth), "{page}");
+
     let primary_only = spawn_with(Options {
         share_db: Some(db.clone()),
         clock: Some(app.clock.clone()),

@@ -81,6 +81,15 @@ pub struct Options {
 pub fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
         dangke::telemetry::init("info");
+    } else {
+        // The servers' warnings and errors go to the test's captured output, which the
+        // harness prints beside a failing test's panic (a refused replica connection, a
+        // cancelled statement): the cause of a failure on a loaded machine, not a guess.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .with_ansi(false)
+            .try_init();
     }
 }
 
